@@ -1,0 +1,239 @@
+"""REST endpoints of the core: agencies, users, memberships, audit events, API tokens,
+notifications and token login."""
+
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from qgov import services
+from qgov.api.permissions import IsPlatformAdminOrReadOnly
+from qgov.api.serializers import QgovModelSerializer
+from qgov.api.viewsets import QgovModelViewSet
+from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
+from qgov.models import Agency, ApiToken, AuditEvent, Membership, Notification
+from qgov.roles import Action, roles_for
+
+User = get_user_model()
+
+
+# --- agencies and memberships ---------------------------------------------------------------
+
+
+class AgencySerializer(QgovModelSerializer):
+    class Meta:
+        model = Agency
+        fields = (*QgovModelSerializer.base_fields, "name", "code", "sector", "parent", "time_zone", "description",
+                  "version", "created", "last_updated")
+
+
+class AgencyViewSet(QgovModelViewSet):
+    queryset = Agency.objects.select_related("parent")
+    serializer_class = AgencySerializer
+    filterset_class = AgencyFilterSet
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+
+class MembershipSerializer(QgovModelSerializer):
+    create_only_fields = ("agency", "user")
+
+    class Meta:
+        model = Membership
+        fields = (*QgovModelSerializer.base_fields, "agency", "user", "role", "version", "created", "last_updated")
+
+
+class MembershipViewSet(QgovModelViewSet):
+    queryset = Membership.objects.select_related("agency", "user")
+    serializer_class = MembershipSerializer
+    filterset_class = MembershipFilterSet
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+class UserSerializer(QgovModelSerializer):
+    password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
+    create_only_fields = ("username",)
+
+    class Meta:
+        model = User
+        fields = (*QgovModelSerializer.base_fields, "username", "email", "first_name", "last_name", "is_active",
+                  "password", "date_joined")
+        read_only_fields = ("date_joined",)
+
+    def validate(self, attrs):
+        password = attrs.get("password")
+        if self.instance is None and not password:
+            raise serializers.ValidationError({"password": [_("This field is required.")]})
+        if password:
+            candidate = User(**{k: v for k, v in attrs.items() if k != "password"})
+            try:
+                validate_password(password, user=self.instance or candidate)
+            except Exception as exc:  # django ValidationError carries the validators' messages
+                raise serializers.ValidationError({"password": list(getattr(exc, "messages", [str(exc)]))}) from exc
+        return attrs
+
+    @transaction.atomic
+    def create(self, validated_data):
+        password = validated_data.pop("password")
+        user = User(**validated_data)
+        user.set_password(password)
+        user.full_clean()
+        user.save()
+        return user
+
+    @transaction.atomic
+    def update(self, instance, validated_data):
+        password = validated_data.pop("password", None)
+        for key, value in validated_data.items():
+            setattr(instance, key, value)
+        if password:
+            instance.set_password(password)
+        instance.full_clean()
+        instance.save()
+        return instance
+
+
+class UserViewSet(viewsets.ModelViewSet):
+    """Platform admins create and change users; agency admins see the members of their agencies."""
+
+    serializer_class = UserSerializer
+    filterset_class = UserFilterSet
+    permission_classes = [IsPlatformAdminOrReadOnly]
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    ordering_fields = ["id", "username", "email", "date_joined"]
+    ordering = ["username"]
+
+    def get_queryset(self):
+        user = self.request.user
+        if user.is_superuser:
+            return User.objects.all()
+        managed = Membership.objects.filter(user=user, role__in=roles_for(Action.MANAGE_MEMBERS)).values("agency_id")
+        return User.objects.filter(Q(pk=user.pk) | Q(memberships__agency_id__in=managed)).distinct()
+
+
+# --- audit events ---------------------------------------------------------------------------
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    object_type = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEvent
+        fields = ("id", "seq", "timestamp", "actor", "actor_repr", "agency", "object_type", "object_id",
+                  "object_repr", "action", "changed_fields", "before", "after", "request_id", "source",
+                  "prev_hash", "hash")
+
+    def get_object_type(self, obj) -> str:
+        return f"{obj.content_type.app_label}.{obj.content_type.model}"
+
+
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit trail of the agencies where the caller is auditor or admin."""
+
+    queryset = AuditEvent.objects.select_related("content_type")
+    serializer_class = AuditEventSerializer
+    filterset_class = AuditEventFilterSet
+    ordering_fields = ["seq", "timestamp"]
+    ordering = ["-seq"]
+
+    def get_queryset(self):
+        return super().get_queryset().restrict(self.request.user, Action.VIEW)
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class ObtainTokenView(APIView):
+    """Exchange a username and password for an expiring API token."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            201: inline_serializer("TokenResponse", {"token": serializers.CharField(), "expires": serializers.DateTimeField()}),
+        },
+    )
+    def post(self, request):
+        payload = TokenRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user = authenticate(request._request, **payload.validated_data)
+        if getattr(request._request, "axes_locked_out", False):
+            return Response(
+                {"status": 429, "code": "locked_out",
+                 "detail": _("Too many failed sign-in attempts. Try again later."), "errors": {}},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+        if user is None:
+            raise serializers.ValidationError({"non_field_errors": [_("Unable to sign in with these credentials.")]})
+        token, key = services.token_issue(user=user, name=_("API login"))
+        return Response({"token": key, "expires": token.expires}, status=status.HTTP_201_CREATED)
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = ("id", "name", "prefix", "user", "agency", "created", "expires", "revoked_at", "last_used", "is_active")
+        read_only_fields = fields
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+                      viewsets.GenericViewSet):
+    """The caller's own tokens and, for agency admins, their agencies' system tokens. DELETE revokes."""
+
+    serializer_class = ApiTokenSerializer
+    ordering = ["-created"]
+
+    def get_queryset(self):
+        user = self.request.user
+        managed = Membership.objects.filter(user=user, role__in=roles_for(Action.MANAGE_MEMBERS)).values("agency_id")
+        return ApiToken.objects.filter(Q(user=user) | Q(agency_id__in=managed))
+
+    def perform_destroy(self, instance):
+        services.token_revoke(token=instance, user=self.request.user)
+
+
+# --- notifications --------------------------------------------------------------------------
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ("id", "title", "body", "url", "agency", "created", "read_at")
+        read_only_fields = fields
+
+
+class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = NotificationSerializer
+    ordering = ["-created"]
+
+    def get_queryset(self):
+        return Notification.objects.filter(user=self.request.user)
+
+    @extend_schema(request=None, responses={200: inline_serializer("MarkRead", {"marked": serializers.IntegerField()})})
+    @action(detail=False, methods=["post"], url_path="mark-read")
+    def mark_read(self, request):
+        return Response({"marked": services.notifications_mark_read(user=request.user)})

@@ -1,0 +1,63 @@
+"""One JSON shape for every API error:
+
+    {"status": 400, "code": "invalid", "detail": "Invalid input.", "errors": {"field": ["message"]}}
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from qgov.services import VersionConflict
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_code = "stale_version"
+
+
+def _field_errors(detail) -> dict:
+    if isinstance(detail, dict):
+        return {key: value if isinstance(value, list) else [value] for key, value in detail.items()}
+    if isinstance(detail, list):
+        return {"non_field_errors": detail}
+    return {}
+
+
+def exception_handler(exc, context):
+    headers = {}
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, VersionConflict):
+        headers["ETag"] = etag(exc.current.version)
+        exc = PreconditionFailed(str(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        body = {
+            "status": response.status_code,
+            "code": "invalid",
+            "detail": _("Invalid input."),
+            "errors": _field_errors(exc.detail),
+        }
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        body = {
+            "status": response.status_code,
+            "code": code if isinstance(code, str) else "error",
+            "detail": str(detail),
+            "errors": {},
+        }
+    headers.update({key: value for key, value in response.items() if key in ("WWW-Authenticate", "Retry-After")})
+    return Response(body, status=response.status_code, headers=headers)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

@@ -1,0 +1,48 @@
+"""Dashboard panels. The core shows the agency at a glance; each domain app registers its own
+panel (exposed assets, expiring certificates, open incidents…) with `register`."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    template: str
+    context: Callable  # (request, agency) -> dict
+    order: int = 100
+
+
+_panels: list[Panel] = []
+
+
+def register(panel: Panel) -> Panel:
+    _panels.append(panel)
+    return panel
+
+
+def panels_for(request, agency):
+    return [(panel, panel.context(request, agency)) for panel in sorted(_panels, key=lambda p: p.order)]
+
+
+def _agency_overview(request, agency):
+    from qgov.models import AuditEvent, Membership
+    from qgov.roles import Action
+    from qgov.services import user_can
+
+    can_audit = user_can(request.user, agency.pk, Action.VIEW_AUDIT, AuditEvent)
+    week_ago = timezone.now() - timedelta(days=7)
+    return {
+        "agency": agency,
+        "member_count": Membership.objects.filter(agency=agency).count(),
+        "changes_this_week": AuditEvent.objects.filter(agency=agency, timestamp__gte=week_ago).count()
+        if can_audit
+        else None,
+    }
+
+
+register(Panel(title=_("Agency"), template="qgov/panels/agency_overview.html", context=_agency_overview, order=0))

@@ -1,0 +1,73 @@
+"""The base filterset (one per model, shared by the UI list, the API and internal queries)
+and the core models' filtersets."""
+
+from functools import reduce
+from operator import or_
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from qgov.choices import AuditActionChoices, AuditSourceChoices, RoleChoices
+from qgov.models import Agency, AuditEvent, Membership
+
+
+class QgovFilterSet(django_filters.FilterSet):
+    """Adds `q`, a case-insensitive search over `search_fields`, and `id` (one or more)."""
+
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    id = django_filters.BaseInFilter(field_name="id", label=_("IDs"))
+
+    search_fields: tuple[str, ...] = ()
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value or not self.search_fields:
+            return queryset
+        return queryset.filter(reduce(or_, (Q(**{f"{field}__icontains": value}) for field in self.search_fields)))
+
+
+class AgencyFilterSet(QgovFilterSet):
+    search_fields = ("name", "code", "description")
+
+    class Meta:
+        model = Agency
+        fields = ["sector", "parent", "code"]
+
+
+class MembershipFilterSet(QgovFilterSet):
+    search_fields = ("user__username", "user__email", "user__first_name", "user__last_name")
+    role = django_filters.MultipleChoiceFilter(choices=RoleChoices.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["agency", "user", "role"]
+
+
+class UserFilterSet(QgovFilterSet):
+    search_fields = ("username", "email", "first_name", "last_name")
+
+    class Meta:
+        model = get_user_model()
+        fields = ["is_active", "username", "email"]
+
+
+class AuditEventFilterSet(QgovFilterSet):
+    search_fields = ("object_repr", "actor_repr", "request_id")
+    action = django_filters.MultipleChoiceFilter(choices=AuditActionChoices.choices)
+    source = django_filters.MultipleChoiceFilter(choices=AuditSourceChoices.choices)
+    object_type = django_filters.CharFilter(method="filter_object_type", label=_("Object type (app.model)"))
+    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label=_("Since"))
+    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label=_("Until"))
+    actor = django_filters.CharFilter(field_name="actor_repr", label=_("Actor"))
+
+    class Meta:
+        model = AuditEvent
+        fields = ["agency", "action", "source", "object_id", "request_id"]
+
+    def filter_object_type(self, queryset, name, value):
+        app_label, _dot, model = value.lower().partition(".")
+        content_type = ContentType.objects.filter(app_label=app_label, model=model).first()
+        return queryset.filter(content_type=content_type) if content_type else queryset.none()

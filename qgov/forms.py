@@ -1,0 +1,100 @@
+"""The base model form every qgov form declares on, and the core's forms."""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from qgov.choices import RoleChoices
+from qgov.models import Agency, AgencyScopedModel, Membership
+from qgov.roles import Action
+
+
+def style_form(form):
+    """Bootstrap classes on every widget, so templates can render fields plainly."""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, (forms.CheckboxInput, forms.CheckboxSelectMultiple, forms.RadioSelect)):
+            css = "form-check-input"
+        elif isinstance(widget, (forms.Select, forms.SelectMultiple)):
+            css = "form-select"
+        else:
+            css = "form-control"
+        widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+    return form
+
+
+class QgovModelForm(forms.ModelForm):
+    """Related choices limited to what the user may see in the active agency; a hidden `version`
+    lets the edit view refuse a save on top of a colleague's newer change."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, user=None, agency=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user, self.agency = user, agency
+        if self.instance.pk is not None:
+            self.fields["version"].initial = self.instance.version
+        for field in self.fields.values():
+            queryset = getattr(field, "queryset", None)
+            if queryset is None or not hasattr(queryset, "restrict"):
+                continue
+            queryset = queryset.restrict(user, Action.VIEW)
+            if agency is not None and issubclass(queryset.model, AgencyScopedModel):
+                queryset = queryset.in_agency(agency)
+            field.queryset = queryset
+        style_form(self)
+
+    def service_data(self) -> dict:
+        """The cleaned values the create/update services apply (model fields only)."""
+        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
+
+
+class AgencyForm(QgovModelForm):
+    class Meta:
+        model = Agency
+        fields = ["name", "code", "sector", "parent", "time_zone", "description"]
+
+
+class MembershipForm(QgovModelForm):
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+
+class InviteMemberForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    email = forms.EmailField(label=_("Email"), help_text=_("New accounts receive their sign-in instructions here."))
+    role = forms.ChoiceField(label=_("Role"), choices=RoleChoices.choices, initial=RoleChoices.VIEWER)
+
+    def __init__(self, *args, agency=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.agency = agency
+        style_form(self)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        field = get_user_model()._meta.get_field("username")
+        for validator in field.validators:
+            validator(username)
+        if self.agency and Membership.objects.filter(agency=self.agency, user__username=username).exists():
+            raise forms.ValidationError(_("This user is already a member of the agency."))
+        return username
+
+
+class SystemTokenForm(forms.Form):
+    name = forms.CharField(label=_("System name"), max_length=100, help_text=_("e.g. CMDB, SOC, procurement"))
+    role = forms.ChoiceField(
+        label=_("Role"),
+        choices=[(RoleChoices.VIEWER, RoleChoices.VIEWER.label), (RoleChoices.EDITOR, RoleChoices.EDITOR.label)],
+    )
+    valid_days = forms.IntegerField(label=_("Valid for (days)"), min_value=1, max_value=730, initial=365)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_form(self)
+
+    @property
+    def ttl(self):
+        return timedelta(days=self.cleaned_data["valid_days"])

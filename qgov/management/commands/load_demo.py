@@ -1,0 +1,53 @@
+import secrets
+from importlib import import_module, util
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from qgov.choices import AgencySectorChoices, RoleChoices
+from qgov.management.base import AuditedCommand
+from qgov.models import Agency, Membership
+
+DEMO_AGENCY = {"code": "DEMO", "name": "Department of Quantum Networks (demo)",
+               "sector": AgencySectorChoices.DIGITAL, "time_zone": "Europe/Brussels",
+               "description": "Demonstration agency rolling out QKD links and post-quantum cryptography."}
+
+
+class Command(AuditedCommand):
+    help = ("Create (or refresh) the demo agency with one login per role and each domain app's demo records. "
+            "Prints the logins; passwords are new on every run.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", help="Use this password for every demo login instead of random ones.")
+
+    def handle(self, *args, password=None, **options):
+        user_model = get_user_model()
+        logins = []
+        with transaction.atomic():
+            agency, _ = Agency.objects.get_or_create(code=DEMO_AGENCY["code"], defaults=DEMO_AGENCY)
+            users = {}
+            for role in RoleChoices.values:
+                user, _ = user_model.objects.get_or_create(
+                    username=f"demo-{role}", defaults={"email": f"demo-{role}@example.org", "first_name": "Demo",
+                                                       "last_name": role.capitalize()})
+                secret = password or secrets.token_urlsafe(9)
+                user.set_password(secret)
+                user.save()
+                Membership.objects.update_or_create(user=user, agency=agency, defaults={"role": role})
+                users[role] = user
+                logins.append((user.username, secret, role))
+            platform, _ = user_model.objects.get_or_create(
+                username="demo-platform", defaults={"email": "platform@example.org", "is_staff": True,
+                                                    "is_superuser": True})
+            secret = password or secrets.token_urlsafe(9)
+            platform.set_password(secret)
+            platform.save()
+            logins.append((platform.username, secret, "platform admin"))
+            for app in settings.QGOV_DOMAIN_APPS:
+                if util.find_spec(f"{app}.demo") is not None:
+                    import_module(f"{app}.demo").load(agency=agency, users=users)
+        self.stdout.write(self.style.SUCCESS(f"Demo agency: {agency}"))
+        self.stdout.write("Demo logins (username / password / role):")
+        for username, secret, role in logins:
+            self.stdout.write(f"  {username:16} {secret:16} {role}")

@@ -1,0 +1,335 @@
+"""The core every qgov app builds on: the agency-scoped model base and its
+restricted queryset, and the platform models (agencies, memberships, API tokens,
+the audit chain and notifications)."""
+
+import hashlib
+import secrets
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from qgov.choices import AgencySectorChoices, AuditActionChoices, AuditSourceChoices, RoleChoices
+from qgov.roles import Action, roles_for
+
+PLATFORM_ONLY = None  # an action_map value: only platform admins (superusers) may do this
+
+
+class RestrictedQuerySet(models.QuerySet):
+    """The one place that scopes records to what a user may see or do."""
+
+    def restrict(self, user, action: str = Action.VIEW):
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        required = self.model.permission_action(action)
+        if required is PLATFORM_ONLY:
+            return self.none()
+        agencies = Membership.objects.filter(user=user, role__in=roles_for(required)).values("agency_id")
+        return self.filter(**{f"{self.model.agency_lookup}__in": agencies})
+
+    def in_agency(self, agency):
+        return self.filter(**{self.model.agency_lookup: agency})
+
+
+class QgovModel(models.Model):
+    """Versioned, timestamped, audited, and scoped through `restrict()`."""
+
+    version = models.PositiveIntegerField(default=1, editable=False, verbose_name=_("version"))
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    last_updated = models.DateTimeField(auto_now=True, verbose_name=_("last updated"))
+
+    objects = RestrictedQuerySet.as_manager()
+
+    # How a record reaches its agency, for restrict().
+    agency_lookup = "agency"
+    # Generic action -> the action a role must grant for this model (PLATFORM_ONLY for superusers only).
+    action_map: dict = {}
+    # Fields left out of audit snapshots.
+    audit_exclude: tuple = ("created", "last_updated")
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def permission_action(cls, action: str):
+        return cls.action_map.get(action, action)
+
+    @property
+    def owning_agency_id(self):
+        return self.agency_id
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            self.version += 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "version", "last_updated"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse(f"{self._meta.app_label}:{self._meta.model_name}_detail", args=[self.pk])
+
+
+class AgencyScopedModel(QgovModel):
+    """A record that belongs to one agency."""
+
+    agency = models.ForeignKey(
+        "qgov.Agency",
+        on_delete=models.PROTECT,
+        related_name="%(app_label)s_%(class)s_set",
+        verbose_name=_("agency"),
+    )
+
+    class Meta:
+        abstract = True
+
+
+def _timezone_choices():
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class Agency(QgovModel):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    code = models.CharField(
+        _("code"),
+        max_length=20,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9-]*$", _("Use capital letters, digits and hyphens."))],
+        help_text=_("Short unique code, e.g. DQN or MOD-CYBER."),
+    )
+    sector = models.CharField(_("sector"), max_length=30, choices=AgencySectorChoices.choices)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent agency"),
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, choices=_timezone_choices, default="UTC")
+    description = models.TextField(_("description"), blank=True)
+
+    agency_lookup = "pk"
+    action_map = {Action.ADD: PLATFORM_ONLY, Action.DELETE: PLATFORM_ONLY, Action.CHANGE: Action.MANAGE_MEMBERS}
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    @property
+    def owning_agency_id(self):
+        return self.pk
+
+    def get_absolute_url(self):
+        return reverse("qgov:agency_detail", args=[self.pk])
+
+
+class Membership(AgencyScopedModel):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=RoleChoices.choices, default=RoleChoices.VIEWER)
+
+    action_map = {action: Action.MANAGE_MEMBERS for action in (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE)}
+
+    class Meta:
+        ordering = ["agency__name", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["user", "agency"], name="membership_unique_user_agency")]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self):
+        return f"{self.user} — {self.get_role_display()} — {self.agency.code}"
+
+    def get_absolute_url(self):
+        return reverse("qgov:membership_detail", args=[self.pk])
+
+    def _assert_agency_keeps_an_admin(self):
+        # Without an admin nobody but a platform admin could manage the agency again.
+        others = Membership.objects.filter(agency_id=self.agency_id, role=RoleChoices.ADMIN).exclude(pk=self.pk)
+        if not others.exists():
+            raise ValidationError({"role": _("An agency must keep at least one admin.")})
+
+    def clean(self):
+        if self.pk is not None and self.role != RoleChoices.ADMIN:
+            stored_role = Membership.objects.filter(pk=self.pk).values_list("role", flat=True).first()
+            if stored_role == RoleChoices.ADMIN:
+                self._assert_agency_keeps_an_admin()
+
+    def clean_delete(self):
+        if self.role == RoleChoices.ADMIN:
+            self._assert_agency_keeps_an_admin()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True, expires__gt=now)
+
+
+def hash_token_key(key: str) -> str:
+    # Token keys are 256-bit random values, so a fast hash is enough to make a stolen table useless.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API. Only its hash is stored; the key is shown once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    agency = models.ForeignKey(
+        Agency,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="api_tokens",
+        verbose_name=_("agency"),
+        help_text=_("Set for tokens issued to an agency system."),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=8, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    audit_exclude = ("key_hash", "last_used", "created")
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def generate_key() -> str:
+        return secrets.token_hex(32)
+
+    def set_key(self, key: str):
+        self.prefix = key[:8]
+        self.key_hash = hash_token_key(key)
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None and self.expires > timezone.now()
+
+    @property
+    def owning_agency_id(self):
+        return self.agency_id
+
+
+class AuditEventQuerySet(RestrictedQuerySet):
+    def for_object(self, obj):
+        return self.filter(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
+
+
+class AuditEvent(models.Model):
+    """One create, update or delete. Append-only; each event carries the hash of the one before."""
+
+    seq = models.PositiveBigIntegerField(_("sequence"), unique=True, editable=False)
+    timestamp = models.DateTimeField(_("time"), editable=False, db_index=True)
+    # Plain references without database constraints: the chain must survive the deletion of what it records.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_repr = models.CharField(_("actor"), max_length=200)
+    agency = models.ForeignKey(
+        Agency, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+", verbose_name=_("agency")
+    )
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(_("object id"), max_length=64, db_index=True)
+    object_repr = models.CharField(_("object"), max_length=300)
+    action = models.CharField(_("action"), max_length=10, choices=AuditActionChoices.choices)
+    before = models.JSONField(_("before"), null=True)
+    after = models.JSONField(_("after"), null=True)
+    changed_fields = models.JSONField(_("changed fields"), default=list)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True, db_index=True)
+    source = models.CharField(_("source"), max_length=10, choices=AuditSourceChoices.choices)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    agency_lookup = "agency"
+    action_map = {Action.VIEW: Action.VIEW_AUDIT}
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+
+    def __str__(self):
+        return f"#{self.seq} {self.get_action_display()} {self.object_repr}"
+
+    @classmethod
+    def permission_action(cls, action):
+        return cls.action_map.get(action, PLATFORM_ONLY)
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only.")
+
+    def get_absolute_url(self):
+        return reverse("qgov:auditevent_detail", args=[self.pk])
+
+
+class AuditChainHead(models.Model):
+    """A single row holding the newest event's sequence and hash. Locking it serialises appends,
+    and comparing it with the last event detects a removed tail."""
+
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("user")
+    )
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("agency")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("message"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self):
+        return self.title

@@ -1,0 +1,51 @@
+"""The role x action table: the one place that says who may do what in an agency.
+
+Platform admins (Django superusers) may do everything everywhere; everyone else
+acts through a Membership whose role grants the actions below.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from qgov.choices import RoleChoices
+
+
+class Action(models.TextChoices):
+    VIEW = "view", _("View records")
+    ADD = "add", _("Create records")
+    CHANGE = "change", _("Change records")
+    DELETE = "delete", _("Delete records")
+    EXPORT = "export", _("Export lists")
+    REQUEST_REPORT = "request_report", _("Request reports")
+    VIEW_AUDIT = "view_audit", _("View the audit trail")
+    MANAGE_MEMBERS = "manage_members", _("Manage members and API tokens")
+
+
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    RoleChoices.VIEWER: frozenset({Action.VIEW}),
+    RoleChoices.EDITOR: frozenset({Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT}),
+    RoleChoices.AUDITOR: frozenset({Action.VIEW, Action.EXPORT, Action.REQUEST_REPORT, Action.VIEW_AUDIT}),
+    RoleChoices.ADMIN: frozenset(
+        {
+            Action.VIEW,
+            Action.ADD,
+            Action.CHANGE,
+            Action.DELETE,
+            Action.EXPORT,
+            Action.REQUEST_REPORT,
+            Action.VIEW_AUDIT,
+            Action.MANAGE_MEMBERS,
+        }
+    ),
+}
+
+
+def roles_for(action: str) -> list[str]:
+    """The roles that grant `action`."""
+    if action not in Action.values:
+        raise ValueError(f"Unknown action {action!r}")
+    return [role for role, actions in ROLE_ACTIONS.items() if action in actions]
+
+
+def role_allows(role: str | None, action: str) -> bool:
+    return role is not None and action in ROLE_ACTIONS.get(role, frozenset())

@@ -1,0 +1,236 @@
+"""Write workflows of the core. Every UI view, API viewset, admin action and task
+that changes a record calls one of these: permission re-checked inside the
+transaction, stale versions refused, model validation before save."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from qgov.choices import RoleChoices
+from qgov.models import PLATFORM_ONLY, Agency, ApiToken, Membership, Notification
+from qgov.roles import Action, roles_for
+
+
+class VersionConflict(Exception):
+    """The record changed since the caller read it."""
+
+    def __init__(self, current, expected_version):
+        self.current = current
+        self.expected_version = expected_version
+        super().__init__(
+            _("This record was changed by someone else (now version %(now)s, you edited version %(yours)s).")
+            % {"now": current.version, "yours": expected_version}
+        )
+
+
+def user_can(user, agency_id, action: str, model=Agency) -> bool:
+    """May `user` perform `action` on `model` records of agency `agency_id`?"""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    required = model.permission_action(action)
+    if required is PLATFORM_ONLY or agency_id is None:
+        return False
+    return Membership.objects.filter(user=user, agency_id=agency_id, role__in=roles_for(required)).exists()
+
+
+def require(user, agency_id, action: str, model) -> None:
+    if not user_can(user, agency_id, action, model):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def _split_m2m(model, data: dict) -> tuple[dict, dict]:
+    m2m_names = {field.name for field in model._meta.many_to_many}
+    fields = {key: value for key, value in data.items() if key not in m2m_names}
+    m2m = {key: value for key, value in data.items() if key in m2m_names}
+    return fields, m2m
+
+
+@transaction.atomic
+def object_create(*, model, user, data: dict):
+    fields, m2m = _split_m2m(model, data)
+    instance = model(**fields)
+    require(user, instance.owning_agency_id, Action.ADD, model)
+    instance.full_clean()
+    instance.save()
+    for name, values in m2m.items():
+        getattr(instance, name).set(values)
+    return instance
+
+
+def _lock(instance, user, action):
+    model = type(instance)
+    # Re-read the row under lock through the user's restriction: a membership revoked a moment
+    # ago, or a record moved out of reach, stops the write here rather than at the view.
+    locked = model.objects.restrict(user, action).select_for_update().filter(pk=instance.pk).first()
+    if locked is None:
+        raise PermissionDenied(_("You do not have permission to do this."))
+    return locked
+
+
+@transaction.atomic
+def object_update(*, instance, user, data: dict, expected_version: int | None = None):
+    model = type(instance)
+    locked = _lock(instance, user, Action.CHANGE)
+    if expected_version is not None and locked.version != expected_version:
+        raise VersionConflict(locked, expected_version)
+    fields, m2m = _split_m2m(model, data)
+    if "agency" in fields and fields["agency"].pk != locked.owning_agency_id:
+        raise ValidationError({"agency": _("A record cannot be moved to another agency.")})
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.save()
+    for name, values in m2m.items():
+        getattr(locked, name).set(values)
+    return locked
+
+
+@transaction.atomic
+def object_delete(*, instance, user, expected_version: int | None = None) -> None:
+    locked = _lock(instance, user, Action.DELETE)
+    if expected_version is not None and locked.version != expected_version:
+        raise VersionConflict(locked, expected_version)
+    if hasattr(locked, "clean_delete"):
+        locked.clean_delete()
+    locked.delete()
+
+
+# --- memberships ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def member_invite(*, agency, username: str, email: str, role: str, invited_by, site_url: str = ""):
+    """Add a user to an agency, creating the account (without a usable password) if it is new;
+    a new account gets a link to choose its password. Returns (membership, created_user)."""
+    require(invited_by, agency.pk, Action.ADD, Membership)
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=username).first()
+    created_user = user is None
+    if created_user:
+        user = user_model(username=username, email=email)
+        user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save()
+    membership = object_create(model=Membership, user=invited_by, data={"agency": agency, "user": user, "role": role})
+    if created_user:
+        body, url = _("Choose your password to sign in to qgov."), site_url.rstrip("/") + password_setup_path(user)
+    else:
+        body, url = _("Sign in to qgov to work on the agency's records."), site_url or "/"
+    notify(
+        users=[user],
+        agency=agency,
+        title=_("You were added to %(agency)s as %(role)s")
+        % {"agency": agency.name, "role": membership.get_role_display()},
+        body=body,
+        url=url,
+    )
+    return membership, created_user
+
+
+def password_setup_path(user) -> str:
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return reverse("password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def token_issue(*, user, name: str, created_by=None, agency=None, ttl: timedelta | None = None):
+    """Create a token; returns (token, key). The key is not stored and cannot be shown again."""
+    key = ApiToken.generate_key()
+    token = ApiToken(
+        user=user,
+        name=name,
+        agency=agency,
+        created_by=created_by or user,
+        expires=timezone.now() + (ttl or settings.QGOV_API_TOKEN_TTL),
+    )
+    token.set_key(key)
+    token.full_clean()
+    token.save()
+    return token, key
+
+
+@transaction.atomic
+def system_token_create(*, agency, name: str, role: str, created_by, ttl: timedelta):
+    """Issue a token to an agency system: a service account with its own membership, so that
+    tokens are scoped and audited exactly like people."""
+    require(created_by, agency.pk, Action.ADD, Membership)
+    if role not in (RoleChoices.VIEWER, RoleChoices.EDITOR):
+        raise ValidationError({"role": _("Agency systems may hold the viewer or editor role.")})
+    user_model = get_user_model()
+    base = f"system-{agency.code.lower()}-{name.lower().replace(' ', '-')}"[:140]
+    username, counter = base, 1
+    while user_model.objects.filter(username=username).exists():
+        counter += 1
+        username = f"{base}-{counter}"
+    account = user_model(username=username, first_name=name[:150])
+    account.set_unusable_password()
+    account.save()
+    object_create(model=Membership, user=created_by, data={"agency": agency, "user": account, "role": role})
+    return token_issue(user=account, name=name, created_by=created_by, agency=agency, ttl=ttl)
+
+
+@transaction.atomic
+def token_revoke(*, token, user) -> None:
+    if token.user_id != user.pk and not user_can(user, token.agency_id, Action.MANAGE_MEMBERS, Membership):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+# --- notifications --------------------------------------------------------------------------
+
+
+def notify(*, users, title: str, body: str = "", url: str = "", agency=None, email: bool = True):
+    """Tell users something: an in-app notification each, and an email sent by a task after commit."""
+    from qgov.tasks import send_notification_emails
+
+    notifications = Notification.objects.bulk_create(
+        [Notification(user=user, agency=agency, title=title[:200], body=body, url=url) for user in users]
+    )
+    ids = [n.pk for n in notifications if n.user.email]
+    if email and ids:
+        transaction.on_commit(lambda: send_notification_emails.delay(ids))
+    return notifications
+
+
+def notifications_mark_read(*, user, ids=None) -> int:
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+def notification_emails_send(*, ids) -> int:
+    """Send the emails of the given notifications that were not sent yet; idempotent."""
+    from django.core.mail import send_mail
+
+    sent = 0
+    pending = Notification.objects.filter(pk__in=ids, emailed_at__isnull=True).select_related("user")
+    for notification in pending:
+        if not notification.user.email:
+            continue
+        send_mail(
+            subject=f"[qgov] {notification.title}",
+            message=f"{notification.body}\n\n{notification.url}".strip(),
+            from_email=None,
+            recipient_list=[notification.user.email],
+        )
+        Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
+        sent += 1
+    return sent

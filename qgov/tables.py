@@ -1,0 +1,50 @@
+"""The base table every qgov list declares on (django-tables2), and the core's tables."""
+
+import django_tables2 as tables
+from django.utils.translation import gettext_lazy as _
+
+from qgov.models import Agency, AuditEvent, Membership
+
+
+class QgovTable(tables.Table):
+    """Bootstrap styling, sortable headers, and the object's own link on its first column."""
+
+    class Meta:
+        template_name = "django_tables2/bootstrap5-responsive.html"
+        attrs = {"class": "table table-sm table-hover align-middle"}
+        empty_text = _("Nothing here yet.")
+
+
+class AgencyTable(QgovTable):
+    name = tables.Column(linkify=True)
+
+    class Meta(QgovTable.Meta):
+        model = Agency
+        fields = ("name", "code", "sector", "parent", "time_zone")
+
+
+class MembershipTable(QgovTable):
+    user = tables.Column(linkify=lambda record: record.get_absolute_url(), order_by=("user__username",))
+    email = tables.Column(accessor="user__email", verbose_name=_("Email"))
+
+    class Meta(QgovTable.Meta):
+        model = Membership
+        fields = ("user", "email", "role", "agency", "created")
+
+
+class AuditEventTable(QgovTable):
+    seq = tables.Column(linkify=True, verbose_name="#")
+    timestamp = tables.DateTimeColumn(format="Y-m-d H:i:s T")
+    object_type = tables.Column(accessor="content_type__model", verbose_name=_("Type"), orderable=False)
+    changed_fields = tables.Column(verbose_name=_("Changed"), orderable=False)
+
+    class Meta(QgovTable.Meta):
+        model = AuditEvent
+        fields = ("seq", "timestamp", "actor_repr", "action", "object_type", "object_repr", "changed_fields",
+                  "source", "request_id")
+
+    def render_changed_fields(self, value):
+        return ", ".join(value)
+
+    def value_changed_fields(self, value):
+        return ",".join(value)

@@ -1,0 +1,39 @@
+"""Background work of the core. Tasks stay thin: they set the audit context and call a service."""
+
+import logging
+
+from celery import shared_task
+
+from qgov.audit import audit_context, verify_chain
+from qgov.choices import AuditSourceChoices
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True)  # idempotent: only unsent notifications are emailed
+def send_notification_emails(ids: list[int]) -> int:
+    from qgov.services import notification_emails_send
+
+    with audit_context(source=AuditSourceChoices.TASK, label="task:send_notification_emails"):
+        return notification_emails_send(ids=ids)
+
+
+@shared_task(acks_late=True)
+def verify_audit_chain() -> dict:
+    """Nightly check of the audit chain; platform admins are told when it is broken."""
+    from django.contrib.auth import get_user_model
+
+    from qgov.services import notify
+
+    problem = verify_chain()
+    if problem is None:
+        return {"ok": True, "problem": None}
+    logger.error("Audit chain broken: %s", problem)
+    with audit_context(source=AuditSourceChoices.TASK, label="task:verify_audit_chain"):
+        notify(
+            users=list(get_user_model().objects.filter(is_superuser=True, is_active=True)),
+            title="Audit chain verification failed",
+            body=str(problem),
+            url="/audit/",
+        )
+    return {"ok": False, "problem": str(problem)}

@@ -1,0 +1,47 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from qgov.models import Agency, AuditEvent, Membership
+from qgov.routing import object_urls
+from qgov.views import core
+
+core_patterns = [
+    *object_urls(
+        "agencies",
+        Agency,
+        list_view=core.AgencyListView,
+        detail_view=core.AgencyDetailView,
+        edit_view=core.AgencyEditView,
+        history_view=core.AgencyHistoryView,
+    ),
+    *object_urls(
+        "members",
+        Membership,
+        list_view=core.MembershipListView,
+        detail_view=core.MembershipDetailView,
+        edit_view=core.MembershipEditView,
+        delete_view=core.MembershipDeleteView,
+        history_view=core.MembershipHistoryView,
+    ),
+    *object_urls("audit", AuditEvent, list_view=core.AuditEventListView, detail_view=core.AuditEventDetailView),
+    path("agency/", core.AgencyAdminView.as_view(), name="agency_admin"),
+    path("agency/switch/", core.SwitchAgencyView.as_view(), name="agency_switch"),
+    path("agency/invite/", core.InviteMemberView.as_view(), name="member_invite"),
+    path("agency/tokens/add/", core.SystemTokenCreateView.as_view(), name="token_add"),
+    path("tokens/<int:pk>/revoke/", core.TokenRevokeView.as_view(), name="token_revoke"),
+    path("notifications/", core.NotificationListView.as_view(), name="notifications"),
+]
+
+urlpatterns = [
+    path("", core.DashboardView.as_view(), name="dashboard"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", include([
+        path("change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+        path("change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+        path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
+             name="password_reset_confirm"),
+        path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    ])),
+    path("", include((core_patterns, "qgov"))),
+]

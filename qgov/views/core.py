@@ -1,0 +1,225 @@
+"""Pages of the core: dashboard, agency switcher, agency admin (agency, members, system
+tokens), the audit trail and notifications."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import FormView, ListView, TemplateView
+
+from qgov import dashboard, services
+from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet
+from qgov.forms import AgencyForm, InviteMemberForm, MembershipForm, SystemTokenForm
+from qgov.middleware import ACTIVE_AGENCY_SESSION_KEY
+from qgov.models import Agency, ApiToken, AuditEvent, Membership, Notification
+from qgov.roles import Action
+from qgov.selectors import role_in
+from qgov.tables import AgencyTable, AuditEventTable, MembershipTable
+from qgov.views.generic import (
+    ObjectDeleteView,
+    ObjectDetailView,
+    ObjectEditView,
+    ObjectHistoryView,
+    ObjectListView,
+)
+
+
+class DashboardView(LoginRequiredMixin, TemplateView):
+    template_name = "qgov/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        agency = self.request.agency
+        context["panels"] = dashboard.panels_for(self.request, agency) if agency else []
+        context["role"] = role_in(self.request.user, agency)
+        return context
+
+
+class SwitchAgencyView(LoginRequiredMixin, View):
+    def post(self, request):
+        wanted = request.POST.get("agency")
+        agency = next((a for a in request.agencies if str(a.pk) == wanted), None)
+        if agency is None:
+            messages.error(request, _("You are not a member of that agency."))
+        else:
+            request.session[ACTIVE_AGENCY_SESSION_KEY] = agency.pk
+            messages.info(request, _("Now working in %(agency)s.") % {"agency": agency.name})
+        next_url = request.POST.get("next") or reverse("dashboard")
+        return HttpResponseRedirect(next_url if next_url.startswith("/") and not next_url.startswith("//") else "/")
+
+
+# --- agencies -------------------------------------------------------------------------------
+
+
+class AgencyListView(ObjectListView):
+    queryset = Agency.objects.select_related("parent")
+    filterset_class = AgencyFilterSet
+    table_class = AgencyTable
+
+
+class AgencyDetailView(ObjectDetailView):
+    queryset = Agency.objects.all()
+    template_name = "qgov/agency_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        can_manage = self.can(Action.MANAGE_MEMBERS, self.object.pk)
+        context["can_manage"] = can_manage
+        if can_manage:
+            context["members"] = Membership.objects.filter(agency=self.object).select_related("user")
+            context["tokens"] = ApiToken.objects.filter(agency=self.object).select_related("user")
+        return context
+
+
+class AgencyEditView(ObjectEditView):
+    queryset = Agency.objects.all()
+    form_class = AgencyForm
+
+
+class AgencyHistoryView(ObjectHistoryView):
+    queryset = Agency.objects.all()
+
+
+class AgencyAdminView(LoginRequiredMixin, View):
+    """'Agency admin' in the navigation: the active agency's page with members and tokens."""
+
+    def get(self, request):
+        if request.agency is None:
+            raise PermissionDenied(_("You are not a member of any agency."))
+        return redirect("qgov:agency_detail", pk=request.agency.pk)
+
+
+# --- memberships ----------------------------------------------------------------------------
+
+
+class MembershipListView(ObjectListView):
+    queryset = Membership.objects.select_related("agency", "user")
+    filterset_class = MembershipFilterSet
+    table_class = MembershipTable
+
+
+class MembershipDetailView(ObjectDetailView):
+    queryset = Membership.objects.select_related("agency", "user")
+
+
+class MembershipEditView(ObjectEditView):
+    queryset = Membership.objects.select_related("agency", "user")
+    form_class = MembershipForm
+
+    def check_permission(self, obj):
+        if obj is None:  # new members come through the invitation form
+            raise PermissionDenied(_("Invite members from the agency page."))
+        super().check_permission(obj)
+
+
+class MembershipDeleteView(ObjectDeleteView):
+    queryset = Membership.objects.select_related("agency", "user")
+
+
+class MembershipHistoryView(ObjectHistoryView):
+    queryset = Membership.objects.select_related("agency", "user")
+
+
+class ManageMembersMixin(LoginRequiredMixin):
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if request.agency is None or not services.user_can(
+            request.user, request.agency.pk, Action.MANAGE_MEMBERS, Membership
+        ):
+            raise PermissionDenied(_("Only agency admins manage members and tokens."))
+        return super().dispatch(request, *args, **kwargs)
+
+
+class InviteMemberView(ManageMembersMixin, FormView):
+    template_name = "qgov/invite_member.html"
+    form_class = InviteMemberForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "agency": self.request.agency}
+
+    def form_valid(self, form):
+        try:
+            membership, created = services.member_invite(
+                agency=self.request.agency,
+                invited_by=self.request.user,
+                site_url=self.request.build_absolute_uri("/"),
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        messages.success(self.request, _("%(user)s is now %(role)s of %(agency)s.") % {
+            "user": membership.user, "role": membership.get_role_display(), "agency": membership.agency.name})
+        return redirect("qgov:agency_detail", pk=self.request.agency.pk)
+
+
+class SystemTokenCreateView(ManageMembersMixin, FormView):
+    template_name = "qgov/token_create.html"
+    form_class = SystemTokenForm
+
+    def form_valid(self, form):
+        try:
+            token, key = services.system_token_create(
+                agency=self.request.agency,
+                name=form.cleaned_data["name"],
+                role=form.cleaned_data["role"],
+                created_by=self.request.user,
+                ttl=form.ttl,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        # The key is rendered once, in this response, and never stored.
+        return self.render_to_response(self.get_context_data(form=form, token=token, key=key))
+
+
+class TokenRevokeView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        token = get_object_or_404(ApiToken, pk=pk)
+        services.token_revoke(token=token, user=request.user)
+        messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
+        return HttpResponseRedirect(request.POST.get("next") or reverse("qgov:agency_admin"))
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+class AuditEventListView(ObjectListView):
+    queryset = AuditEvent.objects.select_related("content_type")
+    filterset_class = AuditEventFilterSet
+    table_class = AuditEventTable
+    template_name = "qgov/audit_list.html"
+
+    def get(self, request, *args, **kwargs):
+        if not self.can(Action.VIEW):
+            raise PermissionDenied(_("Only auditors and admins see the audit trail."))
+        return super().get(request, *args, **kwargs)
+
+
+class AuditEventDetailView(ObjectDetailView):
+    queryset = AuditEvent.objects.select_related("content_type")
+    template_name = "qgov/auditevent_detail.html"
+
+    def can_view_history(self, obj):
+        return False
+
+
+# --- notifications --------------------------------------------------------------------------
+
+
+class NotificationListView(LoginRequiredMixin, ListView):
+    template_name = "qgov/notifications.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return Notification.objects.filter(user=self.request.user).select_related("agency")
+
+    def post(self, request):
+        services.notifications_mark_read(user=request.user)
+        messages.success(request, _("All notifications marked as read."))
+        return redirect("qgov:notifications")

@@ -1,0 +1,289 @@
+"""Generic UI views: every model's list, detail, history, edit and delete page is a few
+declarative lines on top of these."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import ForeignKey
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+from django_tables2.export import ExportMixin
+
+from qgov import services
+from qgov.audit import snapshot
+from qgov.forms import style_form
+from qgov.models import AuditEvent
+from qgov.roles import Action
+from qgov.services import VersionConflict, user_can
+
+
+def url_name(model, view: str) -> str:
+    return f"{model._meta.app_label}:{model._meta.model_name}_{view}"
+
+
+def model_url(model, view: str, *args) -> str | None:
+    """The URL of one of a model's standard views, or None where the model does not have it."""
+    try:
+        return reverse(url_name(model, view), args=args)
+    except NoReverseMatch:
+        return None
+
+
+class ScopedViewMixin(LoginRequiredMixin):
+    """The model, the action this view performs, and the queryset restricted to it."""
+
+    queryset = None
+    action = Action.VIEW
+
+    @property
+    def model(self):
+        return self.queryset.model
+
+    def restricted_queryset(self, action=None):
+        return self.queryset.all().restrict(self.request.user, action or self.action)
+
+    def can(self, action, agency_id=None) -> bool:
+        if agency_id is None:
+            agency = self.request.agency
+            agency_id = agency.pk if agency else None
+        return user_can(self.request.user, agency_id, action, self.model)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        meta = self.model._meta
+        context.update(
+            model_meta=meta,
+            list_url=model_url(self.model, "list"),
+            add_url=model_url(self.model, "add") if self.can(Action.ADD) else None,
+        )
+        return context
+
+
+class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView):
+    """Filters from the model's filterset, sortable paginated table, CSV export of the filtered list."""
+
+    template_name = "qgov/object_list.html"
+    paginate_by = 50
+    export_formats = ("csv",)
+    export_trigger_param = "export"
+
+    def get_queryset(self):
+        queryset = self.restricted_queryset()
+        agency = self.request.agency
+        if agency is not None and self.model.agency_lookup != "pk":
+            queryset = queryset.in_agency(agency)
+        return queryset
+
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
+        style_form(filterset.form)
+        return filterset
+
+    def get_export_filename(self, export_format):
+        return f"{self.model._meta.verbose_name_plural}.{export_format}".replace(" ", "-")
+
+    def create_export(self, export_format):
+        if not self.can(Action.EXPORT):
+            raise PermissionDenied(_("Your role does not allow exporting lists."))
+        return super().create_export(export_format)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_export"] = self.can(Action.EXPORT)
+        return context
+
+
+def display_fields(obj, exclude=("id",)):
+    """(label, value, url) rows for the detail page, straight from the model's fields."""
+    rows = []
+    for field in obj._meta.concrete_fields:
+        if field.name in exclude or not field.editable and field.name not in ("version", "created", "last_updated"):
+            continue
+        if field.choices:
+            value = getattr(obj, f"get_{field.name}_display")()
+        else:
+            value = getattr(obj, field.name)
+        url = value.get_absolute_url() if isinstance(field, ForeignKey) and value is not None and hasattr(
+            value, "get_absolute_url") else None
+        rows.append((field.verbose_name, value, url))
+    for field in obj._meta.many_to_many:
+        rows.append((field.verbose_name, ", ".join(str(v) for v in getattr(obj, field.name).all()), None))
+    return rows
+
+
+class ObjectDetailView(ScopedViewMixin, TemplateView):
+    template_name = "qgov/object_detail.html"
+    tab = "details"
+
+    def get_object(self):
+        return get_object_or_404(self.restricted_queryset(Action.VIEW), pk=self.kwargs["pk"])
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        obj = self.object
+        agency_id = obj.owning_agency_id
+        context.update(
+            object=obj,
+            tab=self.tab,
+            fields=display_fields(obj),
+            can_change=self.can(Action.CHANGE, agency_id),
+            can_delete=self.can(Action.DELETE, agency_id),
+            can_view_history=self.can_view_history(obj),
+            edit_url=model_url(self.model, "edit", obj.pk),
+            delete_url=model_url(self.model, "delete", obj.pk),
+            history_url=model_url(self.model, "history", obj.pk),
+        )
+        return context
+
+    def can_view_history(self, obj):
+        return user_can(self.request.user, obj.owning_agency_id, Action.VIEW_AUDIT, AuditEvent)
+
+
+class ObjectHistoryView(ObjectDetailView):
+    """The object's audit events, newest first; kept after the object is deleted."""
+
+    template_name = "qgov/object_history.html"
+    tab = "history"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if not context["can_view_history"]:
+            raise PermissionDenied(_("Your role does not include the audit trail."))
+        context["events"] = AuditEvent.objects.for_object(self.object).order_by("-seq")[:200]
+        return context
+
+
+class ObjectEditView(ScopedViewMixin, TemplateView):
+    """Create (no pk) or update (pk) through the core services; a stale version re-shows the form
+    with what changed in the meantime."""
+
+    template_name = "qgov/object_edit.html"
+    form_class = None
+
+    def get_object(self):
+        if "pk" not in self.kwargs:
+            return None
+        return get_object_or_404(self.restricted_queryset(Action.VIEW), pk=self.kwargs["pk"])
+
+    def check_permission(self, obj):
+        if obj is None:
+            allowed = self.can(Action.ADD)
+        else:
+            allowed = self.can(Action.CHANGE, obj.owning_agency_id)
+        if not allowed:
+            raise PermissionDenied(_("Your role does not allow this change."))
+
+    def get_form(self, obj, data=None):
+        return self.form_class(data=data, instance=obj, user=self.request.user, agency=self.request.agency)
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.object = self.get_object()
+        self.check_permission(self.object)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data(form=self.get_form(self.object)))
+
+    def initial_data(self, form) -> dict:
+        """Values the form does not ask for; the agency of a new scoped record is the active one."""
+        if self.object is None and self.model.agency_lookup == "agency":
+            if self.request.agency is None:
+                raise PermissionDenied(_("You are not a member of any agency."))
+            return {"agency": self.request.agency}
+        return {}
+
+    def save(self, form):
+        data = {**self.initial_data(form), **form.service_data()}
+        if self.object is None:
+            return services.object_create(model=self.model, user=self.request.user, data=data)
+        return services.object_update(
+            instance=self.object, user=self.request.user, data=data, expected_version=form.cleaned_data["version"]
+        )
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form(self.object, data=request.POST)
+        changes = None
+        if form.is_valid():
+            try:
+                saved = self.save(form)
+            except VersionConflict as conflict:
+                changes = self.changes_since(conflict.current, conflict.expected_version)
+                form.add_error(None, str(conflict))
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                verb = _("Created") if self.object is None else _("Saved")
+                messages.success(request, f"{verb} {saved._meta.verbose_name} “{saved}”.")
+                return HttpResponseRedirect(saved.get_absolute_url())
+        return self.render_to_response(self.get_context_data(form=form, changes=changes), status=200)
+
+    @staticmethod
+    def changes_since(current, version):
+        """(field, their value, current value) for each field changed after `version`."""
+        events = AuditEvent.objects.for_object(current).order_by("seq")
+        changed = {}
+        for event in events:
+            if (event.after or {}).get("version", 0) > version:
+                for name in event.changed_fields:
+                    if name not in ("version",):
+                        changed.setdefault(name, (event.before or {}).get(name))
+        now = snapshot(current)
+        return [(name, old, now.get(name)) for name, old in changed.items()]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["object"] = self.object
+        context["cancel_url"] = self.object.get_absolute_url() if self.object else context["list_url"]
+        return context
+
+
+def _add_errors(form, error):
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, field_errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, field_errors)
+
+
+class ObjectDeleteView(ObjectEditView):
+    template_name = "qgov/object_delete.html"
+
+    def check_permission(self, obj):
+        if obj is None:
+            raise Http404
+        if not self.can(Action.DELETE, obj.owning_agency_id):
+            raise PermissionDenied(_("Your role does not allow deleting this record."))
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data())
+
+    def post(self, request, *args, **kwargs):
+        try:
+            services.object_delete(
+                instance=self.object, user=request.user, expected_version=_int_or_none(request.POST.get("version"))
+            )
+        except (VersionConflict, ValidationError) as error:
+            text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            messages.error(request, text)
+            return HttpResponseRedirect(self.object.get_absolute_url())
+        messages.success(request, _("Deleted “%(object)s”. Its history is kept in the audit trail.") % {
+            "object": self.object})
+        return HttpResponseRedirect(model_url(self.model, "list"))
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
