@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 
-from qgov.selectors import role_in, unread_notification_count
+from qgov.middleware import active_role
+from qgov.selectors import unread_notification_count
 
 # The main navigation. Modules without an installed app are shown, disabled, so users see what
 # the product covers and what has not arrived yet.
@@ -19,6 +20,13 @@ NAVIGATION = [
 def qgov(request):
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
+    # Sub-templates rendered with the request (tables, panels) run context processors again.
+    if not hasattr(request, "_qgov_context"):
+        request._qgov_context = _navigation_context(request)
+    return request._qgov_context
+
+
+def _navigation_context(request):
     from django.apps import apps
     from django.urls import NoReverseMatch, reverse
 
@@ -35,6 +43,6 @@ def qgov(request):
         "navigation": items,
         "active_agency": request.agency,
         "user_agencies": request.agencies,
-        "active_role": role_in(request.user, request.agency),
+        "active_role": active_role(request),
         "unread_notifications": unread_notification_count(request.user),
     }

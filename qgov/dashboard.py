@@ -34,7 +34,7 @@ def _agency_overview(request, agency):
     from qgov.roles import Action
     from qgov.services import user_can
 
-    can_audit = user_can(request.user, agency.pk, Action.VIEW_AUDIT, AuditEvent)
+    can_audit = user_can(request.user, agency.pk, Action.VIEW_AUDIT)
     week_ago = timezone.now() - timedelta(days=7)
     return {
         "agency": agency,

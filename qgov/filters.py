@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qgov.choices import AuditActionChoices, AuditSourceChoices, RoleChoices
 from qgov.models import Agency, AuditEvent, Membership
+from qgov.roles import Action
 
 
 class QgovFilterSet(django_filters.FilterSet):
@@ -21,6 +22,15 @@ class QgovFilterSet(django_filters.FilterSet):
     id = django_filters.BaseInFilter(field_name="id", label=_("IDs"))
 
     search_fields: tuple[str, ...] = ()
+
+    def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
+        super().__init__(data, queryset, request=request, **kwargs)
+        # Choices of related filters list only what the user may see: never another agency's records.
+        user = getattr(request, "user", None)
+        for filter_ in self.filters.values():
+            choices = filter_.extra.get("queryset")
+            if choices is not None and hasattr(choices, "restrict"):
+                filter_.extra["queryset"] = choices.restrict(user, Action.VIEW)
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -40,6 +50,7 @@ class AgencyFilterSet(QgovFilterSet):
 class MembershipFilterSet(QgovFilterSet):
     search_fields = ("user__username", "user__email", "user__first_name", "user__last_name")
     role = django_filters.MultipleChoiceFilter(choices=RoleChoices.choices)
+    user = django_filters.NumberFilter(field_name="user_id", label=_("User id"))
 
     class Meta:
         model = Membership

@@ -7,7 +7,7 @@ from django.utils.functional import SimpleLazyObject
 
 from qgov.audit import audit_context
 from qgov.choices import AuditSourceChoices
-from qgov.selectors import agencies_of
+from qgov.selectors import agencies_of, role_in
 
 ACTIVE_AGENCY_SESSION_KEY = "qgov_active_agency"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -46,6 +46,13 @@ def _active_agency(request):
         if agency.pk == wanted:
             return agency
     return agencies[0]
+
+
+def active_role(request) -> str | None:
+    """The user's role in the active agency, read once per request."""
+    if not hasattr(request, "_qgov_active_role"):
+        request._qgov_active_role = role_in(request.user, request.agency) if request.user.is_authenticated else None
+    return request._qgov_active_role
 
 
 class ActiveAgencyMiddleware:

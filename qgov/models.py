@@ -277,7 +277,7 @@ class AuditEvent(models.Model):
     objects = AuditEventQuerySet.as_manager()
 
     agency_lookup = "agency"
-    action_map = {Action.VIEW: Action.VIEW_AUDIT}
+    action_map = {Action.VIEW: Action.VIEW_AUDIT, Action.EXPORT: Action.VIEW_AUDIT}
 
     class Meta:
         ordering = ["-seq"]
@@ -291,6 +291,10 @@ class AuditEvent(models.Model):
     @classmethod
     def permission_action(cls, action):
         return cls.action_map.get(action, PLATFORM_ONLY)
+
+    @property
+    def owning_agency_id(self):
+        return self.agency_id
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

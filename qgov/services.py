@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from qgov.choices import RoleChoices
-from qgov.models import PLATFORM_ONLY, Agency, ApiToken, Membership, Notification
+from qgov.models import PLATFORM_ONLY, ApiToken, Membership, Notification
 from qgov.roles import Action, roles_for
 
 
@@ -28,13 +28,13 @@ class VersionConflict(Exception):
         )
 
 
-def user_can(user, agency_id, action: str, model=Agency) -> bool:
-    """May `user` perform `action` on `model` records of agency `agency_id`?"""
+def user_can(user, agency_id, action: str, model=None) -> bool:
+    """May `user` perform `action` (on `model` records, which may map it) in agency `agency_id`?"""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:
         return True
-    required = model.permission_action(action)
+    required = model.permission_action(action) if model is not None else action
     if required is PLATFORM_ONLY or agency_id is None:
         return False
     return Membership.objects.filter(user=user, agency_id=agency_id, role__in=roles_for(required)).exists()

@@ -17,8 +17,9 @@ from django_tables2.export import ExportMixin
 from qgov import services
 from qgov.audit import snapshot
 from qgov.forms import style_form
-from qgov.models import AuditEvent
-from qgov.roles import Action
+from qgov.middleware import active_role
+from qgov.models import PLATFORM_ONLY, AuditEvent
+from qgov.roles import Action, role_allows
 from qgov.services import VersionConflict, user_can
 
 
@@ -48,9 +49,13 @@ class ScopedViewMixin(LoginRequiredMixin):
         return self.queryset.all().restrict(self.request.user, action or self.action)
 
     def can(self, action, agency_id=None) -> bool:
-        if agency_id is None:
-            agency = self.request.agency
-            agency_id = agency.pk if agency else None
+        agency = self.request.agency
+        if agency is not None and agency_id in (None, agency.pk):
+            # The active agency's role is already known: no query per button on the page.
+            required = self.model.permission_action(action)
+            if self.request.user.is_superuser:
+                return True
+            return required is not PLATFORM_ONLY and role_allows(active_role(self.request), required)
         return user_can(self.request.user, agency_id, action, self.model)
 
     def get_context_data(self, **kwargs):
@@ -68,9 +73,16 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
     """Filters from the model's filterset, sortable paginated table, CSV export of the filtered list."""
 
     template_name = "qgov/object_list.html"
-    paginate_by = 50
+    paginate_by = None  # the table paginates
+    table_pagination = {"per_page": 50}
     export_formats = ("csv",)
     export_trigger_param = "export"
+
+    def get(self, request, *args, **kwargs):
+        # A member whose role lacks this model's view action (members list, audit trail) is told so.
+        if not self.can(Action.VIEW):
+            raise PermissionDenied(_("Your role does not include this list."))
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         queryset = self.restricted_queryset()
@@ -145,7 +157,7 @@ class ObjectDetailView(ScopedViewMixin, TemplateView):
         return context
 
     def can_view_history(self, obj):
-        return user_can(self.request.user, obj.owning_agency_id, Action.VIEW_AUDIT, AuditEvent)
+        return user_can(self.request.user, obj.owning_agency_id, Action.VIEW_AUDIT)
 
 
 class ObjectHistoryView(ObjectDetailView):

@@ -1,0 +1,331 @@
+"""The generic model test suite. A model's tests are one subclass that declares how to make a
+record and what valid input looks like; the suite then checks, through the API and the UI,
+every role against the role table, isolation from other agencies (404, nothing changed),
+audit events for each change, ETag / If-Match, stale form versions, and a pinned number of
+queries for list pages that does not grow with rows.
+
+    class TestMembership(ModelTestSuite):
+        model = Membership
+        api_path = "/api/memberships/"
+        list_queries = 3
+        ...
+"""
+
+import csv
+import io
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from qgov.choices import AuditActionChoices, RoleChoices
+from qgov.models import PLATFORM_ONLY, AuditEvent
+from qgov.roles import Action, role_allows
+
+ROLES = list(RoleChoices.values)
+
+
+def role_may(model, role: str, action: str) -> bool:
+    required = model.permission_action(action)
+    return required is not PLATFORM_ONLY and role_allows(role, required)
+
+
+def events_for(obj_or_model, pk=None):
+    content_type = ContentType.objects.get_for_model(obj_or_model)
+    return AuditEvent.objects.filter(content_type=content_type, object_id=str(pk if pk is not None else obj_or_model.pk))
+
+
+class ModelTestSuite:
+    """Subclass, set the attributes, implement the hooks. Needs the fixtures of tests/conftest.py."""
+
+    model = None
+    api_path: str = None  # "/api/memberships/"
+    list_queries: int = None  # queries of one API list request, pinned
+    ui_list_queries: int = None  # queries of one UI list page, pinned
+    api_delete = True
+    ui_create = True
+    ui_delete = True
+
+    # --- hooks -------------------------------------------------------------------------------
+
+    def make_record(self, agency):
+        """A saved record that belongs to `agency`."""
+        raise NotImplementedError
+
+    def create_payload(self, agency) -> dict:
+        """A valid API POST body for a new record in `agency`."""
+        raise NotImplementedError
+
+    def update_payload(self, record) -> dict:
+        """A valid API PATCH body that changes `record`."""
+        raise NotImplementedError
+
+    def form_data(self, agency, record=None) -> dict:
+        """Valid UI form data (create when record is None)."""
+        raise NotImplementedError
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def detail_path(self, record):
+        return f"{self.api_path}{record.pk}/"
+
+    def client_for(self, user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    def reload(self, record):
+        return type(record)._base_manager.get(pk=record.pk)
+
+    def snapshot(self, record):
+        from qgov.audit import snapshot
+
+        return snapshot(self.reload(record))
+
+    def ui_url(self, view, *args):
+        meta = self.model._meta
+        return reverse(f"{meta.app_label}:{meta.model_name}_{view}", args=args)
+
+    def login(self, client, user):
+        client.force_login(user)
+        return client
+
+    # --- API ---------------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_api_list_shows_only_own_agency(self, role, agency, other_agency, member_of):
+        mine = self.make_record(agency)
+        theirs = self.make_record(other_agency)
+        user = member_of(agency, role)
+        response = self.client_for(user).get(self.api_path, {"limit": 1000})
+        assert response.status_code == 200
+        ids = {row["id"] for row in response.json()["results"]}
+        assert theirs.pk not in ids
+        assert (mine.pk in ids) == role_may(self.model, role, Action.VIEW)
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_api_retrieve_other_agency_is_404(self, role, agency, other_agency, member_of):
+        theirs = self.make_record(other_agency)
+        user = member_of(agency, role)
+        response = self.client_for(user).get(self.detail_path(theirs))
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
+
+    def test_api_retrieve_sends_etag(self, agency, superuser):
+        record = self.make_record(agency)
+        response = self.client_for(superuser).get(self.detail_path(record))
+        assert response.status_code == 200
+        assert response["ETag"] == f'"{record.version}"'
+        assert response.json()["display"] == str(record)
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_api_create_by_role(self, role, agency, member_of):
+        user = member_of(agency, role)
+        payload = self.create_payload(agency)
+        before = self.model.objects.count()
+        response = self.client_for(user).post(self.api_path, payload, format="json")
+        if role_may(self.model, role, Action.ADD):
+            assert response.status_code == 201, response.json()
+            created = self.model.objects.get(pk=response.json()["id"])
+            assert self.model.objects.count() == before + 1
+            assert events_for(created).filter(action=AuditActionChoices.CREATE, actor=user).count() == 1
+        else:
+            assert response.status_code == 403, response.json()
+            assert self.model.objects.count() == before
+
+    def test_api_create_in_other_agency_is_refused(self, agency, other_agency, member_of):
+        if "agency" not in self.create_payload(agency):
+            pytest.skip("records of this model are not created inside an agency")
+        user = member_of(agency, RoleChoices.ADMIN)
+        before = self.model.objects.count()
+        response = self.client_for(user).post(self.api_path, self.create_payload(other_agency), format="json")
+        assert response.status_code == 400
+        assert "agency" in response.json()["errors"]
+        assert self.model.objects.count() == before
+
+    def test_api_unknown_field_is_400(self, agency, superuser):
+        payload = {**self.create_payload(agency), "no_such_field": 1}
+        before = self.model.objects.count()
+        response = self.client_for(superuser).post(self.api_path, payload, format="json")
+        assert response.status_code == 400
+        assert response.json()["errors"] == {"no_such_field": ["Unknown field."]}
+        assert self.model.objects.count() == before
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_api_update_by_role(self, role, agency, member_of):
+        record = self.make_record(agency)
+        user = member_of(agency, role)
+        before = self.snapshot(record)
+        response = self.client_for(user).patch(self.detail_path(record), self.update_payload(record), format="json")
+        if role_may(self.model, role, Action.CHANGE):
+            assert response.status_code == 200, response.json()
+            assert self.reload(record).version == record.version + 1
+            assert response["ETag"] == f'"{record.version + 1}"'
+            event = events_for(record).filter(action=AuditActionChoices.UPDATE).latest("seq")
+            assert event.actor == user
+            assert event.before == before
+        else:
+            expected = 403 if role_may(self.model, role, Action.VIEW) else 404
+            assert response.status_code == expected
+            assert self.snapshot(record) == before
+
+    def test_api_update_other_agency_is_404(self, agency, other_agency, member_of):
+        theirs = self.make_record(other_agency)
+        user = member_of(agency, RoleChoices.ADMIN)
+        before = self.snapshot(theirs)
+        response = self.client_for(user).patch(self.detail_path(theirs), self.update_payload(theirs), format="json")
+        assert response.status_code == 404
+        assert self.snapshot(theirs) == before
+
+    def test_api_stale_if_match_is_412(self, agency, superuser):
+        record = self.make_record(agency)
+        client = self.client_for(superuser)
+        etag = client.get(self.detail_path(record))["ETag"]
+        fresh = client.patch(self.detail_path(record), self.update_payload(record), format="json", HTTP_IF_MATCH=etag)
+        assert fresh.status_code == 200
+        before = self.snapshot(record)
+        stale = client.patch(self.detail_path(record), self.update_payload(record), format="json", HTTP_IF_MATCH=etag)
+        assert stale.status_code == 412
+        assert stale.json()["code"] == "stale_version"
+        assert stale["ETag"] == f'"{record.version + 1}"'
+        assert self.snapshot(record) == before
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_api_delete_by_role(self, role, agency, member_of):
+        record = self.make_record(agency)
+        user = member_of(agency, role)
+        response = self.client_for(user).delete(self.detail_path(record))
+        if not self.api_delete:
+            assert response.status_code == 405
+            assert self.model.objects.filter(pk=record.pk).exists()
+        elif role_may(self.model, role, Action.DELETE):
+            assert response.status_code == 204
+            assert not self.model.objects.filter(pk=record.pk).exists()
+            # The record is gone; its history is not.
+            actions = list(events_for(self.model, record.pk).order_by("seq").values_list("action", flat=True))
+            assert actions[0] == AuditActionChoices.CREATE
+            assert actions[-1] == AuditActionChoices.DELETE
+        else:
+            assert response.status_code == (403 if role_may(self.model, role, Action.VIEW) else 404)
+            assert self.model.objects.filter(pk=record.pk).exists()
+
+    def test_api_delete_other_agency_is_404(self, agency, other_agency, member_of):
+        theirs = self.make_record(other_agency)
+        user = member_of(agency, RoleChoices.ADMIN)
+        response = self.client_for(user).delete(self.detail_path(theirs))
+        assert response.status_code in ((404,) if self.api_delete else (405,))
+        assert self.model.objects.filter(pk=theirs.pk).exists()
+
+    def test_api_list_query_count_is_pinned(self, agency, member_of, superuser):
+        user = member_of(agency, RoleChoices.ADMIN)
+        client = self.client_for(user)
+        counts = []
+        for _ in range(2):
+            for _ in range(3):
+                self.make_record(agency)
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(self.api_path)
+            assert response.status_code == 200
+            counts.append(len(queries))
+        assert counts == [self.list_queries] * 2, (counts, [q["sql"][:160] for q in queries.captured_queries])
+
+    # --- UI ----------------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_ui_list_and_detail_by_role(self, role, client, agency, other_agency, member_of):
+        mine = self.make_record(agency)
+        theirs = self.make_record(other_agency)
+        self.login(client, member_of(agency, role))
+        may_view = role_may(self.model, role, Action.VIEW)
+        assert client.get(self.ui_url("list")).status_code == (200 if may_view else 403)
+        assert client.get(self.ui_url("detail", mine.pk)).status_code == (200 if may_view else 404)
+        assert client.get(self.ui_url("detail", theirs.pk)).status_code == 404
+
+    def test_ui_list_export_csv(self, client, agency, member_of):
+        self.make_record(agency)
+        self.login(client, member_of(agency, RoleChoices.ADMIN))
+        shown = client.get(self.ui_url("list")).context["table"].paginator.count
+        response = client.get(self.ui_url("list"), {"export": "csv"})
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        assert shown >= 1
+        assert len(rows) == 1 + shown
+
+    def test_ui_list_query_count_is_pinned(self, client, agency, member_of):
+        self.login(client, member_of(agency, RoleChoices.ADMIN))
+        counts = []
+        for _ in range(2):
+            for _ in range(3):
+                self.make_record(agency)
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(self.ui_url("list"))
+            assert response.status_code == 200
+            counts.append(len(queries))
+        assert counts == [self.ui_list_queries] * 2, (counts, [q["sql"][:160] for q in queries.captured_queries])
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_ui_create_by_role(self, role, client, agency, member_of):
+        if not self.ui_create:
+            pytest.skip("records of this model are not created through its add form")
+        self.login(client, member_of(agency, role))
+        before = self.model.objects.count()
+        response = client.post(self.ui_url("add"), self.form_data(agency))
+        if role_may(self.model, role, Action.ADD):
+            assert response.status_code == 302, response.context["form"].errors if response.context else response
+            assert self.model.objects.count() == before + 1
+        else:
+            assert response.status_code == 403
+            assert self.model.objects.count() == before
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_ui_edit_by_role(self, role, client, agency, member_of):
+        record = self.make_record(agency)
+        user = member_of(agency, role)
+        self.login(client, user)
+        before = self.snapshot(record)
+        data = {**self.form_data(agency, record), "version": record.version}
+        response = client.post(self.ui_url("edit", record.pk), data)
+        if role_may(self.model, role, Action.CHANGE):
+            assert response.status_code == 302, response.context["form"].errors if response.context else response
+            assert self.reload(record).version == record.version + 1
+            assert events_for(record).filter(action=AuditActionChoices.UPDATE, actor=user).count() == 1
+        else:
+            assert response.status_code == (403 if role_may(self.model, role, Action.VIEW) else 404)
+            assert self.snapshot(record) == before
+
+    def test_ui_edit_with_stale_version_shows_changes(self, client, agency, superuser):
+        record = self.make_record(agency)
+        self.login(client, superuser)
+        first = client.post(self.ui_url("edit", record.pk), {**self.form_data(agency, record), "version": record.version})
+        assert first.status_code == 302
+        before = self.snapshot(record)
+        stale = client.post(self.ui_url("edit", record.pk), {**self.form_data(agency, record), "version": record.version})
+        assert stale.status_code == 200
+        assert "changed by someone else" in stale.content.decode()
+        assert stale.context["changes"], "the page lists what changed in the meantime"
+        assert self.snapshot(record) == before
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_ui_delete_by_role(self, role, client, agency, member_of):
+        if not self.ui_delete:
+            pytest.skip("records of this model are not deleted through the UI")
+        record = self.make_record(agency)
+        self.login(client, member_of(agency, role))
+        response = client.post(self.ui_url("delete", record.pk), {"version": record.version})
+        if role_may(self.model, role, Action.DELETE):
+            assert response.status_code == 302
+            assert not self.model.objects.filter(pk=record.pk).exists()
+        else:
+            assert response.status_code == (403 if role_may(self.model, role, Action.VIEW) else 404)
+            assert self.model.objects.filter(pk=record.pk).exists()
+
+    def test_ui_history_lists_changes(self, client, agency, member_of):
+        record = self.make_record(agency)
+        self.login(client, member_of(agency, RoleChoices.ADMIN))
+        response = client.get(self.ui_url("history", record.pk))
+        assert response.status_code == 200
+        assert [e.action for e in response.context["events"]][-1] == AuditActionChoices.CREATE
