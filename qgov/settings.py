@@ -134,6 +134,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("QGOV_LOGIN_LOCKOUT_MINUTES", defa
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "qgov.api.exceptions.axes_lockout_response"  # JSON under /api/, the template elsewhere
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en"

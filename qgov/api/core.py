@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -104,6 +104,7 @@ class UserSerializer(QgovModelSerializer):
 class UserViewSet(viewsets.ModelViewSet):
     """Platform admins create and change users; agency admins see the members of their agencies."""
 
+    queryset = User.objects.none()  # the model, for the schema; get_queryset() scopes the real one
     serializer_class = UserSerializer
     filterset_class = UserFilterSet
     permission_classes = [IsPlatformAdminOrReadOnly]
@@ -204,7 +205,9 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
                       viewsets.GenericViewSet):
     """The caller's own tokens and, for agency admins, their agencies' system tokens. DELETE revokes."""
 
+    queryset = ApiToken.objects.none()  # the model, for the schema; get_queryset() scopes the real one
     serializer_class = ApiTokenSerializer
+    permission_classes = [IsAuthenticated]  # the queryset and the revoke service decide
     ordering = ["-created"]
 
     def get_queryset(self):
@@ -227,7 +230,9 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Notification.objects.none()  # the model, for the schema; get_queryset() scopes the real one
     serializer_class = NotificationSerializer
+    permission_classes = [IsAuthenticated]  # only the caller's own notifications are listed
     ordering = ["-created"]
 
     def get_queryset(self):

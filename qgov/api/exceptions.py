@@ -64,3 +64,21 @@ def exception_handler(exc, context):
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def axes_lockout_response(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out sign-in: the API's error shape under /api/, the
+    lockout page elsewhere (without this, axes would replace the API's JSON with the HTML page)."""
+    from django.conf import settings
+    from django.http import JsonResponse
+    from django.shortcuts import render
+
+    if request.path.startswith("/api/"):
+        body = {
+            "status": status.HTTP_429_TOO_MANY_REQUESTS,
+            "code": "locked_out",
+            "detail": _("Too many failed sign-in attempts. Try again later."),
+            "errors": {},
+        }
+        return JsonResponse(body, status=status.HTTP_429_TOO_MANY_REQUESTS)
+    return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=status.HTTP_429_TOO_MANY_REQUESTS)

@@ -34,7 +34,10 @@ class Command(AuditedCommand):
                 secret = password or secrets.token_urlsafe(9)
                 user.set_password(secret)
                 user.save()
-                Membership.objects.update_or_create(user=user, agency=agency, defaults={"role": role})
+                membership, _ = Membership.objects.get_or_create(user=user, agency=agency, defaults={"role": role})
+                if membership.role != role:
+                    membership.role = role
+                    membership.save()
                 users[role] = user
                 logins.append((user.username, secret, role))
             platform, _ = user_model.objects.get_or_create(

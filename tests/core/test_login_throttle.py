@@ -1,0 +1,169 @@
+"""Login throttling (django-axes): five failed sign-ins for a username lock it, in the browser and
+on the API token endpoint alike, and a good password does not get through while locked."""
+
+import datetime as dt
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework.test import APIClient
+
+from qgov.choices import RoleChoices
+from qgov.models import ApiToken, hash_token_key
+from tests.factories import TEST_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+LOCKED_OUT_HEADING = "Too many failed sign-in attempts"
+LOCKED_OUT_JSON = {
+    "status": 429,
+    "code": "locked_out",
+    "detail": "Too many failed sign-in attempts. Try again later.",
+    "errors": {},
+}
+BAD_CREDENTIALS_JSON = {
+    "status": 400,
+    "code": "invalid",
+    "detail": "Invalid input.",
+    "errors": {"non_field_errors": ["Unable to sign in with these credentials."]},
+}
+LOGIN_FORM_ERROR = (
+    "Please enter a correct username and password. Note that both fields may be case-sensitive."
+)
+
+
+@pytest.fixture
+def staff_member(agency, member_of):
+    return member_of(agency, RoleChoices.EDITOR, username="alice")
+
+
+def ui_login(client, username, password):
+    return client.post("/login/", {"username": username, "password": password})
+
+
+def token_request(client, username, password):
+    return client.post("/api/auth/token/", {"username": username, "password": password}, format="json")
+
+
+def assert_locked_out_page(response):
+    content = response.content.decode()
+    assert response.status_code == 429
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert [t.name for t in response.templates][-2:] == ["registration/locked_out.html", "base.html"]
+    assert f'<h1 class="h4">{LOCKED_OUT_HEADING}</h1>' in content
+    assert 'name="password"' not in content
+
+
+def test_four_failed_sign_ins_reshow_the_form_and_the_fifth_locks_the_account(staff_member):
+    client = Client()
+
+    for attempt in range(1, 5):
+        response = ui_login(client, "alice", f"wrong-password-{attempt}")
+        assert response.status_code == 200
+        assert response.templates[0].name == "registration/login.html"
+        assert LOGIN_FORM_ERROR in response.content.decode()
+        assert AccessAttempt.objects.get(username="alice").failures_since_start == attempt
+
+    response = ui_login(client, "alice", "wrong-password-5")
+
+    assert_locked_out_page(response)
+    assert AccessAttempt.objects.get(username="alice").failures_since_start == 5
+
+
+def test_locked_account_refuses_the_right_password_in_the_browser_and_on_the_api(staff_member):
+    browser = Client()
+    for attempt in range(5):
+        ui_login(browser, "alice", f"wrong-password-{attempt}")
+
+    response = ui_login(browser, "alice", TEST_PASSWORD)
+
+    assert_locked_out_page(response)
+    assert SESSION_KEY not in browser.session
+    assert browser.get("/").status_code == 302  # still signed out: the dashboard sends to /login/
+
+    response = token_request(APIClient(), "alice", TEST_PASSWORD)
+
+    assert response.status_code == 429
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == LOCKED_OUT_JSON
+    assert ApiToken.objects.count() == 0
+
+
+def test_failed_token_requests_count_towards_the_same_lockout(staff_member):
+    api = APIClient()
+
+    for attempt in range(4):
+        response = token_request(api, "alice", f"wrong-password-{attempt}")
+        assert response.status_code == 400
+        assert response.json() == BAD_CREDENTIALS_JSON
+
+    response = token_request(api, "alice", "wrong-password-4")
+
+    assert response.status_code == 429
+    assert response.json() == LOCKED_OUT_JSON
+
+    response = ui_login(Client(), "alice", TEST_PASSWORD)
+
+    assert_locked_out_page(response)
+    assert ApiToken.objects.count() == 0
+
+
+def test_other_users_are_not_locked_by_someone_elses_failures(agency, member_of, staff_member):
+    member_of(agency, RoleChoices.VIEWER, username="bob")
+    client = Client()
+    for attempt in range(5):
+        ui_login(client, "alice", f"wrong-password-{attempt}")
+
+    response = ui_login(client, "bob", TEST_PASSWORD)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_token_request_returns_a_working_expiring_token(agency, staff_member):
+    before = timezone.now()
+
+    response = token_request(APIClient(), "alice", TEST_PASSWORD)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert sorted(body) == ["expires", "token"]
+    token = ApiToken.objects.get()
+    assert token.key_hash == hash_token_key(body["token"])
+    assert (token.user, token.name, token.agency, token.revoked_at) == (staff_member, "API login", None, None)
+    assert parse_datetime(body["expires"]) == token.expires
+    assert before + dt.timedelta(days=30) <= token.expires <= timezone.now() + dt.timedelta(days=30)
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {body['token']}")
+    response = api.get("/api/agencies/")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
+    assert [(a["id"], a["code"], a["name"]) for a in response.json()["results"]] == [
+        (agency.pk, "DQN", "Department of Quantum Networks")
+    ]
+
+
+def test_a_successful_sign_in_resets_the_failure_count(staff_member):
+    client = Client()
+    for attempt in range(4):
+        ui_login(client, "alice", f"wrong-password-{attempt}")
+
+    response = ui_login(client, "alice", TEST_PASSWORD)
+
+    assert response.status_code == 302
+    assert AccessAttempt.objects.filter(username="alice").count() == 0
+
+
+def test_lockouts_do_not_leak_between_tests(staff_member):
+    # The tests above locked "alice"; axes keeps its state in database tables that each test rolls back.
+    assert AccessAttempt.objects.count() == 0
+
+    response = ui_login(Client(), "alice", TEST_PASSWORD)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
