@@ -135,6 +135,15 @@ class Agency(QgovModel):
     def get_absolute_url(self):
         return reverse("qgov:agency_detail", args=[self.pk])
 
+    def clean(self):
+        # Walk up the parents: an agency may not end up as its own ancestor.
+        seen, parent = {self.pk}, self.parent
+        while parent is not None:
+            if parent.pk in seen:
+                raise ValidationError({"parent": _("An agency cannot be its own parent or ancestor.")})
+            seen.add(parent.pk)
+            parent = parent.parent
+
 
 class Membership(AgencyScopedModel):
     user = models.ForeignKey(

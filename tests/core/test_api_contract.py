@@ -237,3 +237,14 @@ def test_schema_and_docs_are_served_locally(api_client):
     docs = api_client.get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs
     assert "cdn" not in docs.lower()
+
+
+def test_agency_parent_cycles_are_refused(superuser, api_as):
+    ministry = AgencyFactory(code="MIN")
+    office = AgencyFactory(code="OFF", parent=ministry)
+    client = api_as(superuser)
+    response = client.patch(f"/api/agencies/{ministry.pk}/", {"parent": office.pk}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"parent": ["An agency cannot be its own parent or ancestor."]}
+    ministry.refresh_from_db()
+    assert ministry.parent is None

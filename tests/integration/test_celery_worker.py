@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
+import kombu.pools
 import pytest
 import redis
 from django.conf import settings
@@ -65,8 +66,7 @@ def worker_database_url() -> str:
 def _forget_connections(app):
     # Celery builds its broker pool, routing and result backend from the configuration on first use
     # and keeps them; drop them so that the next use reads the configuration in force.
-    if app._pool is not None:
-        app._pool.force_close_all()
+    kombu.pools.reset()
     app._pool = None
     app.__dict__.pop("amqp", None)
     app._backend_cache = None
@@ -119,7 +119,7 @@ def worker(transactional_db, tmp_path):
         "DATABASE_URL": worker_database_url(),
         "CELERY_BROKER_URL": url,
         "CELERY_RESULT_BACKEND": url,
-        "EMAIL_URL": f"filemail://{mail_dir}",
+        "EMAIL_URL": f"filemail:///{mail_dir}",  # django-environ drops one slash: an absolute path needs four
         "DEFAULT_FROM_EMAIL": "qgov <noreply@qgov.test>",
     }
     celery = Path(sys.executable).parent / "celery"

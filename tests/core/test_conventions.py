@@ -1,0 +1,65 @@
+"""Names are an interface: every model of a domain app has its full set of classes and routes."""
+
+from importlib import import_module
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.urls import reverse
+
+from qgov.models import QgovModel
+
+REQUIRED = {
+    "filters": ["{Model}FilterSet"],
+    "forms": ["{Model}Form"],
+    "tables": ["{Model}Table"],
+    "api": ["{Model}Serializer", "{Model}ViewSet"],
+    "views": ["{Model}ListView", "{Model}DetailView", "{Model}EditView", "{Model}DeleteView", "{Model}HistoryView"],
+}
+
+
+def domain_models():
+    for app_label in settings.QGOV_DOMAIN_APPS:
+        for model in apps.get_app_config(app_label).get_models():
+            if issubclass(model, QgovModel):
+                yield app_label, model
+
+
+@pytest.mark.parametrize(("app_label", "model"), list(domain_models()) or [pytest.param(None, None, marks=pytest.mark.skip(reason="no domain apps installed yet"))])
+def test_domain_model_has_its_classes_and_routes(app_label, model):
+    name = model.__name__
+    for module_name, patterns in REQUIRED.items():
+        module = import_module(f"{app_label}.{module_name}")
+        for pattern in patterns:
+            assert hasattr(module, pattern.format(Model=name)), f"{app_label}.{module_name} lacks {pattern.format(Model=name)}"
+    for view in ["list", "add"]:
+        reverse(f"{app_label}:{model._meta.model_name}_{view}")
+    for view in ["detail", "edit", "delete", "history"]:
+        reverse(f"{app_label}:{model._meta.model_name}_{view}", args=[1])
+    reverse(f"api:{model._meta.model_name}-list")
+
+
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        ("qgov.filters", ["AgencyFilterSet", "MembershipFilterSet", "AuditEventFilterSet", "UserFilterSet"]),
+        ("qgov.forms", ["AgencyForm", "MembershipForm"]),
+        ("qgov.tables", ["AgencyTable", "MembershipTable", "AuditEventTable"]),
+        ("qgov.api.core", ["AgencySerializer", "AgencyViewSet", "MembershipSerializer", "MembershipViewSet",
+                           "AuditEventSerializer", "AuditEventViewSet", "UserSerializer", "UserViewSet"]),
+        ("qgov.views.core", ["AgencyListView", "AgencyDetailView", "AgencyEditView", "AgencyHistoryView",
+                             "MembershipListView", "MembershipDetailView", "MembershipEditView",
+                             "MembershipDeleteView", "MembershipHistoryView", "AuditEventListView",
+                             "AuditEventDetailView"]),
+    ],
+)
+def test_core_classes_follow_the_naming_convention(module, names):
+    loaded = import_module(module)
+    assert [name for name in names if not hasattr(loaded, name)] == []
+
+
+def test_every_api_list_route_is_plural_kebab_case():
+    from qgov.api.urls import router
+
+    for prefix, _viewset, _basename in router.registry:
+        assert prefix == prefix.lower() and "_" not in prefix and prefix.endswith("s"), prefix
