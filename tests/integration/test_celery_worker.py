@@ -145,7 +145,10 @@ def worker(transactional_db, tmp_path):
         running.stop()
         _forget_connections(celery_app)
         celery_app.conf.update(saved)
-        redis.Redis.from_url(url).delete(queue, f"_kombu.binding.{queue}")
+        client = redis.Redis.from_url(url)
+        leftovers = list(client.scan_iter(match=f"*{queue}*"))  # the queue and kombu's bindings of it
+        if leftovers:
+            client.delete(*leftovers)
 
 
 def wait_for(condition, *, timeout=TASK_TIMEOUT, worker):

@@ -100,10 +100,12 @@ def test_production_refuses_to_start_when_the_secret_key_is_not_set():
     assert last_line(result.stderr) == SECRET_KEY_REFUSAL
 
 
-@pytest.mark.skipif(dotenv_defines("DJANGO_ALLOWED_HOSTS"), reason=".env in the project folder sets DJANGO_ALLOWED_HOSTS")
+@pytest.mark.skipif(dotenv_defines("DJANGO_ALLOWED_HOSTS"), reason=".env in the project folder sets it")
 @pytest.mark.parametrize("allowed_hosts", [None, ""], ids=["not-set", "empty"])
 def test_production_refuses_to_start_without_allowed_hosts(allowed_hosts):
-    result = manage("check", DJANGO_DEBUG="0", DJANGO_SECRET_KEY=random_secret_key(), DJANGO_ALLOWED_HOSTS=allowed_hosts)
+    result = manage(
+        "check", DJANGO_DEBUG="0", DJANGO_SECRET_KEY=random_secret_key(), DJANGO_ALLOWED_HOSTS=allowed_hosts
+    )
 
     assert result.returncode == 1
     assert result.stdout == ""

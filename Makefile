@@ -1,0 +1,94 @@
+# qgov — run, test, benchmark and lint from a fresh machine.
+#
+#   make run     install, migrate, load catalogs and demo data, serve on http://127.0.0.1:8000/
+#   make test    the whole test suite (SQLite and eager Celery unless DATABASE_URL / CELERY_BROKER_URL are set)
+#   make e2e     only the browser tests
+#   make bench   the benchmarks in benchmarks/, results in benchmarks/results/
+#   make lint    ruff
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+PYTEST := $(VENV)/bin/pytest
+PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# xstatic-bootstrap is an sdist whose setup.py imports pkg_resources; the constraint reaches pip's
+# isolated build environment through the environment and keeps setuptools below 81 there.
+PIP_INSTALL := PIP_CONSTRAINT=build-constraints.txt PIP_DISABLE_PIP_VERSION_CHECK=1 $(VENV)/bin/pip install --quiet
+
+# The stamps carry a hash of what they installed, so a changed requirements file reinstalls and
+# an unchanged one does not.
+RUN_HASH := $(shell cat requirements.txt build-constraints.txt | sha256sum | cut -c1-16)
+DEV_HASH := $(shell cat requirements.txt requirements-dev.txt build-constraints.txt | sha256sum | cut -c1-16)
+RUN_STAMP := $(VENV)/.installed-run-$(RUN_HASH)
+DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
+
+# Debian packages the tests use: the browser for e2e tests, pdftoppm/pdftotext for report checks.
+SYSTEM_PACKAGES := chromium poppler-utils
+
+.PHONY: help run test e2e bench lint static system-packages clean
+
+help:
+	@echo "make run | make test | make e2e | make bench | make lint"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): requirements.txt build-constraints.txt | $(PY)
+	$(PIP_INSTALL) -r requirements.txt
+	rm -f $(VENV)/.installed-run-*
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt build-constraints.txt | $(PY)
+	$(PIP_INSTALL) -r requirements-dev.txt
+	rm -f $(VENV)/.installed-dev-* $(VENV)/.installed-run-*
+	touch $@ $(RUN_STAMP)
+
+# Development server. DEBUG is on here only (settings default to off); whitenoise serves /static.
+run: export DJANGO_DEBUG ?= 1
+run: $(RUN_STAMP)
+	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	$(MANAGE) load_catalogs
+	$(MANAGE) load_demo
+	@echo "Serving qgov on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+system-packages:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "make: not root, so not installing Debian packages:$$missing."; \
+		echo "make: install them with: sudo apt-get install -y$$missing (browser tests skip without chromium, and fail in CI)."; \
+		exit 0; \
+	fi; \
+	echo "make: installing Debian packages:$$missing"; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
+
+# Tests run with DEBUG off and QGOV_MANIFEST_STATIC=0 (plain static storage), which is what this
+# collects for; whitenoise serves STATIC_ROOT.
+static: $(RUN_STAMP)
+	DJANGO_DEBUG=1 $(MANAGE) collectstatic --noinput --verbosity 0
+
+test: $(DEV_STAMP) system-packages static
+	$(PYTEST) $(PYTEST_ARGS)
+
+e2e: $(DEV_STAMP) system-packages static
+	$(PYTEST) -m e2e tests/e2e $(PYTEST_ARGS)
+
+bench: $(DEV_STAMP) static
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf staticfiles .pytest_cache .ruff_cache artifacts test.sqlite3 benchmarks/bench.sqlite3
