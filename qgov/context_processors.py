@@ -5,15 +5,16 @@ from qgov.selectors import unread_notification_count
 
 # The main navigation. Modules without an installed app are shown, disabled, so users see what
 # the product covers and what has not arrived yet.
+# (label, URL name, app that provides it or None for the core, path prefixes that highlight it)
 NAVIGATION = [
-    ("dashboard", _("Dashboard"), "dashboard", None),
-    ("risks", _("Risks"), "risks:risk_list", "risks"),
-    ("certification", _("Certification"), "certification:device_list", "certification"),
-    ("procurement", _("Procurement"), "procurement:supplier_list", "procurement"),
-    ("incidents", _("Incidents"), "incidents:incident_list", "incidents"),
-    ("reports", _("Reports"), "reports:reportrun_list", "reports"),
-    ("audit", _("Audit"), "qgov:auditevent_list", None),
-    ("agency", _("Agency admin"), "qgov:agency_admin", None),
+    (_("Dashboard"), "dashboard", None, ()),
+    (_("Risks"), "risks:risk_list", "risks", ("/risks/",)),
+    (_("Certification"), "certification:device_list", "certification", ("/certification/",)),
+    (_("Procurement"), "procurement:supplier_list", "procurement", ("/procurement/",)),
+    (_("Incidents"), "incidents:incident_list", "incidents", ("/incidents/",)),
+    (_("Reports"), "reports:reportrun_list", "reports", ("/reports/",)),
+    (_("Audit"), "qgov:auditevent_list", None, ("/audit/",)),
+    (_("Agency admin"), "qgov:agency_admin", None, ("/agency/", "/agencies/", "/members/")),
 ]
 
 
@@ -31,14 +32,15 @@ def _navigation_context(request):
     from django.urls import NoReverseMatch, reverse
 
     items = []
-    for key, label, url_name, app in NAVIGATION:
+    for label, url_name, app, prefixes in NAVIGATION:
         url = None
         if app is None or apps.is_installed(app):
             try:
                 url = reverse(url_name)
             except NoReverseMatch:
                 url = None
-        items.append({"key": key, "label": label, "url": url})
+        active = request.path == "/" if url == "/" else request.path.startswith(prefixes)
+        items.append({"label": label, "url": url, "active": bool(url) and active})
     return {
         "navigation": items,
         "active_agency": request.agency,

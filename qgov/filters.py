@@ -5,6 +5,7 @@ from functools import reduce
 from operator import or_
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
@@ -28,6 +29,8 @@ class QgovFilterSet(django_filters.FilterSet):
         # Choices of related filters list only what the user may see: never another agency's records.
         user = getattr(request, "user", None)
         for filter_ in self.filters.values():
+            if isinstance(filter_, django_filters.MultipleChoiceFilter):
+                filter_.extra.setdefault("widget", forms.CheckboxSelectMultiple)
             choices = filter_.extra.get("queryset")
             if choices is not None and hasattr(choices, "restrict"):
                 filter_.extra["queryset"] = choices.restrict(user, Action.VIEW)
@@ -70,8 +73,12 @@ class AuditEventFilterSet(QgovFilterSet):
     action = django_filters.MultipleChoiceFilter(choices=AuditActionChoices.choices)
     source = django_filters.MultipleChoiceFilter(choices=AuditSourceChoices.choices)
     object_type = django_filters.CharFilter(method="filter_object_type", label=_("Object type (app.model)"))
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label=_("Since"))
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label=_("Until"))
+    since = django_filters.IsoDateTimeFilter(
+        field_name="timestamp", lookup_expr="gte", label=_("Since"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    until = django_filters.IsoDateTimeFilter(
+        field_name="timestamp", lookup_expr="lt", label=_("Until"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     actor = django_filters.CharFilter(field_name="actor_repr", label=_("Actor"))
 
     class Meta:

@@ -15,7 +15,9 @@ def style_form(form):
     """Bootstrap classes on every widget, so templates can render fields plainly."""
     for field in form.fields.values():
         widget = field.widget
-        if isinstance(widget, (forms.CheckboxInput, forms.CheckboxSelectMultiple, forms.RadioSelect)):
+        if isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect)):
+            continue  # styled by the template's option markup
+        if isinstance(widget, forms.CheckboxInput):
             css = "form-check-input"
         elif isinstance(widget, (forms.Select, forms.SelectMultiple)):
             css = "form-select"

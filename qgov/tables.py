@@ -1,6 +1,7 @@
 """The base table every qgov list declares on (django-tables2), and the core's tables."""
 
 import django_tables2 as tables
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from qgov.models import Agency, AuditEvent, Membership
@@ -34,7 +35,8 @@ class MembershipTable(QgovTable):
 
 class AuditEventTable(QgovTable):
     seq = tables.Column(linkify=True, verbose_name="#")
-    timestamp = tables.DateTimeColumn(format="Y-m-d H:i:s T")
+    timestamp = tables.DateTimeColumn(format="Y-m-d H:i:s T", attrs={"td": {"class": "text-nowrap"}})
+    request_id = tables.Column(verbose_name=_("Request"))
     object_type = tables.Column(accessor="content_type__model", verbose_name=_("Type"), orderable=False)
     changed_fields = tables.Column(verbose_name=_("Changed"), orderable=False)
 
@@ -43,8 +45,13 @@ class AuditEventTable(QgovTable):
         fields = ("seq", "timestamp", "actor_repr", "action", "object_type", "object_repr", "changed_fields",
                   "source", "request_id")
 
-    def render_changed_fields(self, value):
-        return ", ".join(value)
+    def render_changed_fields(self, value, record):
+        if record.action != "update":
+            return "—"
+        return ", ".join(name for name in value if name != "version")
+
+    def render_request_id(self, value):
+        return format_html('<code title="{}">{}…</code>', value, value[:8])
 
     def value_changed_fields(self, value):
         return ",".join(value)

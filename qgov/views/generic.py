@@ -1,6 +1,8 @@
 """Generic UI views: every model's list, detail, history, edit and delete page is a few
 declarative lines on top of these."""
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -8,6 +10,8 @@ from django.db.models import ForeignKey
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
@@ -93,6 +97,10 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
 
     def get_filterset(self, filterset_class):
         filterset = super().get_filterset(filterset_class)
+        form = filterset.form
+        form.fields.pop("id", None)  # an API convenience, noise in a sidebar
+        if "q" in form.fields:  # search first
+            form.fields = {"q": form.fields.pop("q"), **form.fields}
         style_form(filterset.form)
         return filterset
 
@@ -110,16 +118,26 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
         return context
 
 
+RECORD_KEEPING_FIELDS = ("version", "created", "last_updated")
+
+
+def display_value(obj, field):
+    if field.choices:
+        return getattr(obj, f"get_{field.name}_display")()
+    value = getattr(obj, field.name)
+    if isinstance(value, datetime.datetime):
+        return date_format(timezone.localtime(value), "Y-m-d H:i T")
+    return value
+
+
 def display_fields(obj, exclude=("id",)):
-    """(label, value, url) rows for the detail page, straight from the model's fields."""
+    """(label, value, url) rows for the detail page, straight from the model's fields; the
+    record-keeping fields (version, timestamps) come last."""
     rows = []
-    for field in obj._meta.concrete_fields:
-        if field.name in exclude or not field.editable and field.name not in ("version", "created", "last_updated"):
-            continue
-        if field.choices:
-            value = getattr(obj, f"get_{field.name}_display")()
-        else:
-            value = getattr(obj, field.name)
+    fields = [f for f in obj._meta.concrete_fields if f.name not in exclude and f.editable]
+    fields += [f for f in obj._meta.concrete_fields if f.name in RECORD_KEEPING_FIELDS]
+    for field in fields:
+        value = display_value(obj, field)
         url = value.get_absolute_url() if isinstance(field, ForeignKey) and value is not None and hasattr(
             value, "get_absolute_url") else None
         rows.append((field.verbose_name, value, url))

@@ -9,9 +9,9 @@ from qgov.choices import AgencySectorChoices, RoleChoices
 from qgov.management.base import AuditedCommand
 from qgov.models import Agency, Membership
 
-DEMO_AGENCY = {"code": "DEMO", "name": "Department of Quantum Networks (demo)",
+DEMO_AGENCY = {"code": "DEMO", "name": "Department of Quantum Networks",
                "sector": AgencySectorChoices.DIGITAL, "time_zone": "Europe/Brussels",
-               "description": "Demonstration agency rolling out QKD links and post-quantum cryptography."}
+               "description": "Demonstration agency: rolls out a metropolitan QKD backbone with trusted nodes and migrates its PKI to post-quantum cryptography."}
 
 
 class Command(AuditedCommand):
