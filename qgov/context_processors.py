@@ -40,11 +40,25 @@ def _navigation_context(request):
             except NoReverseMatch:
                 url = None
         active = request.path == "/" if url == "/" else request.path.startswith(prefixes)
-        items.append({"label": label, "url": url, "active": bool(url) and active})
+        items.append({"label": label, "url": url, "active": bool(url) and active, "app": app})
+    section = next((item for item in items if item["active"] and item["app"]), None)
     return {
         "navigation": items,
+        "section_navigation": _section_navigation(section["app"], request.path) if section else [],
         "active_agency": request.agency,
         "user_agencies": request.agencies,
         "active_role": active_role(request),
         "unread_notifications": unread_notification_count(request.user),
     }
+
+
+def _section_navigation(app, path):
+    from importlib import import_module
+
+    from django.urls import reverse
+
+    entries = getattr(import_module(f"{app}.urls"), "SECTION_NAV", [])
+    links = [(label, reverse(name)) for label, name in entries]
+    # The longest matching link is the current one.
+    current = max((url for _label, url in links if path.startswith(url)), key=len, default=None)
+    return [{"label": label, "url": url, "active": url == current} for label, url in links]

@@ -16,11 +16,22 @@ from qgov.models import Agency, AuditEvent, Membership
 from qgov.roles import Action
 
 
+class IdInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
+    """Comma-separated integer ids: anything else is a 400, never a database error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)  # the largest id a 64-bit column holds
+        super().__init__(*args, **kwargs)
+
+
 class QgovFilterSet(django_filters.FilterSet):
     """Adds `q`, a case-insensitive search over `search_fields`, and `id` (one or more)."""
 
     q = django_filters.CharFilter(method="search", label=_("Search"))
-    id = django_filters.BaseInFilter(field_name="id", label=_("IDs"))
+    id = IdInFilter(field_name="id", label=_("IDs"))
 
     search_fields: tuple[str, ...] = ()
 
@@ -29,11 +40,13 @@ class QgovFilterSet(django_filters.FilterSet):
         # Choices of related filters list only what the user may see: never another agency's records.
         user = getattr(request, "user", None)
         for filter_ in self.filters.values():
-            if isinstance(filter_, django_filters.MultipleChoiceFilter):
+            # A handful of fixed choices reads best as checkboxes; records stay a compact list.
+            if isinstance(filter_, django_filters.MultipleChoiceFilter) and not isinstance(
+                    filter_, django_filters.ModelMultipleChoiceFilter):
                 filter_.extra.setdefault("widget", forms.CheckboxSelectMultiple)
-            choices = filter_.extra.get("queryset")
+            choices = getattr(filter_, "queryset", None)
             if choices is not None and hasattr(choices, "restrict"):
-                filter_.extra["queryset"] = choices.restrict(user, Action.VIEW)
+                filter_.queryset = choices.restrict(user, Action.VIEW)
 
     def search(self, queryset, name, value):
         value = value.strip()

@@ -38,14 +38,21 @@ class QgovModelForm(forms.ModelForm):
         self.user, self.agency = user, agency
         if self.instance.pk is not None:
             self.fields["version"].initial = self.instance.version
+        user_model = get_user_model()
         for field in self.fields.values():
+            if isinstance(field, forms.DateField):
+                field.widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
             queryset = getattr(field, "queryset", None)
-            if queryset is None or not hasattr(queryset, "restrict"):
+            if queryset is None:
                 continue
-            queryset = queryset.restrict(user, Action.VIEW)
-            if agency is not None and issubclass(queryset.model, AgencyScopedModel):
-                queryset = queryset.in_agency(agency)
-            field.queryset = queryset
+            if queryset.model is user_model and agency is not None:
+                # People named on an agency's records are its members.
+                field.queryset = queryset.filter(memberships__agency=agency).order_by("username")
+            elif hasattr(queryset, "restrict"):
+                queryset = queryset.restrict(user, Action.VIEW)
+                if agency is not None and issubclass(queryset.model, AgencyScopedModel):
+                    queryset = queryset.in_agency(agency)
+                field.queryset = queryset
         style_form(self)
 
     def service_data(self) -> dict:

@@ -32,6 +32,8 @@ class RestrictedQuerySet(models.QuerySet):
         required = self.model.permission_action(action)
         if required is PLATFORM_ONLY:
             return self.none()
+        if self.model.agency_lookup is None:  # a shared catalog: every signed-in user reads it
+            return self
         agencies = Membership.objects.filter(user=user, role__in=roles_for(required)).values("agency_id")
         return self.filter(**{f"{self.model.agency_lookup}__in": agencies})
 
@@ -54,6 +56,8 @@ class QgovModel(models.Model):
     action_map: dict = {}
     # Fields left out of audit snapshots.
     audit_exclude: tuple = ("created", "last_updated")
+    # A user field that the create service fills with the acting user (e.g. "requested_by").
+    creator_field: str | None = None
 
     class Meta:
         abstract = True
@@ -76,6 +80,23 @@ class QgovModel(models.Model):
 
     def get_absolute_url(self):
         return reverse(f"{self._meta.app_label}:{self._meta.model_name}_detail", args=[self.pk])
+
+
+class CatalogModel(QgovModel):
+    """A shared reference record (threat vectors, schemes, playbook templates): every signed-in
+    user reads it, only platform admins change it."""
+
+    agency_lookup = None
+    action_map = {Action.ADD: PLATFORM_ONLY, Action.CHANGE: PLATFORM_ONLY, Action.DELETE: PLATFORM_ONLY}
+    # The field that identifies an entry across catalog reloads.
+    natural_key_field = "code"
+
+    class Meta:
+        abstract = True
+
+    @property
+    def owning_agency_id(self):
+        return None
 
 
 class AgencyScopedModel(QgovModel):
@@ -134,6 +155,11 @@ class Agency(QgovModel):
 
     def get_absolute_url(self):
         return reverse("qgov:agency_detail", args=[self.pk])
+
+    def after_create(self, *, user):
+        from qgov.registry import agency_setup
+
+        agency_setup(self)
 
     def clean(self):
         # Walk up the parents: an agency may not end up as its own ancestor.

@@ -18,3 +18,15 @@ def object_urls(prefix: str, model, *, list_view, detail_view, edit_view=None, d
     if history_view is not None:
         routes.append(path(f"{prefix}/<int:pk>/history/", history_view.as_view(), name=f"{name}_history"))
     return routes
+
+
+def model_urls(prefix: str, model, views_module):
+    """object_urls with the views named by convention (<Model>ListView, …) in `views_module`;
+    the naming-convention test guards that they exist."""
+    name = model.__name__
+
+    def view(kind):
+        return getattr(views_module, f"{name}{kind}View", None)
+
+    return object_urls(prefix, model, list_view=view("List"), detail_view=view("Detail"), edit_view=view("Edit"),
+                       delete_view=view("Delete"), history_view=view("History"))

@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from qgov.choices import RoleChoices
-from qgov.models import PLATFORM_ONLY, ApiToken, Membership, Notification
+from qgov.audit import snapshot
+from qgov.models import PLATFORM_ONLY, AgencyScopedModel, ApiToken, Membership, Notification
 from qgov.roles import Action, roles_for
 
 
@@ -35,7 +36,11 @@ def user_can(user, agency_id, action: str, model=None) -> bool:
     if user.is_superuser:
         return True
     required = model.permission_action(action) if model is not None else action
-    if required is PLATFORM_ONLY or agency_id is None:
+    if required is PLATFORM_ONLY:
+        return False
+    if model is not None and model.agency_lookup is None:
+        return True  # catalog reads are open to every signed-in user
+    if agency_id is None:
         return False
     return Membership.objects.filter(user=user, agency_id=agency_id, role__in=roles_for(required)).exists()
 
@@ -52,15 +57,38 @@ def _split_m2m(model, data: dict) -> tuple[dict, dict]:
     return fields, m2m
 
 
+def _assert_same_agency(instance, fields: dict, m2m: dict) -> None:
+    """Relations of an agency's record may only point at the same agency's records (or at catalogs)."""
+    agency_id = instance.owning_agency_id
+    if agency_id is None:
+        return
+    errors = {}
+    for name, value in [*fields.items(), *m2m.items()]:
+        related = value if isinstance(value, (list, tuple, set)) or hasattr(value, "all") else [value]
+        if hasattr(related, "all"):
+            related = related.all()
+        for obj in related:
+            if isinstance(obj, AgencyScopedModel) and obj.agency_id != agency_id and name != "agency":
+                errors[name] = [_("Choose a record of the same agency.")]
+                break
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def object_create(*, model, user, data: dict):
     fields, m2m = _split_m2m(model, data)
+    if model.creator_field and model.creator_field not in fields:
+        fields[model.creator_field] = user
     instance = model(**fields)
     require(user, instance.owning_agency_id, Action.ADD, model)
+    _assert_same_agency(instance, fields, m2m)
     instance.full_clean()
     instance.save()
     for name, values in m2m.items():
         getattr(instance, name).set(values)
+    if hasattr(instance, "after_create"):
+        instance.after_create(user=user)
     return instance
 
 
@@ -83,12 +111,17 @@ def object_update(*, instance, user, data: dict, expected_version: int | None = 
     fields, m2m = _split_m2m(model, data)
     if "agency" in fields and fields["agency"].pk != locked.owning_agency_id:
         raise ValidationError({"agency": _("A record cannot be moved to another agency.")})
+    _assert_same_agency(locked, fields, m2m)
+    before = snapshot(locked) if hasattr(locked, "after_update") else None
     for name, value in fields.items():
         setattr(locked, name, value)
     locked.full_clean()
     locked.save()
     for name, values in m2m.items():
         getattr(locked, name).set(values)
+    if before is not None:
+        after = snapshot(locked)
+        locked.after_update(user=user, changed={key for key in after if before.get(key) != after.get(key)})
     return locked
 
 

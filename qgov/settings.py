@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 import xstatic.pkg.bootstrap
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -34,7 +35,7 @@ if not DEBUG:
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is off.")
 
 # The domain apps, in the order their catalogs and demo data load.
-QGOV_DOMAIN_APPS: list[str] = []
+QGOV_DOMAIN_APPS: list[str] = ["risks"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -196,7 +197,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain-nightly": {
         "task": "qgov.tasks.verify_audit_chain",
-        "schedule": timedelta(hours=24),
+        "schedule": crontab(hour=1, minute=30),
+    },
+    "lapse-risk-acceptances-daily": {
+        "task": "risks.tasks.lapse_risk_acceptances",
+        "schedule": crontab(hour=2, minute=0),
     },
 }
 

@@ -22,7 +22,7 @@ from qgov import services
 from qgov.audit import snapshot
 from qgov.forms import style_form
 from qgov.middleware import active_role
-from qgov.models import PLATFORM_ONLY, AuditEvent
+from qgov.models import PLATFORM_ONLY, AgencyScopedModel, AuditEvent
 from qgov.roles import Action, role_allows
 from qgov.services import VersionConflict, user_can
 
@@ -79,7 +79,7 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
     template_name = "qgov/object_list.html"
     paginate_by = None  # the table paginates
     table_pagination = {"per_page": 50}
-    export_formats = ("csv",)
+    export_formats = ("csv", "xlsx")
     export_trigger_param = "export"
 
     def get(self, request, *args, **kwargs):
@@ -91,7 +91,7 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
     def get_queryset(self):
         queryset = self.restricted_queryset()
         agency = self.request.agency
-        if agency is not None and self.model.agency_lookup != "pk":
+        if agency is not None and self.model.agency_lookup not in (None, "pk"):
             queryset = queryset.in_agency(agency)
         return queryset
 
@@ -142,6 +142,8 @@ def display_fields(obj, exclude=("id",)):
             value, "get_absolute_url") else None
         rows.append((field.verbose_name, value, url))
     for field in obj._meta.many_to_many:
+        if field.name in exclude:
+            continue
         rows.append((field.verbose_name, ", ".join(str(v) for v in getattr(obj, field.name).all()), None))
     return rows
 
@@ -149,6 +151,8 @@ def display_fields(obj, exclude=("id",)):
 class ObjectDetailView(ScopedViewMixin, TemplateView):
     template_name = "qgov/object_detail.html"
     tab = "details"
+    # Fields the page's own template shows elsewhere (ratings card, related lists…).
+    exclude_fields: tuple[str, ...] = ()
 
     def get_object(self):
         return get_object_or_404(self.restricted_queryset(Action.VIEW), pk=self.kwargs["pk"])
@@ -164,7 +168,7 @@ class ObjectDetailView(ScopedViewMixin, TemplateView):
         context.update(
             object=obj,
             tab=self.tab,
-            fields=display_fields(obj),
+            fields=display_fields(obj, exclude=("id", *self.exclude_fields)),
             can_change=self.can(Action.CHANGE, agency_id),
             can_delete=self.can(Action.DELETE, agency_id),
             can_view_history=self.can_view_history(obj),
@@ -227,7 +231,7 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
 
     def initial_data(self, form) -> dict:
         """Values the form does not ask for; the agency of a new scoped record is the active one."""
-        if self.object is None and self.model.agency_lookup == "agency":
+        if self.object is None and issubclass(self.model, AgencyScopedModel):
             if self.request.agency is None:
                 raise PermissionDenied(_("You are not a member of any agency."))
             return {"agency": self.request.agency}

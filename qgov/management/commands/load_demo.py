@@ -4,10 +4,12 @@ from importlib import import_module, util
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.test.utils import override_settings
 
 from qgov.choices import AgencySectorChoices, RoleChoices
 from qgov.management.base import AuditedCommand
 from qgov.models import Agency, Membership
+from qgov.registry import agency_setup
 
 DEMO_AGENCY = {"code": "DEMO", "name": "Department of Quantum Networks",
                "sector": AgencySectorChoices.DIGITAL, "time_zone": "Europe/Brussels",
@@ -24,8 +26,10 @@ class Command(AuditedCommand):
     def handle(self, *args, password=None, **options):
         user_model = get_user_model()
         logins = []
-        with transaction.atomic():
+        # Demo notifications stay in the app: nothing is emailed to the demo addresses.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"), transaction.atomic():
             agency, _ = Agency.objects.get_or_create(code=DEMO_AGENCY["code"], defaults=DEMO_AGENCY)
+            agency_setup(agency)
             users = {}
             for role in RoleChoices.values:
                 user, _ = user_model.objects.get_or_create(

@@ -1,0 +1,170 @@
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from qgov.api.serializers import QgovModelSerializer
+from qgov.api.viewsets import QgovModelViewSet
+from qgov.roles import Action
+from risks import services
+from risks.filters import (
+    AssetFilterSet,
+    ControlFilterSet,
+    RiskAcceptanceFilterSet,
+    RiskFilterSet,
+    RiskMatrixFilterSet,
+    ThreatVectorFilterSet,
+)
+from risks.imports import ImportFailed, risk_import
+from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
+
+RECORD_FIELDS = ("version", "created", "last_updated")
+
+
+class ThreatVectorSerializer(QgovModelSerializer):
+    class Meta:
+        model = ThreatVector
+        fields = (*QgovModelSerializer.base_fields, "code", "title", "category", "description", "default_likelihood",
+                  "default_impact", "rationale", "citations", *RECORD_FIELDS)
+
+
+class RiskMatrixSerializer(QgovModelSerializer):
+    class Meta:
+        model = RiskMatrix
+        fields = (*QgovModelSerializer.base_fields, "agency", "name", "size", "likelihood_labels", "impact_labels",
+                  "bands", "z_optimistic", "z_central", "z_policy", *RECORD_FIELDS)
+
+
+class ExposureSerializer(serializers.Serializer):
+    margin_optimistic = serializers.DecimalField(max_digits=5, decimal_places=1)
+    margin_central = serializers.DecimalField(max_digits=5, decimal_places=1)
+    margin_policy = serializers.DecimalField(max_digits=5, decimal_places=1)
+    exposed = serializers.BooleanField()
+    band = serializers.CharField()
+
+
+class AssetSerializer(QgovModelSerializer):
+    exposure = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Asset
+        fields = (*QgovModelSerializer.base_fields, "agency", "name", "asset_type", "description", "owner",
+                  "criticality", "shelf_life_years", "migration_years", "harvestable", "exposure", *RECORD_FIELDS)
+
+    @extend_schema_field(ExposureSerializer)
+    def get_exposure(self, obj):
+        matrix = self.context["matrices"].get(obj.agency_id)
+        return ExposureSerializer(obj.exposure(matrix)).data if matrix else None
+
+
+class ControlSerializer(QgovModelSerializer):
+    class Meta:
+        model = Control
+        fields = (*QgovModelSerializer.base_fields, "agency", "title", "description", "control_type", "status",
+                  "owner", "due_date", "effectiveness", *RECORD_FIELDS)
+
+
+class RiskSerializer(QgovModelSerializer):
+    is_overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Risk
+        fields = (*QgovModelSerializer.base_fields, "agency", "reference", "title", "description", "threat_vectors",
+                  "assets", "controls", "owner", "inherent_likelihood", "inherent_impact", "current_likelihood",
+                  "current_impact", "residual_likelihood", "residual_impact", "inherent_score", "residual_score",
+                  "rating_score", "rating", "treatment", "review_date", "status", "status_note", "is_overdue",
+                  *RECORD_FIELDS)
+        read_only_fields = ("status_note",)
+
+
+class RiskAcceptanceSerializer(QgovModelSerializer):
+    class Meta:
+        model = RiskAcceptance
+        fields = (*QgovModelSerializer.base_fields, "agency", "risk", "rationale", "valid_until", "status",
+                  "requested_by", "approved_by", "approved_at", "residual_score_at_decision", "rating_at_decision",
+                  *RECORD_FIELDS)
+
+
+class ImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    references = serializers.ListField(child=serializers.CharField())
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV (UTF-8) or XLSX with the register's import columns.")
+    agency = serializers.IntegerField(required=False, help_text="Needed when you belong to several agencies.")
+
+
+class ThreatVectorViewSet(QgovModelViewSet):
+    queryset = ThreatVector.objects.all()
+    serializer_class = ThreatVectorSerializer
+    filterset_class = ThreatVectorFilterSet
+
+
+class RiskMatrixViewSet(QgovModelViewSet):
+    queryset = RiskMatrix.objects.select_related("agency")
+    serializer_class = RiskMatrixSerializer
+    filterset_class = RiskMatrixFilterSet
+
+
+class AssetViewSet(QgovModelViewSet):
+    queryset = Asset.objects.select_related("agency", "owner")
+    serializer_class = AssetSerializer
+    filterset_class = AssetFilterSet
+
+    def get_serializer_context(self):
+        # One query for the matrices (their z values) of every agency the caller sees.
+        matrices = RiskMatrix.objects.restrict(self.request.user, Action.VIEW) if self.request else []
+        return {**super().get_serializer_context(), "matrices": {m.agency_id: m for m in matrices}}
+
+
+class ControlViewSet(QgovModelViewSet):
+    queryset = Control.objects.select_related("agency", "owner")
+    serializer_class = ControlSerializer
+    filterset_class = ControlFilterSet
+
+
+class RiskViewSet(QgovModelViewSet):
+    queryset = Risk.objects.select_related("agency", "owner").prefetch_related("threat_vectors", "assets",
+                                                                                "controls")
+    serializer_class = RiskSerializer
+    filterset_class = RiskFilterSet
+
+    @extend_schema(request={"multipart/form-data": ImportRequestSerializer},
+                   responses={201: ImportResultSerializer})
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
+    def import_register(self, request):
+        """Import risks from CSV or XLSX: all rows or none; errors are reported per row."""
+        payload = ImportRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        agency = services.import_agency(user=request.user, agency_id=payload.validated_data.get("agency"))
+        upload = payload.validated_data["file"]
+        try:
+            created = risk_import(agency=agency, user=request.user, content=upload.read(), filename=upload.name)
+        except ImportFailed as failure:
+            raise serializers.ValidationError({"rows": failure.as_list()}) from failure
+        return Response({"created": len(created), "references": [r.reference for r in created]},
+                        status=status.HTTP_201_CREATED)
+
+
+class RiskAcceptanceViewSet(QgovModelViewSet):
+    queryset = RiskAcceptance.objects.select_related("agency", "risk", "requested_by", "approved_by")
+    serializer_class = RiskAcceptanceSerializer
+    filterset_class = RiskAcceptanceFilterSet
+
+    @extend_schema(request=None, responses={200: RiskAcceptanceSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        acceptance = services.acceptance_approve(acceptance=self.get_object(), user=request.user)
+        return Response(self.get_serializer(acceptance).data)
+
+
+API_ROUTES = [
+    ("threat-vectors", ThreatVectorViewSet),
+    ("risk-matrices", RiskMatrixViewSet),
+    ("assets", AssetViewSet),
+    ("controls", ControlViewSet),
+    ("risks", RiskViewSet),
+    ("risk-acceptances", RiskAcceptanceViewSet),
+]

@@ -1,0 +1,69 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from qgov.forms import QgovModelForm
+from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
+
+
+class ThreatVectorForm(QgovModelForm):
+    class Meta:
+        model = ThreatVector
+        fields = ["code", "title", "category", "description", "default_likelihood", "default_impact", "rationale",
+                  "citations"]
+
+
+class RiskMatrixForm(QgovModelForm):
+    class Meta:
+        model = RiskMatrix
+        fields = ["name", "size", "likelihood_labels", "impact_labels", "bands", "z_optimistic", "z_central",
+                  "z_policy"]
+
+
+class AssetForm(QgovModelForm):
+    class Meta:
+        model = Asset
+        fields = ["name", "asset_type", "description", "owner", "criticality", "shelf_life_years", "migration_years",
+                  "harvestable"]
+
+
+class ControlForm(QgovModelForm):
+    class Meta:
+        model = Control
+        fields = ["title", "description", "control_type", "status", "owner", "due_date", "effectiveness"]
+
+
+RATING_FIELDS = [f"{kind}_{axis}" for kind in ("inherent", "current", "residual") for axis in ("likelihood", "impact")]
+
+
+class RiskForm(QgovModelForm):
+    class Meta:
+        model = Risk
+        fields = ["reference", "title", "description", "threat_vectors", "assets", "controls", "owner",
+                  *RATING_FIELDS, "treatment", "review_date", "status"]
+        widgets = {"threat_vectors": forms.SelectMultiple(attrs={"size": 8})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        matrix = RiskMatrix.objects.filter(agency=self.agency).first() if self.agency else None
+        if matrix is None:
+            return
+        # Levels offered are the agency matrix's, with their names.
+        for name in RATING_FIELDS:
+            labels = matrix.likelihood_labels if name.endswith("likelihood") else matrix.impact_labels
+            field = self.fields[name]
+            self.fields[name] = forms.TypedChoiceField(
+                label=field.label, required=field.required, coerce=int, empty_value=None,
+                choices=[("", "—")] + [(level, f"{level} · {label}") for level, label in zip(matrix.levels, labels)],
+                widget=forms.Select(attrs={"class": "form-select"}))
+
+
+class RiskAcceptanceForm(QgovModelForm):
+    class Meta:
+        model = RiskAcceptance
+        fields = ["risk", "rationale", "valid_until"]
+        help_texts = {"valid_until": _("The acceptance lapses after this date and the risk reopens.")}
+
+
+class RiskImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV or XLSX file"), widget=forms.ClearableFileInput(
+        attrs={"class": "form-control", "accept": ".csv,.xlsx"}))

@@ -1,0 +1,397 @@
+import re
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from qgov.models import AgencyScopedModel, CatalogModel
+from risks import mosca
+from risks.choices import (
+    DEFAULT_BANDS,
+    DEFAULT_IMPACT_LABELS,
+    DEFAULT_LIKELIHOOD_LABELS,
+    MOSCA_BAND_COLOURS,
+    AssetCriticalityChoices,
+    AssetTypeChoices,
+    ControlEffectivenessChoices,
+    ControlStatusChoices,
+    ControlTypeChoices,
+    MoscaBandChoices,
+    RiskAcceptanceStatusChoices,
+    RiskMatrixSizeChoices,
+    RiskStatusChoices,
+    RiskTreatmentChoices,
+    ThreatVectorCategoryChoices,
+)
+
+ONE_TO_FIVE = [MinValueValidator(1), MaxValueValidator(5)]
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class ThreatVector(CatalogModel):
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    category = models.CharField(_("category"), max_length=30, choices=ThreatVectorCategoryChoices.choices)
+    description = models.TextField(_("description"))
+    default_likelihood = models.PositiveSmallIntegerField(_("default likelihood"), validators=ONE_TO_FIVE)
+    default_impact = models.PositiveSmallIntegerField(_("default impact"), validators=ONE_TO_FIVE)
+    rationale = models.TextField(_("rationale"), blank=True)
+    citations = models.JSONField(_("citations"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("threat vector")
+        verbose_name_plural = _("threat vectors")
+
+    def __str__(self):
+        return f"{self.code} {self.title}"
+
+
+def _default_z_policy():
+    # Policy deadline: most roadmaps (EU NIS CG, UK NCSC, NSA CNSA 2.0) end quantum-vulnerable use by 2035.
+    return max(2035 - date.today().year, 0)
+
+
+class RiskMatrix(AgencyScopedModel):
+    """How an agency rates risks (a likelihood × impact grid with named levels and rating bands)
+    and the quantum timeline it assumes for Mosca's inequality."""
+
+    name = models.CharField(_("name"), max_length=100, default=_("Agency risk matrix"))
+    size = models.PositiveSmallIntegerField(_("size"), choices=RiskMatrixSizeChoices.choices, default=5)
+    likelihood_labels = models.JSONField(_("likelihood levels"), help_text=_("One name per level, lowest first."))
+    impact_labels = models.JSONField(_("impact levels"), help_text=_("One name per level, lowest first."))
+    bands = models.JSONField(
+        _("rating bands"),
+        help_text=_('Lowest band first: [{"name": "Low", "min_score": 1, "colour": "#2e7d32"}, …]; '
+                    "a score is likelihood × impact."),
+    )
+    z_optimistic = models.DecimalField(
+        _("years to a CRQC (optimistic)"), max_digits=4, decimal_places=1, default=Decimal("10"),
+        validators=[MinValueValidator(0)])
+    z_central = models.DecimalField(
+        _("years to a CRQC (central)"), max_digits=4, decimal_places=1, default=Decimal("15"),
+        validators=[MinValueValidator(0)])
+    z_policy = models.DecimalField(
+        _("years to the policy deadline"), max_digits=4, decimal_places=1, default=_default_z_policy,
+        validators=[MinValueValidator(0)])
+
+    class Meta:
+        ordering = ["agency__name"]
+        constraints = [models.UniqueConstraint(fields=["agency"], name="riskmatrix_one_per_agency")]
+        verbose_name = _("risk matrix")
+        verbose_name_plural = _("risk matrices")
+
+    def __str__(self):
+        return f"{self.name} ({self.size}×{self.size})"
+
+    @classmethod
+    def defaults(cls, size: int = 5) -> dict:
+        return {
+            "size": size,
+            "likelihood_labels": list(DEFAULT_LIKELIHOOD_LABELS[size]),
+            "impact_labels": list(DEFAULT_IMPACT_LABELS[size]),
+            "bands": [{"name": n, "min_score": m, "colour": c} for n, m, c in DEFAULT_BANDS[size]],
+        }
+
+    def band_for(self, score: int | None) -> dict | None:
+        if not score:
+            return None
+        chosen = None
+        for band in self.bands:
+            if score >= band["min_score"]:
+                chosen = band
+        return chosen
+
+    @property
+    def levels(self):
+        return range(1, self.size + 1)
+
+    def clean(self):
+        errors = {}
+        for name in ("likelihood_labels", "impact_labels"):
+            labels = getattr(self, name)
+            if not isinstance(labels, list) or len(labels) != self.size or not all(
+                    isinstance(label, str) and label.strip() for label in labels):
+                errors[name] = _("Give exactly %(size)s non-empty names, lowest first.") % {"size": self.size}
+        errors.update(self._band_errors())
+        if self.pk is not None and not errors:
+            stored = RiskMatrix.objects.filter(pk=self.pk).values("size", "bands").first()
+            rescales = stored and (stored["size"] != self.size or stored["bands"] != self.bands)
+            if rescales and self.risks.exists():
+                errors["size"] = _(
+                    "Risks are rated on this matrix; changing its size or bands would silently re-rate them. "
+                    "Close or re-rate those risks first.")
+        if errors:
+            raise ValidationError(errors)
+
+    def _band_errors(self) -> dict:
+        bands = self.bands
+        message = None
+        if not isinstance(bands, list) or not bands:
+            message = _("Give at least one band.")
+        else:
+            previous = 0
+            for band in bands:
+                if not isinstance(band, dict) or set(band) != {"name", "min_score", "colour"}:
+                    message = _('Each band needs exactly "name", "min_score" and "colour".')
+                elif not isinstance(band["name"], str) or not band["name"].strip():
+                    message = _("Each band needs a name.")
+                elif not isinstance(band["colour"], str) or not HEX_COLOUR.match(band["colour"]):
+                    message = _("Colours are written #rrggbb.")
+                elif not isinstance(band["min_score"], int) or band["min_score"] <= previous:
+                    message = _("Lowest scores must be whole numbers rising band by band.")
+                elif band["min_score"] > self.size * self.size:
+                    message = _("A band starts above the highest possible score.")
+                if message:
+                    break
+                previous = band["min_score"]
+            if not message and bands[0]["min_score"] != 1:
+                message = _("The first band must start at score 1.")
+        return {"bands": message} if message else {}
+
+    def clean_delete(self):
+        if self.risks.exists():
+            raise ValidationError(_("Risks are rated on this matrix; it cannot be deleted."))
+
+
+class Asset(AgencyScopedModel):
+    """Something the agency protects; x and y feed Mosca's inequality."""
+
+    name = models.CharField(_("name"), max_length=200)
+    asset_type = models.CharField(_("type"), max_length=30, choices=AssetTypeChoices.choices)
+    description = models.TextField(_("description"), blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+", verbose_name=_("owner"))
+    criticality = models.CharField(_("criticality"), max_length=10, choices=AssetCriticalityChoices.choices,
+                                   default=AssetCriticalityChoices.MEDIUM)
+    shelf_life_years = models.DecimalField(
+        _("confidentiality shelf-life x (years)"), max_digits=4, decimal_places=1, validators=[MinValueValidator(0)],
+        help_text=_("How long the data or keys must stay confidential or trustworthy."))
+    migration_years = models.DecimalField(
+        _("migration time y (years)"), max_digits=4, decimal_places=1, validators=[MinValueValidator(0)],
+        help_text=_("How long moving this asset to quantum-safe protection will take."))
+    harvestable = models.BooleanField(
+        _("harvest-now-decrypt-later applies"), default=True,
+        help_text=_("Its traffic or data could be recorded today and decrypted later."))
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["agency", "name"], name="asset_unique_name_per_agency")]
+        verbose_name = _("asset")
+        verbose_name_plural = _("assets")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        _check_member(self, "owner")
+
+    def exposure(self, matrix: RiskMatrix) -> dict:
+        """Mosca margins against the agency's three z values, and the urgency band."""
+        x, y = self.shelf_life_years, self.migration_years
+        band = mosca.band(x, y, matrix.z_central, z_optimistic=matrix.z_optimistic, harvestable=self.harvestable)
+        return {
+            "margin_optimistic": mosca.gap(x, y, matrix.z_optimistic),
+            "margin_central": mosca.gap(x, y, matrix.z_central),
+            "margin_policy": mosca.gap(x, y, matrix.z_policy),
+            "exposed": mosca.is_exposed(x, y, matrix.z_central),
+            "band": band,
+            "band_label": MoscaBandChoices(band).label,
+            "colour": MOSCA_BAND_COLOURS[band],
+        }
+
+
+def _check_member(record, field_name):
+    """A person named on an agency's record must be a member of that agency."""
+    user = getattr(record, field_name)
+    if user is None or record.agency_id is None:
+        return
+    if not user.is_superuser and not user.memberships.filter(agency_id=record.agency_id).exists():
+        raise ValidationError({field_name: _("Choose a member of the agency.")})
+
+
+class Control(AgencyScopedModel):
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    control_type = models.CharField(_("type"), max_length=20, choices=ControlTypeChoices.choices)
+    status = models.CharField(_("status"), max_length=20, choices=ControlStatusChoices.choices,
+                              default=ControlStatusChoices.PLANNED)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+", verbose_name=_("owner"))
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    effectiveness = models.CharField(_("effectiveness"), max_length=20, choices=ControlEffectivenessChoices.choices,
+                                     default=ControlEffectivenessChoices.NOT_ASSESSED)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("control")
+        verbose_name_plural = _("controls")
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        _check_member(self, "owner")
+
+
+# A change to any of these after an acceptance was approved means the decision must be taken again.
+MATERIAL_RISK_FIELDS = {
+    "inherent_likelihood", "inherent_impact", "current_likelihood", "current_impact",
+    "residual_likelihood", "residual_impact", "treatment",
+}
+
+
+class Risk(AgencyScopedModel):
+    reference = models.CharField(_("reference"), max_length=20, blank=True,
+                                 help_text=_("Left empty, the next R-number is given."))
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    threat_vectors = models.ManyToManyField(ThreatVector, blank=True, related_name="risks",
+                                            verbose_name=_("threat vectors"))
+    assets = models.ManyToManyField(Asset, blank=True, related_name="risks", verbose_name=_("assets"))
+    controls = models.ManyToManyField(Control, blank=True, related_name="risks", verbose_name=_("controls"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+", verbose_name=_("owner"))
+    matrix = models.ForeignKey(RiskMatrix, on_delete=models.PROTECT, related_name="risks", editable=False,
+                               verbose_name=_("matrix"))
+    inherent_likelihood = models.PositiveSmallIntegerField(_("inherent likelihood"), validators=ONE_TO_FIVE)
+    inherent_impact = models.PositiveSmallIntegerField(_("inherent impact"), validators=ONE_TO_FIVE)
+    current_likelihood = models.PositiveSmallIntegerField(_("current likelihood"), null=True, blank=True,
+                                                          validators=ONE_TO_FIVE)
+    current_impact = models.PositiveSmallIntegerField(_("current impact"), null=True, blank=True,
+                                                      validators=ONE_TO_FIVE)
+    residual_likelihood = models.PositiveSmallIntegerField(_("residual likelihood"), null=True, blank=True,
+                                                           validators=ONE_TO_FIVE)
+    residual_impact = models.PositiveSmallIntegerField(_("residual impact"), null=True, blank=True,
+                                                       validators=ONE_TO_FIVE)
+    # Derived on save from the ratings above and the agency matrix, stored so lists filter and sort on them.
+    inherent_score = models.PositiveSmallIntegerField(_("inherent score"), editable=False, default=0)
+    residual_score = models.PositiveSmallIntegerField(_("residual score"), editable=False, null=True)
+    rating_score = models.PositiveSmallIntegerField(_("score"), editable=False, default=0)
+    rating = models.CharField(_("rating"), max_length=50, editable=False, blank=True,
+                              help_text=_("Band of the current rating (inherent while none is given)."))
+    treatment = models.CharField(_("treatment"), max_length=10, choices=RiskTreatmentChoices.choices,
+                                 default=RiskTreatmentChoices.MITIGATE)
+    review_date = models.DateField(_("next review"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=RiskStatusChoices.choices,
+                              default=RiskStatusChoices.DRAFT)
+    status_note = models.TextField(_("status note"), blank=True,
+                                   help_text=_("Why the status last changed, when the system changed it."))
+
+    class Meta:
+        ordering = ["reference"]
+        constraints = [models.UniqueConstraint(fields=["agency", "reference"], name="risk_unique_reference")]
+        indexes = [models.Index(fields=["agency", "status"]), models.Index(fields=["agency", "review_date"])]
+        verbose_name = _("risk")
+        verbose_name_plural = _("risks")
+
+    def __str__(self):
+        return f"{self.reference} {self.title}".strip()
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.review_date and self.review_date < timezone.localdate()
+                    and self.status != RiskStatusChoices.CLOSED)
+
+    def pairs(self):
+        return {
+            "inherent": (self.inherent_likelihood, self.inherent_impact),
+            "current": (self.current_likelihood, self.current_impact),
+            "residual": (self.residual_likelihood, self.residual_impact),
+        }
+
+    def clean(self):
+        errors = {}
+        if self.agency_id and not self.matrix_id:
+            matrix = RiskMatrix.objects.filter(agency_id=self.agency_id).first()
+            if matrix is None:
+                raise ValidationError(_("The agency has no risk matrix yet."))
+            self.matrix = matrix
+        size = self.matrix.size if self.matrix_id else 5
+        for kind, (likelihood, impact) in self.pairs().items():
+            if (likelihood is None) != (impact is None):
+                errors[f"{kind}_impact" if impact is None else f"{kind}_likelihood"] = _(
+                    "Give likelihood and impact together.")
+            for name, value in ((f"{kind}_likelihood", likelihood), (f"{kind}_impact", impact)):
+                if value is not None and not 1 <= value <= size:
+                    errors[name] = _("Must be between 1 and %(size)s on this agency's matrix.") % {"size": size}
+        if self.reference and Risk.objects.filter(agency_id=self.agency_id, reference=self.reference).exclude(
+                pk=self.pk).exists():
+            errors["reference"] = _("This reference is already used in the agency.")
+        try:
+            _check_member(self, "owner")
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        if not self.matrix_id:
+            self.matrix = RiskMatrix.objects.get(agency_id=self.agency_id)
+        if not self.reference:
+            self.reference = self.next_reference(self.agency_id)
+        self.inherent_score = self.inherent_likelihood * self.inherent_impact
+        self.residual_score = (self.residual_likelihood * self.residual_impact
+                               if self.residual_likelihood and self.residual_impact else None)
+        current = self.current_likelihood * self.current_impact if self.current_likelihood and self.current_impact \
+            else None
+        self.rating_score = current or self.inherent_score
+        band = self.matrix.band_for(self.rating_score)
+        self.rating = band["name"] if band else ""
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def next_reference(agency_id) -> str:
+        # Lock the agency's matrix row so two simultaneous creates cannot take the same number.
+        RiskMatrix.objects.select_for_update().filter(agency_id=agency_id).first()
+        numbers = Risk.objects.filter(agency_id=agency_id, reference__regex=r"^R-[0-9]+$").values_list(
+            "reference", flat=True)
+        highest = max((int(ref[2:]) for ref in numbers), default=0)
+        return f"R-{highest + 1:04d}"
+
+    def after_update(self, *, user, changed: set):
+        if changed & MATERIAL_RISK_FIELDS:
+            from risks.services import acceptances_require_reapproval
+
+            acceptances_require_reapproval(risk=self, changed=changed & MATERIAL_RISK_FIELDS)
+
+
+class RiskAcceptance(AgencyScopedModel):
+    risk = models.ForeignKey(Risk, on_delete=models.CASCADE, related_name="acceptances", verbose_name=_("risk"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     editable=False, verbose_name=_("requested by"))
+    rationale = models.TextField(_("rationale"))
+    valid_until = models.DateField(_("valid until"))
+    status = models.CharField(_("status"), max_length=20, choices=RiskAcceptanceStatusChoices.choices,
+                              default=RiskAcceptanceStatusChoices.REQUESTED, editable=False)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", editable=False, verbose_name=_("approved by"))
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True, editable=False)
+    residual_score_at_decision = models.PositiveSmallIntegerField(_("score at decision"), null=True, blank=True,
+                                                                  editable=False)
+    rating_at_decision = models.CharField(_("rating at decision"), max_length=50, blank=True, editable=False)
+
+    creator_field = "requested_by"
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("risk acceptance")
+        verbose_name_plural = _("risk acceptances")
+
+    def __str__(self):
+        return f"{self.risk.reference} acceptance until {self.valid_until:%Y-%m-%d}"
+
+    def clean(self):
+        errors = {}
+        if self.risk_id and self.agency_id and self.risk.agency_id != self.agency_id:
+            errors["risk"] = _("Choose a risk of the same agency.")
+        if self._state.adding and self.valid_until and self.valid_until <= timezone.localdate():
+            errors["valid_until"] = _("An acceptance must be valid until a future date.")
+        if errors:
+            raise ValidationError(errors)
+

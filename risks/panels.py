@@ -1,0 +1,40 @@
+"""Dashboard panels of the risk register."""
+
+from datetime import timedelta
+
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from qgov.dashboard import Panel
+from risks.choices import RiskAcceptanceStatusChoices, RiskStatusChoices
+from risks.models import Risk, RiskAcceptance
+from risks.selectors import exposed_assets, matrix_of
+
+
+def _exposure(request, agency):
+    matrix = matrix_of(agency)
+    if matrix is None:
+        return {}
+    return {"matrix": matrix, "assets": [(a, a.exposure(matrix)) for a in exposed_assets(agency, matrix)]}
+
+
+def _register(request, agency):
+    matrix = matrix_of(agency)
+    today = timezone.localdate()
+    open_risks = Risk.objects.filter(agency=agency).exclude(status=RiskStatusChoices.CLOSED)
+    by_rating = dict(open_risks.values_list("rating").annotate(n=Count("pk")))
+    bands = [(band, by_rating.get(band["name"], 0)) for band in reversed(matrix.bands)] if matrix else []
+    return {
+        "bands": bands,
+        "open_count": open_risks.count(),
+        "overdue": open_risks.filter(review_date__lt=today).count(),
+        "expiring": RiskAcceptance.objects.filter(
+            agency=agency, status=RiskAcceptanceStatusChoices.APPROVED,
+            valid_until__gte=today, valid_until__lte=today + timedelta(days=30)).count(),
+    }
+
+
+EXPOSURE_PANEL = Panel(title=_("Quantum-exposed assets (Mosca)"), template="risks/panels/exposure.html",
+                       context=_exposure, order=10)
+REGISTER_PANEL = Panel(title=_("Risk register"), template="risks/panels/register.html", context=_register, order=20)

@@ -1,0 +1,107 @@
+import django_tables2 as tables
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from qgov.tables import QgovTable
+from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
+
+
+def band_badge(name, colour):
+    return format_html('<span class="badge" style="background:{}">{}</span>', colour, name)
+
+
+class ThreatVectorTable(QgovTable):
+    code = tables.Column(linkify=True)
+
+    class Meta(QgovTable.Meta):
+        model = ThreatVector
+        fields = ("code", "title", "category", "default_likelihood", "default_impact")
+
+
+class RiskMatrixTable(QgovTable):
+    name = tables.Column(linkify=True)
+
+    class Meta(QgovTable.Meta):
+        model = RiskMatrix
+        fields = ("name", "size", "z_optimistic", "z_central", "z_policy", "agency")
+
+
+class AssetTable(QgovTable):
+    """With the Mosca columns: margin x + y − z (central) and the urgency band."""
+
+    name = tables.Column(linkify=True)
+    margin = tables.Column(empty_values=(), orderable=False, verbose_name=_("x + y − z"))
+    exposure = tables.Column(empty_values=(), orderable=False, verbose_name=_("Quantum exposure"))
+
+    class Meta(QgovTable.Meta):
+        model = Asset
+        fields = ("name", "asset_type", "criticality", "owner", "shelf_life_years", "migration_years", "harvestable",
+                  "margin", "exposure")
+
+    def __init__(self, *args, matrix=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.matrix = matrix
+
+    def render_margin(self, record):
+        margin = record.exposure(self.matrix)["margin_central"]
+        return f"{margin:+.1f}"
+
+    def render_exposure(self, record):
+        exposure = record.exposure(self.matrix)
+        return band_badge(exposure["band_label"], exposure["colour"])
+
+    def value_exposure(self, record):
+        return record.exposure(self.matrix)["band_label"]
+
+
+class ControlTable(QgovTable):
+    title = tables.Column(linkify=True)
+
+    class Meta(QgovTable.Meta):
+        model = Control
+        fields = ("title", "control_type", "status", "effectiveness", "owner", "due_date")
+
+
+class RiskTable(QgovTable):
+    reference = tables.Column(linkify=True)
+    title = tables.Column(linkify=True)
+    rating = tables.Column(order_by=("rating_score",))
+    threat_vectors = tables.Column(empty_values=(), orderable=False, verbose_name=_("Threats"))
+    review_date = tables.DateColumn(format="Y-m-d")
+
+    class Meta(QgovTable.Meta):
+        model = Risk
+        fields = ("reference", "title", "rating", "inherent_score", "residual_score", "threat_vectors", "status",
+                  "treatment", "owner", "review_date")
+
+    def __init__(self, *args, matrix=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.matrix = matrix
+
+    def render_rating(self, record):
+        band = self.matrix.band_for(record.rating_score) if self.matrix else None
+        return band_badge(f"{record.rating} ({record.rating_score})", band["colour"] if band else "#6c757d")
+
+    def value_rating(self, record):
+        return record.rating
+
+    def render_threat_vectors(self, record):
+        return format_html_join(" ", '<span class="badge text-bg-light border" title="{}">{}</span>',
+                                ((tv.title, tv.code) for tv in record.threat_vectors.all()))
+
+    def value_threat_vectors(self, record):
+        return "; ".join(tv.code for tv in record.threat_vectors.all())
+
+    def render_review_date(self, record, value):
+        if record.is_overdue:
+            return format_html('<span class="text-danger fw-semibold">{} · {}</span>', f"{value:%Y-%m-%d}",
+                               _("overdue"))
+        return f"{value:%Y-%m-%d}"
+
+
+class RiskAcceptanceTable(QgovTable):
+    risk = tables.Column(linkify=lambda record: record.get_absolute_url())
+
+    class Meta(QgovTable.Meta):
+        model = RiskAcceptance
+        fields = ("risk", "status", "valid_until", "requested_by", "approved_by", "rating_at_decision")

@@ -1,0 +1,282 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import FormView
+
+from qgov.roles import Action
+from qgov.services import user_can
+from qgov.views.generic import (
+    ObjectDeleteView,
+    ObjectDetailView,
+    ObjectEditView,
+    ObjectHistoryView,
+    ObjectListView,
+)
+from risks import filters, forms, services, tables
+from risks.heatmap import heatmap_svg
+from risks.imports import COLUMNS, ImportFailed, risk_import
+from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
+from risks.selectors import heatmap_counts, matrix_of
+
+
+class MatrixContextMixin:
+    """The active agency's risk matrix, for tables and pages that rate or band things."""
+
+    def get_table_kwargs(self):
+        return {**super().get_table_kwargs(), "matrix": matrix_of(self.request.agency)}
+
+
+# --- threat-vector catalog ---------------------------------------------------------------------
+
+class ThreatVectorListView(ObjectListView):
+    queryset = ThreatVector.objects.all()
+    filterset_class = filters.ThreatVectorFilterSet
+    table_class = tables.ThreatVectorTable
+
+
+class ThreatVectorDetailView(ObjectDetailView):
+    queryset = ThreatVector.objects.all()
+    template_name = "risks/threatvector_detail.html"
+
+
+class ThreatVectorEditView(ObjectEditView):
+    queryset = ThreatVector.objects.all()
+    form_class = forms.ThreatVectorForm
+
+
+class ThreatVectorDeleteView(ObjectDeleteView):
+    queryset = ThreatVector.objects.all()
+
+
+class ThreatVectorHistoryView(ObjectHistoryView):
+    queryset = ThreatVector.objects.all()
+
+
+# --- risk matrices -----------------------------------------------------------------------------
+
+class RiskMatrixListView(ObjectListView):
+    queryset = RiskMatrix.objects.select_related("agency")
+    filterset_class = filters.RiskMatrixFilterSet
+    table_class = tables.RiskMatrixTable
+
+
+class RiskMatrixDetailView(ObjectDetailView):
+    queryset = RiskMatrix.objects.select_related("agency")
+    template_name = "risks/riskmatrix_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["grid"] = heatmap_svg(matrix=self.object, counts={}, title=_("Rating bands of the matrix"))
+        return context
+
+
+class RiskMatrixEditView(ObjectEditView):
+    queryset = RiskMatrix.objects.select_related("agency")
+    form_class = forms.RiskMatrixForm
+
+
+class RiskMatrixDeleteView(ObjectDeleteView):
+    queryset = RiskMatrix.objects.select_related("agency")
+
+
+class RiskMatrixHistoryView(ObjectHistoryView):
+    queryset = RiskMatrix.objects.select_related("agency")
+
+
+# --- assets ------------------------------------------------------------------------------------
+
+class AssetListView(MatrixContextMixin, ObjectListView):
+    queryset = Asset.objects.select_related("owner")
+    filterset_class = filters.AssetFilterSet
+    table_class = tables.AssetTable
+
+
+class AssetDetailView(ObjectDetailView):
+    queryset = Asset.objects.select_related("agency", "owner")
+    template_name = "risks/asset_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["matrix"] = matrix = matrix_of(self.object.agency)
+        context["exposure"] = self.object.exposure(matrix) if matrix else None
+        context["risks"] = self.object.risks.all()
+        return context
+
+
+class AssetEditView(ObjectEditView):
+    queryset = Asset.objects.all()
+    form_class = forms.AssetForm
+
+
+class AssetDeleteView(ObjectDeleteView):
+    queryset = Asset.objects.all()
+
+
+class AssetHistoryView(ObjectHistoryView):
+    queryset = Asset.objects.all()
+
+
+# --- controls ----------------------------------------------------------------------------------
+
+class ControlListView(ObjectListView):
+    queryset = Control.objects.select_related("owner")
+    filterset_class = filters.ControlFilterSet
+    table_class = tables.ControlTable
+
+
+class ControlDetailView(ObjectDetailView):
+    queryset = Control.objects.select_related("agency", "owner")
+
+
+class ControlEditView(ObjectEditView):
+    queryset = Control.objects.all()
+    form_class = forms.ControlForm
+
+
+class ControlDeleteView(ObjectDeleteView):
+    queryset = Control.objects.all()
+
+
+class ControlHistoryView(ObjectHistoryView):
+    queryset = Control.objects.all()
+
+
+# --- the register ------------------------------------------------------------------------------
+
+class RiskListView(MatrixContextMixin, ObjectListView):
+    queryset = Risk.objects.select_related("owner").prefetch_related("threat_vectors")
+    filterset_class = filters.RiskFilterSet
+    table_class = tables.RiskTable
+    template_name = "risks/risk_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        matrix = matrix_of(self.request.agency)
+        if matrix is not None:
+            risks = self.filterset.qs
+            base = reverse("risks:risk_list")
+            context["heatmaps"] = [
+                heatmap_svg(matrix=matrix, counts=heatmap_counts(risks, kind), title=title,
+                            link=lambda l, i, kind=kind: f"{base}?{urlencode({f'{kind}_likelihood': l, f'{kind}_impact': i})}")
+                for kind, title in (("inherent", _("Inherent risk")), ("residual", _("Residual risk")))
+            ]
+        context["can_import"] = self.can(Action.ADD)
+        return context
+
+
+class RiskDetailView(ObjectDetailView):
+    queryset = Risk.objects.select_related("agency", "owner", "matrix")
+    template_name = "risks/risk_detail.html"
+    exclude_fields = (*forms.RATING_FIELDS, "threat_vectors", "assets", "controls")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        risk = self.object
+        context.update(
+            ratings=[(label, l, i, l * i if l and i else None, risk.matrix.band_for(l * i) if l and i else None)
+                     for label, (l, i) in zip((_("Inherent"), _("Current"), _("Residual")), risk.pairs().values())],
+            threat_vectors=risk.threat_vectors.all(),
+            assets=risk.assets.all(),
+            controls=risk.controls.all(),
+            acceptances=risk.acceptances.select_related("requested_by", "approved_by"),
+            can_request_acceptance=self.can(Action.ADD, risk.agency_id),
+        )
+        return context
+
+
+class RiskEditView(ObjectEditView):
+    queryset = Risk.objects.all()
+    form_class = forms.RiskForm
+
+
+class RiskDeleteView(ObjectDeleteView):
+    queryset = Risk.objects.all()
+
+
+class RiskHistoryView(ObjectHistoryView):
+    queryset = Risk.objects.all()
+
+
+class RiskImportView(LoginRequiredMixin, FormView):
+    """Upload a CSV or XLSX register: all rows or none, with a row-by-row error report."""
+
+    template_name = "risks/risk_import.html"
+    form_class = forms.RiskImportForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and (
+                request.agency is None or not user_can(request.user, request.agency.pk, Action.ADD, Risk)):
+            raise PermissionDenied(_("Your role does not allow importing risks."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "columns": COLUMNS}
+
+    def form_valid(self, form):
+        upload = form.cleaned_data["file"]
+        try:
+            created = risk_import(agency=self.request.agency, user=self.request.user, content=upload.read(),
+                                  filename=upload.name)
+        except ImportFailed as failure:
+            return self.render_to_response(self.get_context_data(form=form, errors=failure.errors))
+        messages.success(self.request, _("Imported %(n)s risks.") % {"n": len(created)})
+        return HttpResponseRedirect(reverse("risks:risk_list"))
+
+
+# --- acceptances -------------------------------------------------------------------------------
+
+class RiskAcceptanceListView(ObjectListView):
+    queryset = RiskAcceptance.objects.select_related("risk", "requested_by", "approved_by")
+    filterset_class = filters.RiskAcceptanceFilterSet
+    table_class = tables.RiskAcceptanceTable
+
+
+class RiskAcceptanceDetailView(ObjectDetailView):
+    queryset = RiskAcceptance.objects.select_related("agency", "risk", "requested_by", "approved_by")
+    template_name = "risks/riskacceptance_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_approve"] = (
+            self.object.status in ("requested", "reapproval_required")
+            and self.object.requested_by_id != self.request.user.pk
+            and self.can(Action.MANAGE_MEMBERS, self.object.agency_id))
+        return context
+
+
+class RiskAcceptanceEditView(ObjectEditView):
+    queryset = RiskAcceptance.objects.all()
+    form_class = forms.RiskAcceptanceForm
+
+    def get_form(self, obj, data=None):
+        form = super().get_form(obj, data)
+        if obj is None and "risk" in self.request.GET:
+            form.initial["risk"] = self.request.GET["risk"]
+        return form
+
+
+class RiskAcceptanceDeleteView(ObjectDeleteView):
+    queryset = RiskAcceptance.objects.all()
+
+
+class RiskAcceptanceHistoryView(ObjectHistoryView):
+    queryset = RiskAcceptance.objects.all()
+
+
+class RiskAcceptanceApproveView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        acceptance = get_object_or_404(RiskAcceptance.objects.restrict(request.user, Action.VIEW), pk=pk)
+        try:
+            services.acceptance_approve(acceptance=acceptance, user=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Acceptance approved; the risk is accepted until %(date)s.") % {
+                "date": acceptance.valid_until.isoformat()})
+        return HttpResponseRedirect(acceptance.get_absolute_url())
