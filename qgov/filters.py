@@ -27,6 +27,23 @@ class IdInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class BoundedModelMultipleChoiceField(django_filters.fields.ModelMultipleChoiceField):
+    """Refuses ids beyond 64 bits before they reach the database: SQLite raises OverflowError
+    on them in the `IN (...)` lookup that checks the choices."""
+
+    def _check_values(self, value):
+        for pk in value if isinstance(value, list | tuple | set | frozenset) else ():
+            try:
+                number = int(pk)
+            except (TypeError, ValueError):
+                continue  # not a number: the usual check refuses it
+            if not -(2**63) <= number < 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
 class QgovFilterSet(django_filters.FilterSet):
     """Adds `q`, a case-insensitive search over `search_fields`, and `id` (one or more)."""
 
@@ -44,6 +61,8 @@ class QgovFilterSet(django_filters.FilterSet):
             if isinstance(filter_, django_filters.MultipleChoiceFilter) and not isinstance(
                     filter_, django_filters.ModelMultipleChoiceFilter):
                 filter_.extra.setdefault("widget", forms.CheckboxSelectMultiple)
+            if isinstance(filter_, django_filters.ModelMultipleChoiceFilter):
+                filter_.field_class = BoundedModelMultipleChoiceField
             choices = getattr(filter_, "queryset", None)
             if choices is not None and hasattr(choices, "restrict"):
                 filter_.queryset = choices.restrict(user, Action.VIEW)

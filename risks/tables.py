@@ -93,6 +93,8 @@ class RiskTable(QgovTable):
         return "; ".join(tv.code for tv in record.threat_vectors.all())
 
     def render_review_date(self, record, value):
+        if value is None:
+            return "—"
         if record.is_overdue:
             return format_html('<span class="text-danger fw-semibold">{} · {}</span>', f"{value:%Y-%m-%d}",
                                _("overdue"))

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views import View
@@ -28,8 +29,12 @@ from risks.selectors import heatmap_counts, matrix_of
 class MatrixContextMixin:
     """The active agency's risk matrix, for tables and pages that rate or band things."""
 
+    @cached_property
+    def matrix(self):
+        return matrix_of(self.request.agency)
+
     def get_table_kwargs(self):
-        return {**super().get_table_kwargs(), "matrix": matrix_of(self.request.agency)}
+        return {**super().get_table_kwargs(), "matrix": self.matrix}
 
 
 # --- threat-vector catalog ---------------------------------------------------------------------
@@ -157,7 +162,7 @@ class RiskListView(MatrixContextMixin, ObjectListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        matrix = matrix_of(self.request.agency)
+        matrix = self.matrix
         if matrix is not None:
             risks = self.filterset.qs
             base = reverse("risks:risk_list")
