@@ -132,8 +132,10 @@ class RiskMatrix(AgencyScopedModel):
     def _band_errors(self) -> dict:
         bands = self.bands
         message = None
-        if not isinstance(bands, list) or not bands:
-            message = _("Give at least one band.")
+        if bands in (None, [], {}, ""):
+            return {}  # reported by the field itself as required
+        if not isinstance(bands, list):
+            message = _("Give a list of bands.")
         else:
             previous = 0
             for band in bands:

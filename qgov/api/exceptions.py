@@ -3,6 +3,7 @@
     {"status": 400, "code": "invalid", "detail": "Invalid input.", "errors": {"field": ["message"]}}
 """
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -22,7 +23,9 @@ class PreconditionFailed(exceptions.APIException):
 
 def _field_errors(detail) -> dict:
     if isinstance(detail, dict):
-        return {key: value if isinstance(value, list) else [value] for key, value in detail.items()}
+        # Model validation names errors of no single field "__all__"; the API calls them non_field_errors.
+        return {("non_field_errors" if key == NON_FIELD_ERRORS else key): value if isinstance(value, list) else [value]
+                for key, value in detail.items()}
     if isinstance(detail, list):
         return {"non_field_errors": detail}
     return {}

@@ -27,6 +27,11 @@ class QgovModelSerializer(serializers.ModelSerializer):
     def get_display(self, obj) -> str:
         return str(obj)
 
+    def get_unique_together_validators(self):
+        # Uniqueness is the model's to judge (full_clean in the write services), so the API and
+        # the UI give the same message.
+        return []
+
     def get_fields(self):
         fields = super().get_fields()
         if self.instance is not None:

@@ -135,7 +135,7 @@ def test_duplicate_membership_is_400(agency, member_of, api_as):
     response = api_as(admin).post("/api/memberships/", {"user": existing.user.pk, "agency": agency.pk,
                                                         "role": "viewer"}, format="json")
     assert response.status_code == 400
-    assert response.json()["errors"] == {"non_field_errors": ["The fields user, agency must make a unique set."]}
+    assert response.json()["errors"] == {"non_field_errors": ["Membership with this User and Agency already exists."]}
 
 
 def test_the_last_admin_cannot_be_demoted_or_removed(agency, member_of, api_as):

@@ -171,3 +171,9 @@ def test_agency_admin_page_hides_members_from_non_admins(role, client, agency, m
     assert page.status_code == 200
     assert page.context["can_manage"] is False
     assert "members" not in page.context
+
+
+def test_filter_choices_never_offer_another_agency(client, agency, other_agency, member_of):
+    client.force_login(member_of(agency, RoleChoices.ADMIN))
+    form = client.get("/members/").context["filter"].form
+    assert list(form.fields["agency"].queryset) == [agency]
