@@ -94,7 +94,7 @@ def acceptances_lapse(*, today=None) -> int:
     """Acceptances past their date lapse; their risks reopen, with the reason, and owners are told."""
     today = today or timezone.localdate()
     lapsed = 0
-    due = (RiskAcceptance.objects.select_for_update()
+    due = (RiskAcceptance.objects.select_for_update(of=("self",))
            .filter(status__in=[RiskAcceptanceStatusChoices.APPROVED, RiskAcceptanceStatusChoices.REAPPROVAL_REQUIRED],
                    valid_until__lt=today)
            .select_related("risk", "risk__owner", "requested_by", "agency"))
