@@ -1,9 +1,11 @@
 from drf_spectacular.utils import extend_schema, extend_schema_field
+from django.utils.translation import gettext as _
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from qgov.api.exceptions import error_response
 from qgov.api.serializers import QgovModelSerializer
 from qgov.api.viewsets import QgovModelViewSet
 from qgov.roles import Action
@@ -143,7 +145,8 @@ class RiskViewSet(QgovModelViewSet):
         try:
             created = risk_import(agency=agency, user=request.user, content=upload.read(), filename=upload.name)
         except ImportFailed as failure:
-            raise serializers.ValidationError({"rows": failure.as_list()}) from failure
+            return error_response(status.HTTP_400_BAD_REQUEST, code="invalid", detail=_("Nothing was imported."),
+                                  errors={"rows": failure.as_list()})
         return Response({"created": len(created), "references": [r.reference for r in created]},
                         status=status.HTTP_201_CREATED)
 

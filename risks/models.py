@@ -261,16 +261,13 @@ class Risk(AgencyScopedModel):
                               related_name="+", verbose_name=_("owner"))
     matrix = models.ForeignKey(RiskMatrix, on_delete=models.PROTECT, related_name="risks", editable=False,
                                verbose_name=_("matrix"))
-    inherent_likelihood = models.PositiveSmallIntegerField(_("inherent likelihood"), validators=ONE_TO_FIVE)
-    inherent_impact = models.PositiveSmallIntegerField(_("inherent impact"), validators=ONE_TO_FIVE)
-    current_likelihood = models.PositiveSmallIntegerField(_("current likelihood"), null=True, blank=True,
-                                                          validators=ONE_TO_FIVE)
-    current_impact = models.PositiveSmallIntegerField(_("current impact"), null=True, blank=True,
-                                                      validators=ONE_TO_FIVE)
-    residual_likelihood = models.PositiveSmallIntegerField(_("residual likelihood"), null=True, blank=True,
-                                                           validators=ONE_TO_FIVE)
-    residual_impact = models.PositiveSmallIntegerField(_("residual impact"), null=True, blank=True,
-                                                       validators=ONE_TO_FIVE)
+    inherent_likelihood = models.PositiveSmallIntegerField(_("inherent likelihood"))
+    inherent_impact = models.PositiveSmallIntegerField(_("inherent impact"))
+    current_likelihood = models.PositiveSmallIntegerField(_("current likelihood"), null=True, blank=True)
+    current_impact = models.PositiveSmallIntegerField(_("current impact"), null=True, blank=True)
+    residual_likelihood = models.PositiveSmallIntegerField(_("residual likelihood"), null=True, blank=True)
+    residual_impact = models.PositiveSmallIntegerField(_("residual impact"), null=True, blank=True)
+    # Levels are checked against the agency matrix in clean(), not by field validators: the matrix may be 3×3.
     # Derived on save from the ratings above and the agency matrix, stored so lists filter and sort on them.
     inherent_score = models.PositiveSmallIntegerField(_("inherent score"), editable=False, default=0)
     residual_score = models.PositiveSmallIntegerField(_("residual score"), editable=False, null=True)

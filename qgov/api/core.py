@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qgov import services
+from qgov.api.exceptions import error_response
 from qgov.api.permissions import IsPlatformAdminOrReadOnly
 from qgov.api.serializers import QgovModelSerializer
 from qgov.api.viewsets import QgovModelViewSet
@@ -181,11 +182,8 @@ class ObtainTokenView(APIView):
         payload.is_valid(raise_exception=True)
         user = authenticate(request._request, **payload.validated_data)
         if getattr(request._request, "axes_locked_out", False):
-            return Response(
-                {"status": 429, "code": "locked_out",
-                 "detail": _("Too many failed sign-in attempts. Try again later."), "errors": {}},
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
-            )
+            return error_response(status.HTTP_429_TOO_MANY_REQUESTS, code="locked_out",
+                                  detail=_("Too many failed sign-in attempts. Try again later."))
         if user is None:
             raise serializers.ValidationError({"non_field_errors": [_("Unable to sign in with these credentials.")]})
         token, key = services.token_issue(user=user, name=_("API login"))

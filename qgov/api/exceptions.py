@@ -85,3 +85,9 @@ def axes_lockout_response(request, original_response=None, credentials=None):
         }
         return JsonResponse(body, status=status.HTTP_429_TOO_MANY_REQUESTS)
     return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=status.HTTP_429_TOO_MANY_REQUESTS)
+
+
+def error_response(status_code: int, *, code: str, detail: str, errors: dict | None = None) -> Response:
+    """An error in the one API shape, for views that answer errors themselves (values keep their types)."""
+    return Response({"status": status_code, "code": code, "detail": detail, "errors": errors or {}},
+                    status=status_code)
