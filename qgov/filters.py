@@ -44,6 +44,12 @@ class BoundedModelMultipleChoiceField(django_filters.fields.ModelMultipleChoiceF
         return super()._check_values(value)
 
 
+class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("", _("Any")), ("true", _("Yes")), ("false", _("No")))
+
+
 class QgovFilterSet(django_filters.FilterSet):
     """Adds `q`, a case-insensitive search over `search_fields`, and `id` (one or more)."""
 
@@ -57,6 +63,8 @@ class QgovFilterSet(django_filters.FilterSet):
         # Choices of related filters list only what the user may see: never another agency's records.
         user = getattr(request, "user", None)
         for filter_ in self.filters.values():
+            if isinstance(filter_, django_filters.BooleanFilter):
+                filter_.extra.setdefault("widget", AnyYesNoWidget)
             # A handful of fixed choices reads best as checkboxes; records stay a compact list.
             if isinstance(filter_, django_filters.MultipleChoiceFilter) and not isinstance(
                     filter_, django_filters.ModelMultipleChoiceFilter):

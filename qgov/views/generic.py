@@ -99,6 +99,8 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
         filterset = super().get_filterset(filterset_class)
         form = filterset.form
         form.fields.pop("id", None)  # an API convenience, noise in a sidebar
+        if issubclass(self.model, AgencyScopedModel):
+            form.fields.pop("agency", None)  # the list is already the active agency's
         if "q" in form.fields:  # search first
             form.fields = {"q": form.fields.pop("q"), **form.fields}
         style_form(filterset.form)
