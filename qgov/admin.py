@@ -32,7 +32,9 @@ class MembershipAdmin(admin.ModelAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "agency", "prefix", "expires", "revoked_at", "last_used")
     list_filter = ("agency",)
-    readonly_fields = ("user", "agency", "name", "prefix", "created", "created_by", "expires", "revoked_at", "last_used")
+    readonly_fields = (
+        "user", "agency", "name", "prefix", "created", "created_by", "expires", "revoked_at", "last_used",
+    )
     exclude = ("key_hash",)
     actions = ["revoke"]
 

@@ -7,8 +7,8 @@ read from a context that the request middleware, tasks and commands set.
 """
 
 import contextlib
-import datetime as dt
 import contextvars
+import datetime as dt
 import hashlib
 import json
 import uuid
@@ -119,7 +119,7 @@ def _diff(before: dict | None, after: dict | None) -> list[str]:
 def compute_hash(event) -> str:
     payload = {
         "seq": event.seq,
-        "timestamp": event.timestamp.astimezone(dt.timezone.utc).isoformat(),
+        "timestamp": event.timestamp.astimezone(dt.UTC).isoformat(),
         "actor_id": event.actor_id,
         "actor_repr": event.actor_repr,
         "agency_id": event.agency_id,

@@ -1,9 +1,9 @@
 """Dashboard panels. The core shows the agency at a glance; each domain app registers its own
 panel (exposed assets, expiring certificates, open incidents…) with `register`."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _

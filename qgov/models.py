@@ -177,7 +177,7 @@ class Membership(AgencyScopedModel):
     )
     role = models.CharField(_("role"), max_length=20, choices=RoleChoices.choices, default=RoleChoices.VIEWER)
 
-    action_map = {action: Action.MANAGE_MEMBERS for action in (Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE)}
+    action_map = dict.fromkeys((Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE), Action.MANAGE_MEMBERS)
 
     class Meta:
         ordering = ["agency__name", "user__username"]

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from qgov.choices import RoleChoices
 from qgov.audit import snapshot
+from qgov.choices import RoleChoices
 from qgov.models import PLATFORM_ONLY, AgencyScopedModel, ApiToken, Membership, Notification
 from qgov.roles import Action, roles_for
 

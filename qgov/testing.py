@@ -35,7 +35,8 @@ def role_may(model, role: str, action: str) -> bool:
 
 def events_for(obj_or_model, pk=None):
     content_type = ContentType.objects.get_for_model(obj_or_model)
-    return AuditEvent.objects.filter(content_type=content_type, object_id=str(pk if pk is not None else obj_or_model.pk))
+    object_id = str(pk if pk is not None else obj_or_model.pk)
+    return AuditEvent.objects.filter(content_type=content_type, object_id=object_id)
 
 
 class ModelTestSuite:
@@ -308,10 +309,11 @@ class ModelTestSuite:
     def test_ui_edit_with_stale_version_shows_changes(self, client, agency, superuser):
         record = self.make_record(agency)
         self.login(client, superuser)
-        first = client.post(self.ui_url("edit", record.pk), {**self.form_data(agency, record), "version": record.version})
+        data = {**self.form_data(agency, record), "version": record.version}
+        first = client.post(self.ui_url("edit", record.pk), data)
         assert first.status_code == 302
         before = self.snapshot(record)
-        stale = client.post(self.ui_url("edit", record.pk), {**self.form_data(agency, record), "version": record.version})
+        stale = client.post(self.ui_url("edit", record.pk), data)
         assert stale.status_code == 200
         assert "changed by someone else" in stale.content.decode()
         assert stale.context["changes"], "the page lists what changed in the meantime"

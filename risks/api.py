@@ -1,5 +1,5 @@
-from drf_spectacular.utils import extend_schema, extend_schema_field
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser

@@ -53,7 +53,8 @@ class RiskForm(QgovModelForm):
             field = self.fields[name]
             self.fields[name] = forms.TypedChoiceField(
                 label=field.label, required=field.required, coerce=int, empty_value=None,
-                choices=[("", "—")] + [(level, f"{level} · {label}") for level, label in zip(matrix.levels, labels)],
+                choices=[("", "—"), *((level, f"{level} · {label}")
+                                      for level, label in zip(matrix.levels, labels, strict=True))],
                 widget=forms.Select(attrs={"class": "form-select"}))
 
 

@@ -118,7 +118,7 @@ def _parse_row(number, row, *, agency, lookups, errors) -> dict:
         elif column in ("threat_vectors", "assets", "controls"):
             keys = [key.strip() for key in raw.split(LIST_SEPARATOR) if key.strip()]
             found = [lookups[column].get(key.lower()) for key in keys]
-            for key, obj in zip(keys, found):
+            for key, obj in zip(keys, found, strict=True):
                 if obj is None:
                     errors.append(RowError(number, column, _("“%(key)s” is not known in this agency.") % {"key": key}))
             m2m[column] = [obj for obj in found if obj is not None]

@@ -166,9 +166,13 @@ class RiskListView(MatrixContextMixin, ObjectListView):
         if matrix is not None:
             risks = self.filterset.qs
             base = reverse("risks:risk_list")
+
+            def cell_link(kind):
+                return lambda likelihood, impact: f"{base}?" + urlencode(
+                    {f"{kind}_likelihood": likelihood, f"{kind}_impact": impact})
+
             context["heatmaps"] = [
-                heatmap_svg(matrix=matrix, counts=heatmap_counts(risks, kind), title=title,
-                            link=lambda l, i, kind=kind: f"{base}?{urlencode({f'{kind}_likelihood': l, f'{kind}_impact': i})}")
+                heatmap_svg(matrix=matrix, counts=heatmap_counts(risks, kind), title=title, link=cell_link(kind))
                 for kind, title in (("inherent", _("Inherent risk")), ("residual", _("Residual risk")))
             ]
         context["can_import"] = self.can(Action.ADD)
@@ -184,8 +188,8 @@ class RiskDetailView(ObjectDetailView):
         context = super().get_context_data(**kwargs)
         risk = self.object
         context.update(
-            ratings=[(label, l, i, l * i if l and i else None, risk.matrix.band_for(l * i) if l and i else None)
-                     for label, (l, i) in zip((_("Inherent"), _("Current"), _("Residual")), risk.pairs().values())],
+            ratings=[self.rating_row(label, likelihood, impact, risk.matrix) for label, (likelihood, impact)
+                     in zip((_("Inherent"), _("Current"), _("Residual")), risk.pairs().values(), strict=True)],
             threat_vectors=risk.threat_vectors.all(),
             assets=risk.assets.all(),
             controls=risk.controls.all(),
@@ -193,6 +197,12 @@ class RiskDetailView(ObjectDetailView):
             can_request_acceptance=self.can(Action.ADD, risk.agency_id),
         )
         return context
+
+
+    @staticmethod
+    def rating_row(label, likelihood, impact, matrix):
+        score = likelihood * impact if likelihood and impact else None
+        return label, likelihood, impact, score, matrix.band_for(score)
 
 
 class RiskEditView(ObjectEditView):

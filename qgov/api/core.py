@@ -174,7 +174,9 @@ class ObtainTokenView(APIView):
     @extend_schema(
         request=TokenRequestSerializer,
         responses={
-            201: inline_serializer("TokenResponse", {"token": serializers.CharField(), "expires": serializers.DateTimeField()}),
+            201: inline_serializer(
+                "TokenResponse", {"token": serializers.CharField(), "expires": serializers.DateTimeField()}
+            ),
         },
     )
     def post(self, request):
@@ -195,7 +197,9 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ("id", "name", "prefix", "user", "agency", "created", "expires", "revoked_at", "last_used", "is_active")
+        fields = (
+            "id", "name", "prefix", "user", "agency", "created", "expires", "revoked_at", "last_used", "is_active",
+        )
         read_only_fields = fields
 
 

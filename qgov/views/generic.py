@@ -211,10 +211,7 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
         return get_object_or_404(self.restricted_queryset(Action.VIEW), pk=self.kwargs["pk"])
 
     def check_permission(self, obj):
-        if obj is None:
-            allowed = self.can(Action.ADD)
-        else:
-            allowed = self.can(Action.CHANGE, obj.owning_agency_id)
+        allowed = self.can(Action.ADD) if obj is None else self.can(Action.CHANGE, obj.owning_agency_id)
         if not allowed:
             raise PermissionDenied(_("Your role does not allow this change."))
 

@@ -34,7 +34,7 @@ class TestMembership(ModelTestSuite):
     model = Membership
     api_path = "/api/memberships/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 7
     ui_create = False  # members join through the invitation form
 
     def make_record(self, agency):

@@ -96,7 +96,8 @@ def test_invite_refuses_existing_members_and_non_admins(client, agency, member_o
     assert response.context["form"].errors == {"username": ["This user is already a member of the agency."]}
     client.force_login(member_of(agency, RoleChoices.EDITOR))
     before = Membership.objects.count()
-    assert client.post("/agency/invite/", {"username": "x", "email": "x@example.org", "role": "admin"}).status_code == 403
+    response = client.post("/agency/invite/", {"username": "x", "email": "x@example.org", "role": "admin"})
+    assert response.status_code == 403
     assert Membership.objects.count() == before
 
 

@@ -45,7 +45,7 @@ class TestRiskMatrix(ModelTestSuite):
     model = RiskMatrix
     api_path = "/api/risk-matrices/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 7
 
     def make_record(self, agency):
         return risk_matrix_ensure(agency)
@@ -68,7 +68,7 @@ class TestAsset(ModelTestSuite):
     model = Asset
     api_path = "/api/assets/"
     list_queries = 3
-    ui_list_queries = 10
+    ui_list_queries = 9
 
     def make_record(self, agency):
         risk_matrix_ensure(agency)
@@ -90,7 +90,7 @@ class TestControl(ModelTestSuite):
     model = Control
     api_path = "/api/controls/"
     list_queries = 2
-    ui_list_queries = 9
+    ui_list_queries = 8
 
     def make_record(self, agency):
         return ControlFactory(agency=agency)
@@ -110,7 +110,7 @@ class TestRisk(ModelTestSuite):
     model = Risk
     api_path = "/api/risks/"
     list_queries = 6
-    ui_list_queries = 15
+    ui_list_queries = 14
 
     def make_record(self, agency):
         return RiskFactory(agency=agency)
@@ -133,7 +133,7 @@ class TestRiskAcceptance(ModelTestSuite):
     model = RiskAcceptance
     api_path = "/api/risk-acceptances/"
     list_queries = 2
-    ui_list_queries = 9
+    ui_list_queries = 8
 
     def make_record(self, agency):
         requester = MembershipFactory(agency=agency, role=RoleChoices.EDITOR).user

@@ -32,7 +32,7 @@ def test_heat_maps_count_risks_and_link_to_the_filtered_list(client, agency, oth
 def test_register_filters(client, agency, member_of):
     today = timezone.localdate()
     crypto = ThreatVectorFactory(code="CRY-01", category="cryptanalytic")
-    late = RiskFactory(agency=agency, title="Late", review_date=today - datetime.timedelta(days=1))
+    RiskFactory(agency=agency, title="Late", review_date=today - datetime.timedelta(days=1))
     RiskFactory(agency=agency, title="Closed late", review_date=today - datetime.timedelta(days=5), status="closed")
     harvest = RiskFactory(agency=agency, title="Harvest", inherent_likelihood=5, inherent_impact=5)
     harvest.threat_vectors.set([crypto])

@@ -13,7 +13,8 @@ from qgov.registry import agency_setup
 
 DEMO_AGENCY = {"code": "DEMO", "name": "Department of Quantum Networks",
                "sector": AgencySectorChoices.DIGITAL, "time_zone": "Europe/Brussels",
-               "description": "Demonstration agency: rolls out a metropolitan QKD backbone with trusted nodes and migrates its PKI to post-quantum cryptography."}
+               "description": "Demonstration agency: rolls out a metropolitan QKD backbone with trusted nodes "
+                              "and migrates its PKI to post-quantum cryptography."}
 
 
 class Command(AuditedCommand):
