@@ -44,3 +44,22 @@ def api_as(api_client):
         return api_client
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def celery_tasks_run_in_process(request):
+    """Tasks run eagerly, in the test's own process and transaction, even when CELERY_BROKER_URL
+    points at a real broker (CI's PostgreSQL + Redis run); without this, `.delay().get()` would
+    wait for a worker that is not there. Tests marked `integration` start a worker and talk to
+    the broker themselves."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    from qgov.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = saved
