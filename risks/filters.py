@@ -3,6 +3,7 @@ from datetime import timedelta
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -88,12 +89,18 @@ class RiskFilterSet(QgovFilterSet):
 
     def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
         super().__init__(data, queryset, request=request, **kwargs)
-        agency = getattr(request, "agency", None)
+        # In the browser, lists are the active agency's; API callers may span several agencies.
+        agency = getattr(request, "agency", None) if isinstance(request, HttpRequest) else None
         if agency is not None:
             # Owners and assets offered in the form are the active agency's.
             self.filters["owner"].queryset = get_user_model().objects.filter(
                 memberships__agency=agency).order_by("username")
             self.filters["asset"].queryset = Asset.objects.filter(agency=agency)
+            matrix = RiskMatrix.objects.filter(agency=agency).first()
+            if matrix is not None:  # the bands of the agency's own matrix, highest first
+                self.filters["rating"] = django_filters.ChoiceFilter(
+                    field_name="rating", label=_("Rating band"),
+                    choices=[(band["name"], band["name"]) for band in reversed(matrix.bands)])
 
     def filter_overdue(self, queryset, name, value):
         late = Q(review_date__lt=timezone.localdate()) & ~Q(status=RiskStatusChoices.CLOSED)

@@ -109,8 +109,8 @@ class TestControl(ModelTestSuite):
 class TestRisk(ModelTestSuite):
     model = Risk
     api_path = "/api/risks/"
-    list_queries = 6
-    ui_list_queries = 14
+    list_queries = 5
+    ui_list_queries = 15
 
     def make_record(self, agency):
         return RiskFactory(agency=agency)

@@ -48,7 +48,9 @@ def test_register_filters(client, agency, member_of):
     assert titles(overdue="true") == ["Late"]
     assert titles(category="cryptanalytic") == ["Harvest"]
     assert titles(threat_vector=crypto.pk) == ["Harvest"]
-    assert titles(rating="critical") == ["Harvest"]
+    assert titles(rating="Critical") == ["Harvest"]
+    rating_choices = client.get("/risks/register/").context["filter"].form.fields["rating"].choices
+    assert [value for value, _label in rating_choices] == ["", "Critical", "High", "Medium", "Low"]
     assert titles(acceptance_expiring="true") == ["Expiring"]
     assert titles(status="closed") == ["Closed late"]
     assert titles(q="harv") == ["Harvest"]
@@ -141,3 +143,15 @@ def test_members_cannot_change_the_catalog(agency, member_of, api_as):
     assert response.status_code == 403
     vector.refresh_from_db()
     assert vector.default_impact == 4
+
+
+def test_api_filters_span_all_of_the_callers_agencies(agency, other_agency, member_of, api_as):
+    from tests.factories import MembershipFactory
+
+    user = member_of(agency, RoleChoices.VIEWER)
+    MembershipFactory(user=user, agency=other_agency, role=RoleChoices.VIEWER)
+    colleague = member_of(other_agency, RoleChoices.EDITOR)
+    theirs = RiskFactory(agency=other_agency, owner=colleague)
+    RiskFactory(agency=agency)
+    rows = api_as(user).get("/api/risks/", {"owner": colleague.pk}).json()["results"]
+    assert [row["id"] for row in rows] == [theirs.pk]
