@@ -44,6 +44,19 @@ class BoundedModelMultipleChoiceField(django_filters.fields.ModelMultipleChoiceF
         return super()._check_values(value)
 
 
+class BoundedModelChoiceField(django_filters.fields.ModelChoiceField):
+    """A single related id beyond 64 bits is an invalid choice, not a database error."""
+
+    def to_python(self, value):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = 0
+        if not -(2**63) <= number < 2**63:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
 class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
     def __init__(self, attrs=None):
         super().__init__(attrs)
@@ -71,6 +84,12 @@ class QgovFilterSet(django_filters.FilterSet):
                 filter_.extra.setdefault("widget", forms.CheckboxSelectMultiple)
             if isinstance(filter_, django_filters.ModelMultipleChoiceFilter):
                 filter_.field_class = BoundedModelMultipleChoiceField
+            elif isinstance(filter_, django_filters.ModelChoiceFilter):
+                filter_.field_class = BoundedModelChoiceField
+            elif isinstance(filter_, django_filters.NumberFilter):
+                # Numbers a 64-bit column cannot hold are a 400, not an overflow in the database driver.
+                filter_.extra.setdefault("max_value", 2**63 - 1)
+                filter_.extra.setdefault("min_value", -(2**63))
             choices = getattr(filter_, "queryset", None)
             if choices is not None and hasattr(choices, "restrict"):
                 filter_.queryset = choices.restrict(user, Action.VIEW)
