@@ -41,6 +41,8 @@ class RiskForm(QgovModelForm):
         fields = ["reference", "title", "description", "threat_vectors", "assets", "controls", "owner",
                   *RATING_FIELDS, "treatment", "review_date", "status"]
         widgets = {"threat_vectors": forms.SelectMultiple(attrs={"size": 8})}
+        help_texts = {name: _("Hold Ctrl (⌘ on a Mac) to choose several.")
+                      for name in ("threat_vectors", "assets", "controls")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
