@@ -84,7 +84,7 @@ test: $(DEV_STAMP) system-packages static
 e2e: $(DEV_STAMP) system-packages static
 	$(PYTEST) -m e2e tests/e2e $(PYTEST_ARGS)
 
-bench: $(DEV_STAMP) static
+bench: $(DEV_STAMP)
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 lint: $(DEV_STAMP)
