@@ -64,9 +64,12 @@ def _assert_same_agency(instance, fields: dict, m2m: dict) -> None:
         return
     errors = {}
     for name, value in [*fields.items(), *m2m.items()]:
-        related = value if isinstance(value, (list, tuple, set)) or hasattr(value, "all") else [value]
-        if hasattr(related, "all"):
-            related = related.all()
+        if hasattr(value, "all"):  # a queryset, from a form's multiple choice
+            related = value.all()
+        elif isinstance(value, (list, tuple, set)):
+            related = value
+        else:
+            related = [value]
         for obj in related:
             if isinstance(obj, AgencyScopedModel) and obj.agency_id != agency_id and name != "agency":
                 errors[name] = [_("Choose a record of the same agency.")]
