@@ -17,7 +17,6 @@ from qgov.forms import AgencyForm, InviteMemberForm, MembershipForm, SystemToken
 from qgov.middleware import ACTIVE_AGENCY_SESSION_KEY
 from qgov.models import Agency, ApiToken, AuditEvent, Membership, Notification
 from qgov.roles import Action
-from qgov.selectors import role_in
 from qgov.tables import AgencyTable, AuditEventTable, MembershipTable
 from qgov.views.generic import (
     ObjectDeleteView,
@@ -35,7 +34,6 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         agency = self.request.agency
         context["panels"] = dashboard.panels_for(self.request, agency) if agency else []
-        context["role"] = role_in(self.request.user, agency)
         return context
 
 

@@ -269,7 +269,7 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
         for event in events:
             if (event.after or {}).get("version", 0) > version:
                 for name in event.changed_fields:
-                    if name not in ("version",):
+                    if name != "version":
                         changed.setdefault(name, (event.before or {}).get(name))
         now = snapshot(current)
         return [(name, old, now.get(name)) for name, old in changed.items()]
