@@ -63,6 +63,32 @@ def audit_context(*, source: str, request=None, actor=None, label: str = "", req
         _context.reset(token)
 
 
+# --- lifecycle transitions -----------------------------------------------------------------
+
+_transition: contextvars.ContextVar[dict | None] = contextvars.ContextVar("qgov_audit_transition", default=None)
+
+
+@contextlib.contextmanager
+def audit_transition(instance, name: str, reason: str, *, explicit: bool = True):
+    """The events of `instance` written inside name the transition and its reason; an explicit
+    transition (not one an edit triggered) is recorded with the action "transition"."""
+    token = _transition.set({"key": (type(instance)._meta.label, instance.pk), "transition": name,
+                             "reason": reason, "explicit": explicit})
+    try:
+        yield
+    finally:
+        _transition.reset(token)
+
+
+def _transition_detail(instance, action):
+    current = _transition.get()
+    if current is None or current["key"] != (type(instance)._meta.label, instance.pk):
+        return action, {}
+    if current["explicit"] and action == AuditActionChoices.UPDATE:
+        action = AuditActionChoices.TRANSITION
+    return action, {"transition": current["transition"], "reason": current["reason"]}
+
+
 # --- which models are audited ---------------------------------------------------------------
 
 _extra_audited: dict[type[models.Model], tuple[str, ...]] = {}
@@ -134,6 +160,8 @@ def compute_hash(event) -> str:
         "source": event.source,
         "prev_hash": event.prev_hash,
     }
+    if event.detail:  # added with lifecycles; absent from older events, so their hashes still hold
+        payload["detail"] = event.detail
     encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
     return hashlib.sha256(encoded.encode()).hexdigest()
 
@@ -148,6 +176,7 @@ def record_event(instance, *, action: str, before: dict | None, after: dict | No
     changed = _diff(before, after)
     if action == AuditActionChoices.UPDATE and not changed:
         return None
+    action, detail = _transition_detail(instance, action)
     context = current_context()
     actor = context.resolve_actor()
     actor_repr = actor.get_username() if actor is not None else (context.label or context.source)
@@ -167,6 +196,7 @@ def record_event(instance, *, action: str, before: dict | None, after: dict | No
             before=before,
             after=after,
             changed_fields=changed,
+            detail=detail,
             request_id=context.request_id,
             source=context.source,
             prev_hash=head.hash,

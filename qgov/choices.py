@@ -26,6 +26,7 @@ class AuditActionChoices(models.TextChoices):
     CREATE = "create", _("Created")
     UPDATE = "update", _("Updated")
     DELETE = "delete", _("Deleted")
+    TRANSITION = "transition", _("Transition")
 
 
 class AuditSourceChoices(models.TextChoices):

@@ -26,13 +26,20 @@ def register(panel: Panel) -> Panel:
 
 
 def panels_for(request, agency):
-    return [(panel, panel.context(request, agency)) for panel in sorted(_panels, key=lambda p: p.order)]
+    """(panel, its context) of each panel for this user and agency; a panel whose context is None
+    has nothing for this user (e.g. approvals for someone who does not approve) and is left out."""
+    shown = []
+    for panel in sorted(_panels, key=lambda p: p.order):
+        context = panel.context(request, agency)
+        if context is not None:
+            shown.append((panel, context))
+    return shown
 
 
 def _agency_overview(request, agency):
     from qgov.models import AuditEvent, Membership
+    from qgov.permissions import user_can
     from qgov.roles import Action
-    from qgov.services import user_can
 
     can_audit = user_can(request.user, agency.pk, Action.VIEW_AUDIT)
     week_ago = timezone.now() - timedelta(days=7)

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from qgov.choices import RoleChoices
+from qgov.lifecycle import owned_fields_of
 from qgov.models import Agency, AgencyScopedModel, Membership
 from qgov.roles import Action
 
@@ -36,6 +37,13 @@ class QgovModelForm(forms.ModelForm):
     def __init__(self, *args, user=None, agency=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user, self.agency = user, agency
+        model = self._meta.model
+        for name in owned_fields_of(model):
+            self.fields.pop(name, None)  # written only by the lifecycle's transitions
+        if self.instance.pk is not None:
+            for name in getattr(model, "create_only_fields", ()):
+                if name in self.fields:
+                    self.fields[name].disabled = True
         if self.instance.pk is not None:
             self.fields["version"].initial = self.instance.version
         user_model = get_user_model()
@@ -57,7 +65,23 @@ class QgovModelForm(forms.ModelForm):
 
     def service_data(self) -> dict:
         """The cleaned values the create/update services apply (model fields only)."""
-        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
+        return {name: self.cleaned_data[name] for name in self._meta.fields
+                if name in self.cleaned_data and not self.fields[name].disabled}
+
+
+class TransitionForm(forms.Form):
+    """Confirms one lifecycle transition; the reason is required where the transition says so."""
+
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                             max_length=4000)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, transition, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = transition.reason_required
+        if transition.help_text:
+            self.fields["reason"].help_text = transition.help_text
+        style_form(self)
 
 
 class AgencyForm(QgovModelForm):

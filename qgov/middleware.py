@@ -7,7 +7,8 @@ from django.utils.functional import SimpleLazyObject
 
 from qgov.audit import audit_context
 from qgov.choices import AuditSourceChoices
-from qgov.selectors import agencies_of, role_in
+from qgov.permissions import memberships_of, request_scope
+from qgov.selectors import agencies_of
 
 ACTIVE_AGENCY_SESSION_KEY = "qgov_active_agency"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -29,7 +30,7 @@ class RequestContextMiddleware:
             source = AuditSourceChoices.ADMIN
         else:
             source = AuditSourceChoices.UI
-        with audit_context(source=source, request=request, request_id=request.id):
+        with audit_context(source=source, request=request, request_id=request.id), request_scope():
             response = self.get_response(request)
         response["X-Request-ID"] = request.id
         return response
@@ -51,7 +52,11 @@ def _active_agency(request):
 def active_role(request) -> str | None:
     """The user's role in the active agency, read once per request."""
     if not hasattr(request, "_qgov_active_role"):
-        request._qgov_active_role = role_in(request.user, request.agency) if request.user.is_authenticated else None
+        user, agency = request.user, request.agency
+        if not user.is_authenticated or agency is None:
+            request._qgov_active_role = None
+        else:
+            request._qgov_active_role = "admin" if user.is_superuser else memberships_of(user).get(agency.pk)
     return request._qgov_active_role
 
 

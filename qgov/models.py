@@ -16,26 +16,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qgov.choices import AgencySectorChoices, AuditActionChoices, AuditSourceChoices, RoleChoices
-from qgov.roles import Action, roles_for
-
-PLATFORM_ONLY = None  # an action_map value: only platform admins (superusers) may do this
+from qgov.permissions import PLATFORM_ONLY, restrict_queryset
+from qgov.roles import Action
 
 
 class RestrictedQuerySet(models.QuerySet):
-    """The one place that scopes records to what a user may see or do."""
+    """Scopes records to what a user may see or do: the queryset form of the one permission
+    check in qgov.permissions."""
 
     def restrict(self, user, action: str = Action.VIEW):
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self
-        required = self.model.permission_action(action)
-        if required is PLATFORM_ONLY:
-            return self.none()
-        if self.model.agency_lookup is None:  # a shared catalog: every signed-in user reads it
-            return self
-        agencies = Membership.objects.filter(user=user, role__in=roles_for(required)).values("agency_id")
-        return self.filter(**{f"{self.model.agency_lookup}__in": agencies})
+        return restrict_queryset(self, user, action)
 
     def in_agency(self, agency):
         return self.filter(**{self.model.agency_lookup: agency})
@@ -58,6 +48,8 @@ class QgovModel(models.Model):
     audit_exclude: tuple = ("created", "last_updated")
     # A user field that the create service fills with the acting user (e.g. "requested_by").
     creator_field: str | None = None
+    # Fields set when the record is created and never changed afterwards (form, API, services).
+    create_only_fields: tuple[str, ...] = ("agency",)
 
     class Meta:
         abstract = True
@@ -178,6 +170,7 @@ class Membership(AgencyScopedModel):
     role = models.CharField(_("role"), max_length=20, choices=RoleChoices.choices, default=RoleChoices.VIEWER)
 
     action_map = dict.fromkeys((Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE), Action.MANAGE_MEMBERS)
+    create_only_fields = ("agency", "user")
 
     class Meta:
         ordering = ["agency__name", "user__username"]
@@ -304,6 +297,8 @@ class AuditEvent(models.Model):
     before = models.JSONField(_("before"), null=True)
     after = models.JSONField(_("after"), null=True)
     changed_fields = models.JSONField(_("changed fields"), default=list)
+    # What kind of change it was beyond create/update/delete: {"transition": name, "reason": text}.
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True, db_index=True)
     source = models.CharField(_("source"), max_length=10, choices=AuditSourceChoices.choices)
     prev_hash = models.CharField(max_length=64, editable=False)

@@ -19,11 +19,14 @@ class Action(models.TextChoices):
     REQUEST_REPORT = "request_report", _("Request reports")
     VIEW_AUDIT = "view_audit", _("View the audit trail")
     MANAGE_MEMBERS = "manage_members", _("Manage members and API tokens")
+    # Workflow actions: lifecycle transitions name the one that permits them.
+    TRANSITION = "transition", _("Move records through their lifecycle")
+    APPROVE = "approve", _("Approve or reject decisions")
 
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     RoleChoices.VIEWER: frozenset({Action.VIEW}),
-    RoleChoices.EDITOR: frozenset({Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT}),
+    RoleChoices.EDITOR: frozenset({Action.VIEW, Action.ADD, Action.CHANGE, Action.EXPORT, Action.TRANSITION}),
     RoleChoices.AUDITOR: frozenset({Action.VIEW, Action.EXPORT, Action.REQUEST_REPORT, Action.VIEW_AUDIT}),
     RoleChoices.ADMIN: frozenset(
         {
@@ -35,6 +38,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.REQUEST_REPORT,
             Action.VIEW_AUDIT,
             Action.MANAGE_MEMBERS,
+            Action.TRANSITION,
+            Action.APPROVE,
         }
     ),
 }

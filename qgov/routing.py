@@ -1,5 +1,7 @@
 from django.urls import path
 
+from qgov.lifecycle import lifecycle_of
+
 
 def object_urls(prefix: str, model, *, list_view, detail_view, edit_view=None, delete_view=None, history_view=None):
     """The standard routes of one model: <model>_list, _add, _detail, _edit, _delete, _history."""
@@ -17,6 +19,12 @@ def object_urls(prefix: str, model, *, list_view, detail_view, edit_view=None, d
         routes.append(path(f"{prefix}/<int:pk>/delete/", delete_view.as_view(), name=f"{name}_delete"))
     if history_view is not None:
         routes.append(path(f"{prefix}/<int:pk>/history/", history_view.as_view(), name=f"{name}_history"))
+    if lifecycle_of(model) is not None:
+        from qgov.views.generic import ObjectTransitionView
+
+        # Last, so that edit/, delete/ and history/ keep their own views.
+        routes.append(path(f"{prefix}/<int:pk>/<slug:transition>/",
+                           ObjectTransitionView.as_view(queryset=model.objects.all()), name=f"{name}_transition"))
     return routes
 
 

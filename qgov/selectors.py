@@ -12,15 +12,5 @@ def agencies_of(user):
     return Agency.objects.filter(qgov_membership_set__user=user).order_by("name")
 
 
-def role_in(user, agency) -> str | None:
-    if agency is None:
-        return None
-    if user.is_superuser:
-        return "admin"
-    from qgov.models import Membership
-
-    return Membership.objects.filter(user=user, agency=agency).values_list("role", flat=True).first()
-
-
 def unread_notification_count(user) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()

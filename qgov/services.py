@@ -6,15 +6,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from qgov.audit import snapshot
+from qgov.audit import audit_transition, snapshot
 from qgov.choices import RoleChoices
-from qgov.models import PLATFORM_ONLY, AgencyScopedModel, ApiToken, Membership, Notification
-from qgov.roles import Action, roles_for
+from qgov.lifecycle import TransitionRefused, lifecycle_of, owned_fields_of
+from qgov.models import AgencyScopedModel, ApiToken, Membership, Notification
+from qgov.permissions import require, user_can
+from qgov.roles import Action
 
 
 class VersionConflict(Exception):
@@ -27,27 +29,6 @@ class VersionConflict(Exception):
             _("This record was changed by someone else (now version %(now)s, you edited version %(yours)s).")
             % {"now": current.version, "yours": expected_version}
         )
-
-
-def user_can(user, agency_id, action: str, model=None) -> bool:
-    """May `user` perform `action` (on `model` records, which may map it) in agency `agency_id`?"""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    required = model.permission_action(action) if model is not None else action
-    if required is PLATFORM_ONLY:
-        return False
-    if model is not None and model.agency_lookup is None:
-        return True  # catalog reads are open to every signed-in user
-    if agency_id is None:
-        return False
-    return Membership.objects.filter(user=user, agency_id=agency_id, role__in=roles_for(required)).exists()
-
-
-def require(user, agency_id, action: str, model) -> None:
-    if not user_can(user, agency_id, action, model):
-        raise PermissionDenied(_("You do not have permission to do this."))
 
 
 def _split_m2m(model, data: dict) -> tuple[dict, dict]:
@@ -81,6 +62,7 @@ def _assert_same_agency(instance, fields: dict, m2m: dict) -> None:
 @transaction.atomic
 def object_create(*, model, user, data: dict):
     fields, m2m = _split_m2m(model, data)
+    _refuse_owned_fields(model, fields, m2m)
     if model.creator_field and model.creator_field not in fields:
         fields[model.creator_field] = user
     instance = model(**fields)
@@ -105,26 +87,136 @@ def _lock(instance, user, action):
     return locked
 
 
+def _refuse_owned_fields(model, fields: dict, m2m: dict) -> None:
+    owned = owned_fields_of(model) & {*fields, *m2m}
+    if owned:
+        raise ValidationError({name: _("Set by the record's lifecycle; use its actions to change it.")
+                               for name in sorted(owned)})
+
+
+def _refuse_create_only_changes(instance, fields: dict) -> None:
+    errors = {}
+    for name in getattr(type(instance), "create_only_fields", ()):
+        if name in fields and _pk(fields[name]) != _pk(getattr(instance, name)):
+            errors[name] = (_("A record cannot be moved to another agency.") if name == "agency"
+                            else _("Set when the record was created; it cannot be changed."))
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def object_update(*, instance, user, data: dict, expected_version: int | None = None):
     model = type(instance)
+    lifecycle = lifecycle_of(model)
     locked = _lock(instance, user, Action.CHANGE)
     if expected_version is not None and locked.version != expected_version:
         raise VersionConflict(locked, expected_version)
+    if lifecycle is not None and lifecycle.is_frozen(locked):
+        raise ValidationError(lifecycle.frozen_message(locked))
     fields, m2m = _split_m2m(model, data)
-    if "agency" in fields and fields["agency"].pk != locked.owning_agency_id:
-        raise ValidationError({"agency": _("A record cannot be moved to another agency.")})
+    _refuse_owned_fields(model, fields, m2m)
+    _refuse_create_only_changes(locked, fields)
     _assert_same_agency(locked, fields, m2m)
-    before = snapshot(locked) if hasattr(locked, "after_update") else None
+    on_edit = lifecycle.on_edit.get(lifecycle.state_of(locked)) if lifecycle is not None else None
+    before = snapshot(locked) if hasattr(locked, "after_update") or on_edit else None
     for name, value in fields.items():
         setattr(locked, name, value)
     locked.full_clean()
-    locked.save()
-    for name, values in m2m.items():
-        getattr(locked, name).set(values)
+    changed = None
     if before is not None:
-        after = snapshot(locked)
-        locked.after_update(user=user, changed={key for key in after if before.get(key) != after.get(key)})
+        # m2m values are compared as the ids they will have.
+        after = {**snapshot(locked, include_m2m=False), **{name: sorted(_pk(v) for v in _values(values))
+                                                         for name, values in m2m.items()}}
+        changed = {key for key in after if key in before and before[key] != after[key]}
+    transition = _edit_transition(lifecycle, on_edit, changed) if on_edit else None
+    if transition is None:
+        locked.save()
+        for name, values in m2m.items():
+            getattr(locked, name).set(values)
+    else:
+        reason = _("Edited: %(fields)s.") % {"fields": ", ".join(sorted(changed))}
+        with audit_transition(locked, transition.name, reason, explicit=False):
+            _apply_transition(locked, lifecycle, transition, user=user, reason=reason)
+            locked.save()
+            for name, values in m2m.items():
+                getattr(locked, name).set(values)
+        if transition.after is not None:
+            transition.after(locked, user=user, reason=reason)
+    if changed is not None and hasattr(locked, "after_update"):
+        locked.after_update(user=user, changed=changed)
+    return locked
+
+
+def _values(values):
+    return values.all() if hasattr(values, "all") else values
+
+
+def _pk(value):
+    return value.pk if hasattr(value, "pk") else value
+
+
+def _edit_transition(lifecycle, on_edit, changed):
+    """The transition an edit triggers: on_edit names it alone (any change) or with the fields
+    whose change triggers it."""
+    name, fields = (on_edit, None) if isinstance(on_edit, str) else on_edit
+    if not changed or (fields is not None and not changed & set(fields)):
+        return None
+    return lifecycle.get(name)
+
+
+def _apply_transition(instance, lifecycle, transition, *, user, reason: str) -> None:
+    setattr(instance, lifecycle.field, transition.target)
+    if lifecycle.note_field and reason:
+        setattr(instance, lifecycle.note_field, reason)
+    if transition.effect is not None:
+        transition.effect(instance, user=user, reason=reason)
+
+
+@transaction.atomic
+def object_transition(*, instance, name: str, user=None, reason: str = "", expected_version: int | None = None,
+                      system: bool = False):
+    """Move a record through one transition of its lifecycle. `system=True` is for the core's own
+    callers (tasks, other transitions): no permission check, and system transitions allowed."""
+    model = type(instance)
+    lifecycle = lifecycle_of(model)
+    if lifecycle is None:
+        raise ImproperlyConfigured(f"{model.__name__} has no lifecycle")
+    try:
+        transition = lifecycle.get(name)
+    except LookupError:
+        raise TransitionRefused(_("Unknown action “%(name)s”.") % {"name": name}) from None
+    if system:
+        locked = model._base_manager.select_for_update().get(pk=instance.pk)
+    else:
+        if transition.system:
+            raise TransitionRefused(_("“%(label)s” is done by the system, not by hand.") % {"label": transition.label})
+        locked = _lock(instance, user, Action.VIEW)
+        # Asked again here, inside the transaction: a role taken away a moment ago stops it.
+        require(user, locked.owning_agency_id, transition.permission, model)
+    if expected_version is not None and locked.version != expected_version:
+        raise VersionConflict(locked, expected_version)
+    reason = (reason or "").strip()
+    state = lifecycle.state_of(locked)
+    if state not in transition.source:
+        state_names = dict(model._meta.get_field(lifecycle.field).flatchoices)
+        allowed = _(" or ").join(str(state_names.get(s, s)).lower() for s in transition.source)
+        raise TransitionRefused(
+            _("This %(model)s is %(state)s; “%(label)s” is only possible when it is %(allowed)s.") % {
+                "model": model._meta.verbose_name, "state": lifecycle.state_label(locked).lower(),
+                "label": transition.label, "allowed": allowed},
+            {lifecycle.field: [_("Currently %(state)s.") % {"state": lifecycle.state_label(locked).lower()}]})
+    if transition.reason_required and not reason:
+        raise ValidationError({"reason": _("Give a reason for “%(label)s”.") % {"label": transition.label}})
+    missing = [message for guard in transition.guards for message in (guard(locked, user) or [])]
+    if missing:
+        raise TransitionRefused(
+            _("“%(label)s” is not possible yet.") % {"label": transition.label}, {"non_field_errors": missing})
+    with audit_transition(locked, transition.name, reason):
+        _apply_transition(locked, lifecycle, transition, user=user, reason=reason)
+        locked.full_clean()
+        locked.save()
+    if transition.after is not None:
+        transition.after(locked, user=user, reason=reason)
     return locked
 
 
@@ -133,6 +225,10 @@ def object_delete(*, instance, user, expected_version: int | None = None) -> Non
     locked = _lock(instance, user, Action.DELETE)
     if expected_version is not None and locked.version != expected_version:
         raise VersionConflict(locked, expected_version)
+    lifecycle = lifecycle_of(type(locked))
+    if lifecycle is not None and not lifecycle.may_delete(locked):
+        raise ValidationError(_("This %(model)s is %(state)s and is kept as a record; it cannot be deleted.") % {
+            "model": locked._meta.verbose_name, "state": lifecycle.state_label(locked).lower()})
     if hasattr(locked, "clean_delete"):
         locked.clean_delete()
     locked.delete()
@@ -221,7 +317,8 @@ def system_token_create(*, agency, name: str, role: str, created_by, ttl: timede
 
 @transaction.atomic
 def token_revoke(*, token, user) -> None:
-    if token.user_id != user.pk and not user_can(user, token.agency_id, Action.MANAGE_MEMBERS, Membership):
+    if token.user_id != user.pk and not user_can(
+            user, token.agency_id, Action.MANAGE_MEMBERS, Membership, fresh=True):
         raise PermissionDenied(_("You do not have permission to do this."))
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is None:

@@ -84,7 +84,8 @@ class RiskAcceptanceSerializer(QgovModelSerializer):
     class Meta:
         model = RiskAcceptance
         fields = (*QgovModelSerializer.base_fields, "agency", "risk", "rationale", "valid_until", "status",
-                  "requested_by", "approved_by", "approved_at", "residual_score_at_decision", "rating_at_decision",
+                  "requested_by", "approved_by", "approved_at", "decision_note", "residual_score_at_decision",
+                  "rating_at_decision",
                   *RECORD_FIELDS)
 
 
@@ -155,12 +156,6 @@ class RiskAcceptanceViewSet(QgovModelViewSet):
     queryset = RiskAcceptance.objects.select_related("agency", "risk", "requested_by", "approved_by")
     serializer_class = RiskAcceptanceSerializer
     filterset_class = RiskAcceptanceFilterSet
-
-    @extend_schema(request=None, responses={200: RiskAcceptanceSerializer})
-    @action(detail=True, methods=["post"])
-    def approve(self, request, pk=None):
-        acceptance = services.acceptance_approve(acceptance=self.get_object(), user=request.user)
-        return Response(self.get_serializer(acceptance).data)
 
 
 API_ROUTES = [

@@ -11,5 +11,6 @@ class RisksConfig(AppConfig):
         from risks import panels, services
 
         registry.agency_setup_hooks.append(services.risk_matrix_ensure)
+        dashboard.register(panels.APPROVALS_PANEL)
         dashboard.register(panels.EXPOSURE_PANEL)
         dashboard.register(panels.REGISTER_PANEL)

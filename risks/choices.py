@@ -88,6 +88,7 @@ class ControlEffectivenessChoices(models.TextChoices):
 class RiskAcceptanceStatusChoices(models.TextChoices):
     REQUESTED = "requested", _("Requested")
     APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
     REAPPROVAL_REQUIRED = "reapproval_required", _("Re-approval required")
     LAPSED = "lapsed", _("Lapsed")
 

@@ -5,9 +5,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from qgov.services import object_create
+from qgov.services import object_create, object_transition
 from risks.models import Asset, Control, Risk, ThreatVector
-from risks.services import acceptance_approve
 
 ASSETS = [
     # name, type, criticality, x shelf-life, y migration, harvestable, description
@@ -63,6 +62,9 @@ RISKS = [
 ]
 
 
+STATUS_TRANSITIONS = {"assessed": "assess", "in_treatment": "start_treatment"}
+
+
 def load(*, agency, users):
     if Asset.objects.filter(agency=agency, name=ASSETS[0][0]).exists():
         return  # already loaded
@@ -81,14 +83,17 @@ def load(*, agency, users):
     vectors = {tv.code: tv for tv in ThreatVector.objects.all()}
     risks = []
     for title, codes, asset_names, control_ids, inherent, current, residual, treatment, status, review in RISKS:
-        risks.append(object_create(model=Risk, user=editor, data={
-            "agency": agency, "title": title, "owner": editor, "treatment": treatment, "status": status,
+        risk = object_create(model=Risk, user=editor, data={
+            "agency": agency, "title": title, "owner": editor, "treatment": treatment,
             "inherent_likelihood": inherent[0], "inherent_impact": inherent[1],
             "current_likelihood": current[0], "current_impact": current[1],
             "residual_likelihood": residual[0], "residual_impact": residual[1],
             "review_date": today + timedelta(days=review),
             "threat_vectors": [vectors[c] for c in codes if c in vectors],
-            "assets": [assets[n] for n in asset_names], "controls": [controls[i] for i in control_ids]}))
+            "assets": [assets[n] for n in asset_names], "controls": [controls[i] for i in control_ids]})
+        if status != "draft":  # statuses are reached through the register's lifecycle
+            risk = object_transition(instance=risk, name=STATUS_TRANSITIONS[status], user=editor)
+        risks.append(risk)
     from risks.models import RiskAcceptance
 
     trojan = risks[3]
@@ -96,7 +101,7 @@ def load(*, agency, users):
         "agency": agency, "risk": trojan, "valid_until": today + timedelta(days=20),
         "rationale": "Isolators and power monitors are fitted; residual exposure needs physical access to the "
                      "transmitter room. Re-assess after the vendor's implementation-security evaluation."})
-    acceptance_approve(acceptance=acceptance, user=admin)
+    object_transition(instance=acceptance, name="approve", user=admin)
     object_create(model=RiskAcceptance, user=editor, data={
         "agency": agency, "risk": risks[7], "valid_until": today + timedelta(days=180),
         "rationale": "A second QKD supplier is being qualified; until then the contract's escrow and spares clauses "

@@ -18,7 +18,7 @@ from risks.models import Asset, Control, Risk, RiskMatrix, ThreatVector
 COLUMNS = [
     "reference", "title", "description", "threat_vectors", "assets", "controls", "owner",
     "inherent_likelihood", "inherent_impact", "current_likelihood", "current_impact",
-    "residual_likelihood", "residual_impact", "treatment", "status", "review_date",
+    "residual_likelihood", "residual_impact", "treatment", "review_date",
 ]
 REQUIRED_COLUMNS = {"title", "inherent_likelihood", "inherent_impact"}
 INTEGER_COLUMNS = {c for c in COLUMNS if c.endswith(("likelihood", "impact"))}

@@ -28,6 +28,7 @@ from risks.choices import (
     RiskTreatmentChoices,
     ThreatVectorCategoryChoices,
 )
+from risks.lifecycles import ACCEPTANCE_LIFECYCLE, RISK_LIFECYCLE, ask_for_approval
 
 ONE_TO_FIVE = [MinValueValidator(1), MaxValueValidator(5)]
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -241,13 +242,6 @@ class Control(AgencyScopedModel):
         _check_member(self, "owner")
 
 
-# A change to any of these after an acceptance was approved means the decision must be taken again.
-MATERIAL_RISK_FIELDS = {
-    "inherent_likelihood", "inherent_impact", "current_likelihood", "current_impact",
-    "residual_likelihood", "residual_impact", "treatment",
-}
-
-
 class Risk(AgencyScopedModel):
     reference = models.CharField(_("reference"), max_length=20, blank=True,
                                  help_text=_("Left empty, the next R-number is given."))
@@ -280,7 +274,9 @@ class Risk(AgencyScopedModel):
     status = models.CharField(_("status"), max_length=20, choices=RiskStatusChoices.choices,
                               default=RiskStatusChoices.DRAFT)
     status_note = models.TextField(_("status note"), blank=True,
-                                   help_text=_("Why the status last changed, when the system changed it."))
+                                   help_text=_("Why the status last changed."))
+
+    lifecycle = RISK_LIFECYCLE
 
     class Meta:
         ordering = ["reference"]
@@ -353,11 +349,6 @@ class Risk(AgencyScopedModel):
         highest = max((int(ref[2:]) for ref in numbers), default=0)
         return f"R-{highest + 1:04d}"
 
-    def after_update(self, *, user, changed: set):
-        if changed & MATERIAL_RISK_FIELDS:
-            from risks.services import acceptances_require_reapproval
-
-            acceptances_require_reapproval(risk=self, changed=changed & MATERIAL_RISK_FIELDS)
 
 
 class RiskAcceptance(AgencyScopedModel):
@@ -367,15 +358,18 @@ class RiskAcceptance(AgencyScopedModel):
     rationale = models.TextField(_("rationale"))
     valid_until = models.DateField(_("valid until"))
     status = models.CharField(_("status"), max_length=20, choices=RiskAcceptanceStatusChoices.choices,
-                              default=RiskAcceptanceStatusChoices.REQUESTED, editable=False)
+                              default=RiskAcceptanceStatusChoices.REQUESTED)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+", editable=False, verbose_name=_("approved by"))
-    approved_at = models.DateTimeField(_("approved"), null=True, blank=True, editable=False)
-    residual_score_at_decision = models.PositiveSmallIntegerField(_("score at decision"), null=True, blank=True,
-                                                                  editable=False)
-    rating_at_decision = models.CharField(_("rating at decision"), max_length=50, blank=True, editable=False)
+                                    related_name="+", verbose_name=_("approved by"))
+    approved_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True,
+                                     help_text=_("The approver's reason, required when rejecting."))
+    residual_score_at_decision = models.PositiveSmallIntegerField(_("score at decision"), null=True, blank=True)
+    rating_at_decision = models.CharField(_("rating at decision"), max_length=50, blank=True)
 
     creator_field = "requested_by"
+    create_only_fields = ("agency", "risk")  # an acceptance is a decision about one risk
+    lifecycle = ACCEPTANCE_LIFECYCLE
 
     class Meta:
         ordering = ["-created"]
@@ -394,3 +388,6 @@ class RiskAcceptance(AgencyScopedModel):
         if errors:
             raise ValidationError(errors)
 
+    def after_create(self, *, user):
+        ask_for_approval(self, title=_("Risk %(ref)s: acceptance requested by %(user)s") % {
+            "ref": self.risk.reference, "user": self.requested_by.get_username()}, body=self.rationale)

@@ -7,7 +7,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qgov.dashboard import Panel
+from qgov.permissions import user_can
+from qgov.roles import Action
 from risks.choices import RiskAcceptanceStatusChoices, RiskStatusChoices
+from risks.lifecycles import AWAITING_DECISION
 from risks.models import Risk, RiskAcceptance
 from risks.selectors import exposed_assets, matrix_of
 
@@ -35,6 +38,16 @@ def _register(request, agency):
     }
 
 
+def _awaiting_approval(request, agency):
+    if not user_can(request.user, agency.pk, Action.APPROVE, RiskAcceptance):
+        return None
+    waiting = (RiskAcceptance.objects.filter(agency=agency, status__in=AWAITING_DECISION)
+               .exclude(requested_by=request.user).select_related("risk", "requested_by").order_by("valid_until"))
+    return {"acceptances": list(waiting[:10]), "count": waiting.count()}
+
+
+APPROVALS_PANEL = Panel(title=_("Awaiting your approval"), template="risks/panels/approvals.html",
+                        context=_awaiting_approval, order=5)
 EXPOSURE_PANEL = Panel(title=_("Quantum-exposed assets (Mosca)"), template="risks/panels/exposure.html",
                        context=_exposure, order=10)
 REGISTER_PANEL = Panel(title=_("Risk register"), template="risks/panels/register.html", context=_register, order=20)

@@ -19,7 +19,6 @@ SECTION_NAV = [
 
 urlpatterns = [
     path("register/import/", views.RiskImportView.as_view(), name="risk_import"),
-    path("acceptances/<int:pk>/approve/", views.RiskAcceptanceApproveView.as_view(), name="riskacceptance_approve"),
     *model_urls("register", Risk, views),
     *model_urls("threat-vectors", ThreatVector, views),
     *model_urls("matrices", RiskMatrix, views),

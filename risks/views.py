@@ -1,17 +1,15 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views import View
 from django.views.generic import FormView
 
+from qgov.permissions import user_can
 from qgov.roles import Action
-from qgov.services import user_can
 from qgov.views.generic import (
     ObjectDeleteView,
     ObjectDetailView,
@@ -19,7 +17,7 @@ from qgov.views.generic import (
     ObjectHistoryView,
     ObjectListView,
 )
-from risks import filters, forms, services, tables
+from risks import filters, forms, tables
 from risks.heatmap import heatmap_svg
 from risks.imports import COLUMNS, ImportFailed, risk_import
 from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
@@ -254,15 +252,6 @@ class RiskAcceptanceListView(ObjectListView):
 
 class RiskAcceptanceDetailView(ObjectDetailView):
     queryset = RiskAcceptance.objects.select_related("agency", "risk", "requested_by", "approved_by")
-    template_name = "risks/riskacceptance_detail.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["can_approve"] = (
-            self.object.status in ("requested", "reapproval_required")
-            and self.object.requested_by_id != self.request.user.pk
-            and self.can(Action.MANAGE_MEMBERS, self.object.agency_id))
-        return context
 
 
 class RiskAcceptanceEditView(ObjectEditView):
@@ -282,16 +271,3 @@ class RiskAcceptanceDeleteView(ObjectDeleteView):
 
 class RiskAcceptanceHistoryView(ObjectHistoryView):
     queryset = RiskAcceptance.objects.all()
-
-
-class RiskAcceptanceApproveView(LoginRequiredMixin, View):
-    def post(self, request, pk):
-        acceptance = get_object_or_404(RiskAcceptance.objects.restrict(request.user, Action.VIEW), pk=pk)
-        try:
-            services.acceptance_approve(acceptance=acceptance, user=request.user)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, _("Acceptance approved; the risk is accepted until %(date)s.") % {
-                "date": acceptance.valid_until.isoformat()})
-        return HttpResponseRedirect(acceptance.get_absolute_url())

@@ -20,7 +20,8 @@ from qgov.api.serializers import QgovModelSerializer
 from qgov.api.viewsets import QgovModelViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
 from qgov.models import Agency, ApiToken, AuditEvent, Membership, Notification
-from qgov.roles import Action, roles_for
+from qgov.permissions import agency_ids_where
+from qgov.roles import Action
 
 User = get_user_model()
 
@@ -116,8 +117,8 @@ class UserViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         user = self.request.user
         if user.is_superuser:
-            return User.objects.all()
-        managed = Membership.objects.filter(user=user, role__in=roles_for(Action.MANAGE_MEMBERS)).values("agency_id")
+            return User.objects.all()  # platform admins create and manage every account
+        managed = agency_ids_where(user, Action.MANAGE_MEMBERS)
         return User.objects.filter(Q(pk=user.pk) | Q(memberships__agency_id__in=managed)).distinct()
 
 
@@ -214,7 +215,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.D
 
     def get_queryset(self):
         user = self.request.user
-        managed = Membership.objects.filter(user=user, role__in=roles_for(Action.MANAGE_MEMBERS)).values("agency_id")
+        managed = agency_ids_where(user, Action.MANAGE_MEMBERS)
         return ApiToken.objects.filter(Q(user=user) | Q(agency_id__in=managed))
 
     def perform_destroy(self, instance):

@@ -13,7 +13,17 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from qgov.lifecycle import TransitionRefused
 from qgov.services import VersionConflict
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "transition_refused"
+
+    def __init__(self, detail, errors):
+        super().__init__(detail)
+        self.errors = errors
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -39,6 +49,8 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, TransitionRefused):
+        exc = Conflict(exc.message, exc.errors)
     elif isinstance(exc, VersionConflict):
         headers["ETag"] = etag(exc.current.version)
         exc = PreconditionFailed(str(exc))
@@ -59,7 +71,7 @@ def exception_handler(exc, context):
             "status": response.status_code,
             "code": code if isinstance(code, str) else "error",
             "detail": str(detail),
-            "errors": {},
+            "errors": getattr(exc, "errors", {}),
         }
     headers.update({key: value for key, value in response.items() if key in ("WWW-Authenticate", "Retry-After")})
     return Response(body, status=response.status_code, headers=headers)

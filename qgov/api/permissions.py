@@ -1,7 +1,7 @@
 from rest_framework import permissions
 
+from qgov.permissions import user_can
 from qgov.roles import Action
-from qgov.services import user_can
 
 METHOD_ACTIONS = {"PUT": Action.CHANGE, "PATCH": Action.CHANGE, "DELETE": Action.DELETE}
 
@@ -25,7 +25,8 @@ class IsPlatformAdminOrReadOnly(permissions.BasePermission):
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             return False
-        return request.method in permissions.SAFE_METHODS or request.user.is_superuser
+        # Accounts belong to no agency: changing them is a platform-level change.
+        return request.method in permissions.SAFE_METHODS or user_can(request.user, None, Action.CHANGE)
 
     def has_object_permission(self, request, view, obj):
         return self.has_permission(request, view)

@@ -6,6 +6,12 @@ from rest_framework import serializers
 
 from qgov import services
 from qgov.api.fields import BriefRelatedField, api_url
+from qgov.lifecycle import lifecycle_of, owned_fields_of
+
+
+def _comparable(value):
+    # A related record reads as {id, display, url} and is written as its id.
+    return value["id"] if isinstance(value, dict) and "id" in value else value
 
 
 class QgovModelSerializer(serializers.ModelSerializer):
@@ -17,8 +23,8 @@ class QgovModelSerializer(serializers.ModelSerializer):
     display = serializers.SerializerMethodField()
 
     base_fields = ("id", "url", "display")
-    # Fields that may be set on create but never changed afterwards.
-    create_only_fields = ("agency",)
+    # Fields that may be set on create but never changed afterwards; by default the model's.
+    create_only_fields: tuple[str, ...] | None = None
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_url(self, obj):
@@ -34,10 +40,11 @@ class QgovModelSerializer(serializers.ModelSerializer):
 
     def get_fields(self):
         fields = super().get_fields()
+        read_only = set(owned_fields_of(self.Meta.model))
         if self.instance is not None:
-            for name in self.create_only_fields:
-                if name in fields:
-                    fields[name].read_only = True
+            read_only |= set(self._create_only())
+        for name in read_only & set(fields):
+            fields[name].read_only = True
         return fields
 
     def to_internal_value(self, data):
@@ -46,7 +53,38 @@ class QgovModelSerializer(serializers.ModelSerializer):
             unknown = sorted(key for key in data if key not in known)
             if unknown:
                 raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
+            self._refuse_fixed_fields(data)
         return super().to_internal_value(data)
+
+    def _refuse_fixed_fields(self, data):
+        """Lifecycle-owned fields are written only by transitions, create-only fields only on
+        create: sending a new value is a 400 that says so (sending back the current value, as a
+        PUT of a GET does, is fine)."""
+        errors = {}
+        lifecycle = lifecycle_of(self.Meta.model)
+        for name in sorted(set(lifecycle.owned_fields if lifecycle else ()) & set(data)):
+            if self.instance is None or data[name] != self._current(name):
+                actions = ", ".join(f"POST …/{t.url_segment}/" for t in lifecycle.public_transitions)
+                errors[name] = [_("Set by the record's lifecycle, not by editing; use its actions (%(actions)s).")
+                                % {"actions": actions or "—"}]
+        if self.instance is not None:
+            for name in sorted(set(self._create_only()) & set(data)):
+                if data[name] != self._current(name):
+                    errors[name] = [_("Set when the record was created; it cannot be changed.")]
+        if errors:
+            raise serializers.ValidationError(errors)
+
+    def _create_only(self):
+        if self.create_only_fields is not None:
+            return self.create_only_fields
+        return getattr(self.Meta.model, "create_only_fields", ("agency",))
+
+    def _current(self, name):
+        field = self.fields.get(name)
+        if field is None:
+            return None
+        value = field.get_attribute(self.instance)
+        return _comparable(field.to_representation(value)) if value is not None else None
 
     def _user(self):
         return self.context["request"].user

@@ -16,6 +16,7 @@ from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterS
 from qgov.forms import AgencyForm, InviteMemberForm, MembershipForm, SystemTokenForm
 from qgov.middleware import ACTIVE_AGENCY_SESSION_KEY
 from qgov.models import Agency, ApiToken, AuditEvent, Membership, Notification
+from qgov.permissions import user_can
 from qgov.roles import Action
 from qgov.tables import AgencyTable, AuditEventTable, MembershipTable
 from qgov.views.generic import (
@@ -126,7 +127,7 @@ class ManageMembersMixin(LoginRequiredMixin):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        if request.agency is None or not services.user_can(
+        if request.agency is None or not user_can(
             request.user, request.agency.pk, Action.MANAGE_MEMBERS, Membership
         ):
             raise PermissionDenied(_("Only agency admins manage members and tokens."))

@@ -20,11 +20,12 @@ from django_tables2.export import ExportMixin
 
 from qgov import services
 from qgov.audit import snapshot
-from qgov.forms import style_form
-from qgov.middleware import active_role
-from qgov.models import PLATFORM_ONLY, AgencyScopedModel, AuditEvent
-from qgov.roles import Action, role_allows
-from qgov.services import VersionConflict, user_can
+from qgov.forms import TransitionForm, style_form
+from qgov.lifecycle import TransitionRefused, lifecycle_of, owned_fields_of
+from qgov.models import AgencyScopedModel, AuditEvent
+from qgov.permissions import user_can
+from qgov.roles import Action
+from qgov.services import VersionConflict
 
 
 def url_name(model, view: str) -> str:
@@ -53,13 +54,9 @@ class ScopedViewMixin(LoginRequiredMixin):
         return self.queryset.all().restrict(self.request.user, action or self.action)
 
     def can(self, action, agency_id=None) -> bool:
-        agency = self.request.agency
-        if agency is not None and agency_id in (None, agency.pk):
-            # The active agency's role is already known: no query per button on the page.
-            required = self.model.permission_action(action)
-            if self.request.user.is_superuser:
-                return True
-            return required is not PLATFORM_ONLY and role_allows(active_role(self.request), required)
+        """May the user do `action` on this model's records in `agency_id` (default: the active agency)?"""
+        if agency_id is None and self.request.agency is not None:
+            agency_id = self.request.agency.pk
         return user_can(self.request.user, agency_id, action, self.model)
 
     def get_context_data(self, **kwargs):
@@ -136,7 +133,8 @@ def display_fields(obj, exclude=("id",)):
     """(label, value, url) rows for the detail page, straight from the model's fields; the
     record-keeping fields (version, timestamps) come last."""
     rows = []
-    fields = [f for f in obj._meta.concrete_fields if f.name not in exclude and f.editable]
+    shown = owned_fields_of(type(obj))  # what the lifecycle set is part of the record too
+    fields = [f for f in obj._meta.concrete_fields if f.name not in exclude and (f.editable or f.name in shown)]
     fields += [f for f in obj._meta.concrete_fields if f.name in RECORD_KEEPING_FIELDS]
     for field in fields:
         value = display_value(obj, field)
@@ -167,12 +165,15 @@ class ObjectDetailView(ScopedViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         obj = self.object
         agency_id = obj.owning_agency_id
+        lifecycle = lifecycle_of(self.model)
         context.update(
             object=obj,
             tab=self.tab,
             fields=display_fields(obj, exclude=("id", *self.exclude_fields)),
-            can_change=self.can(Action.CHANGE, agency_id),
-            can_delete=self.can(Action.DELETE, agency_id),
+            lifecycle_state=lifecycle.state_label(obj) if lifecycle else None,
+            transitions=self.transitions(obj, lifecycle),
+            can_change=self.can(Action.CHANGE, agency_id) and not (lifecycle and lifecycle.is_frozen(obj)),
+            can_delete=self.can(Action.DELETE, agency_id) and not (lifecycle and not lifecycle.may_delete(obj)),
             can_view_history=self.can_view_history(obj),
             edit_url=model_url(self.model, "edit", obj.pk),
             delete_url=model_url(self.model, "delete", obj.pk),
@@ -182,6 +183,16 @@ class ObjectDetailView(ScopedViewMixin, TemplateView):
 
     def can_view_history(self, obj):
         return user_can(self.request.user, obj.owning_agency_id, Action.VIEW_AUDIT)
+
+    def transitions(self, obj, lifecycle):
+        """(transition, confirm URL, what is missing) of each lifecycle action the user's role allows
+        from the record's state; one with something missing is shown disabled, saying what."""
+        if lifecycle is None:
+            return []
+        user = self.request.user
+        return [(t, model_url(self.model, "transition", obj.pk, t.url_segment),
+                 [m for guard in t.guards for m in (guard(obj, user) or [])])
+                for t in lifecycle.available(obj) if self.can(t.permission, obj.owning_agency_id)]
 
 
 class ObjectHistoryView(ObjectDetailView):
@@ -226,7 +237,11 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
-        return self.render_to_response(self.get_context_data(form=self.get_form(self.object)))
+        lifecycle = lifecycle_of(self.model)
+        notice = None
+        if self.object is not None and lifecycle is not None and lifecycle.is_frozen(self.object):
+            notice = lifecycle.frozen_message(self.object)  # said before any typing is lost
+        return self.render_to_response(self.get_context_data(form=self.get_form(self.object), notice=notice))
 
     def initial_data(self, form) -> dict:
         """Values the form does not ask for; the agency of a new scoped record is the active one."""
@@ -278,6 +293,64 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["object"] = self.object
         context["cancel_url"] = self.object.get_absolute_url() if self.object else context["list_url"]
+        return context
+
+
+class ObjectTransitionView(ScopedViewMixin, TemplateView):
+    """The confirm page of one lifecycle transition: what will happen, a reason field, and what is
+    missing when a guard would refuse it. Generated for every model with a lifecycle."""
+
+    template_name = "qgov/object_transition.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.object = get_object_or_404(self.restricted_queryset(Action.VIEW), pk=kwargs["pk"])
+        lifecycle = lifecycle_of(self.model)
+        self.transition = next((t for t in lifecycle.public_transitions if t.url_segment == kwargs["transition"]),
+                               None)
+        if self.transition is None:
+            raise Http404
+        if not self.can(self.transition.permission, self.object.owning_agency_id):
+            raise PermissionDenied(_("Your role does not allow “%(label)s”.") % {"label": self.transition.label})
+        self.lifecycle = lifecycle
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form(self, data=None):
+        return TransitionForm(data=data, transition=self.transition, initial={"version": self.object.version})
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data(form=self.get_form()))
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form(data=request.POST)
+        if form.is_valid():
+            try:
+                services.object_transition(instance=self.object, name=self.transition.name, user=request.user,
+                                           reason=form.cleaned_data["reason"],
+                                           expected_version=form.cleaned_data["version"])
+            except TransitionRefused as refused:
+                form.add_error(None, [refused.message, *[m for ms in refused.errors.values() for m in ms]])
+            except VersionConflict as conflict:
+                form.add_error(None, str(conflict))
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                self.object.refresh_from_db()
+                messages.success(request, _("%(label)s: “%(object)s” is now %(state)s.") % {
+                    "label": self.transition.label, "object": self.object,
+                    "state": self.lifecycle.state_label(self.object).lower()})
+                return HttpResponseRedirect(self.object.get_absolute_url())
+        return self.render_to_response(self.get_context_data(form=form))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        obj, transition = self.object, self.transition
+        possible = self.lifecycle.state_of(obj) in transition.source
+        missing = [m for guard in transition.guards for m in (guard(obj, self.request.user) or [])] if possible \
+            else []
+        context.update(object=obj, transition=transition, possible=possible, missing=missing,
+                       state=self.lifecycle.state_label(obj), cancel_url=obj.get_absolute_url())
         return context
 
 

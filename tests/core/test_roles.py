@@ -10,11 +10,13 @@ from qgov.services import user_can
 # The policy as agreed with the product owner: written out, not derived from the code.
 EXPECTED = {
     "viewer": {"view"},
-    "editor": {"view", "add", "change", "export"},
+    "editor": {"view", "add", "change", "export", "transition"},
     "auditor": {"view", "export", "request_report", "view_audit"},
-    "admin": {"view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members"},
+    "admin": {"view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
+              "transition", "approve"},
 }
-ALL_ACTIONS = ["view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members"]
+ALL_ACTIONS = ["view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
+               "transition", "approve"]
 
 
 def test_the_table_covers_every_role_and_action():

@@ -14,7 +14,7 @@ from risks.services import risk_matrix_ensure
 from tests.risks.factories import AssetFactory, RiskFactory, ThreatVectorFactory
 
 HEADER = ["reference", "title", "threat_vectors", "assets", "owner", "inherent_likelihood", "inherent_impact",
-          "residual_likelihood", "residual_impact", "treatment", "status", "review_date"]
+          "residual_likelihood", "residual_impact", "treatment", "review_date"]
 
 
 @pytest.fixture
@@ -35,8 +35,8 @@ def csv_bytes(rows):
 
 
 GOOD = [
-    ["R-0100", "Harvested WAN traffic", "CRY-01", "Link A", "ed", 4, 5, 2, 5, "mitigate", "assessed", "2027-03-01"],
-    ["", "Detector blinding", "QIM-01; CRY-01", "", "", 3, 5, "", "", "mitigate", "draft", ""],
+    ["R-0100", "Harvested WAN traffic", "CRY-01", "Link A", "ed", 4, 5, 2, 5, "mitigate", "2027-03-01"],
+    ["", "Detector blinding", "QIM-01; CRY-01", "", "", 3, 5, "", "", "mitigate", ""],
 ]
 
 
@@ -62,7 +62,7 @@ def test_csv_import_creates_every_row_with_audit(agency, setup, api_as):
 
 def test_one_bad_row_writes_nothing_and_reports_every_problem(agency, setup, api_as):
     bad = [*GOOD, ["R-0100", "Duplicate and broken", "NOPE-9", "Unknown asset", "stranger", 9, "x", "", "",
-                   "ignore", "draft", "1 March"]]
+                   "ignore", "1 March"]]
     events_before = AuditEvent.objects.count()
     response = upload(api_as(setup["editor"]), csv_bytes(bad))
     assert response.status_code == 400
@@ -80,8 +80,8 @@ def test_one_bad_row_writes_nothing_and_reports_every_problem(agency, setup, api
 
 def test_model_rules_are_reported_per_row(agency, setup, api_as):
     RiskFactory(agency=agency, reference="R-0007")
-    rows = [["R-0007", "Taken reference", "", "", "", 2, 2, "", "", "mitigate", "draft", ""],
-            ["", "", "", "", "", 6, 2, 1, "", "sideways", "draft", ""]]
+    rows = [["R-0007", "Taken reference", "", "", "", 2, 2, "", "", "mitigate", ""],
+            ["", "", "", "", "", 6, 2, 1, "", "sideways", ""]]
     response = upload(api_as(setup["editor"]), csv_bytes(rows))
     assert response.status_code == 400
     assert response.json()["errors"]["rows"] == [
@@ -143,7 +143,7 @@ def test_import_into_another_agency_is_refused(agency, other_agency, setup, memb
 
 def test_ui_import_shows_the_error_report(client, agency, setup):
     client.force_login(setup["editor"])
-    bad = csv_bytes([["", "", "", "", "", 2, 2, "", "", "mitigate", "draft", ""]])
+    bad = csv_bytes([["", "", "", "", "", 2, 2, "", "", "mitigate", ""]])
     response = client.post("/risks/register/import/", {"file": SimpleUploadedFile("r.csv", bad)})
     assert response.status_code == 200
     assert [(e.row, e.field) for e in response.context["errors"]] == [(2, "title")]

@@ -8,9 +8,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from qgov.choices import RoleChoices
+from qgov.services import object_transition
 from risks.catalog import CATALOG_FILE
 from risks.models import ThreatVector
-from risks.services import acceptance_approve, risk_matrix_ensure
+from risks.services import risk_matrix_ensure
 from tests.risks.factories import AssetFactory, RiskAcceptanceFactory, RiskFactory, ThreatVectorFactory
 
 
@@ -39,7 +40,7 @@ def test_register_filters(client, agency, member_of):
     expiring = RiskFactory(agency=agency, title="Expiring")
     admin = member_of(agency, RoleChoices.ADMIN)
     acceptance = RiskAcceptanceFactory(agency=agency, risk=expiring, valid_until=today + datetime.timedelta(days=10))
-    acceptance_approve(acceptance=acceptance, user=admin)
+    object_transition(instance=acceptance, name="approve", user=admin)
     client.force_login(admin)
 
     def titles(**params):
