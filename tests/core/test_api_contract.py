@@ -157,8 +157,9 @@ def test_memberships_cannot_move_between_agencies(agency, other_agency, member_o
     member_of(other_agency, RoleChoices.ADMIN)
     membership = MembershipFactory(agency=agency)
     response = api_as(admin).patch(f"/api/memberships/{membership.pk}/", {"agency": other_agency.pk}, format="json")
-    # agency is read-only after creation: ignored, so nothing moves
-    assert response.status_code == 200
+    # agency is set at creation: a new value is refused, saying so, and nothing moves
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"agency": ["Set when the record was created; it cannot be changed."]}
     membership.refresh_from_db()
     assert membership.agency == agency
 

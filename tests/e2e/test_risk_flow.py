@@ -62,16 +62,20 @@ def test_create_rate_find_in_heat_map_and_accept(page, register, screenshot, liv
     page.get_by_role("button", name="Save").click()
     acceptance = RiskAcceptance.objects.get()
     assert acceptance.requested_by.username == "ed"
-    assert page.get_by_role("button", name="Approve acceptance").count() == 0  # editors do not approve
+    assert page.get_by_role("link", name="Approve").count() == 0  # editors do not approve
 
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, "ada", TEST_PASSWORD)
     page.goto(acceptance.get_absolute_url())
-    page.get_by_role("button", name="Approve acceptance").click()
-    assert page.locator(".alert-success").inner_text() == (
-        f"Acceptance approved; the risk is accepted until {until.isoformat()}.")
+    page.get_by_role("link", name="Approve").click()
+    page.get_by_label("Reason").fill("Compensating controls verified on site.")
+    screenshot(page, "acceptance_confirm")
+    page.get_by_role("button", name="Approve").click()
+    acceptance.refresh_from_db()
+    assert page.locator(".alert-success").inner_text() == f"Approve: “{acceptance}” is now approved."
     page.goto(risk.get_absolute_url())
     assert page.locator("tr", has_text="Status").first.locator("td").inner_text() == "Accepted"
+    assert page.locator("h1 .badge").inner_text() == "Accepted"
     screenshot(page, "risk_accepted")
     assert page.failed_responses == []
     risk.refresh_from_db()

@@ -126,7 +126,7 @@ class TestRisk(ModelTestSuite):
     def form_data(self, agency, record=None):
         risk_matrix_ensure(agency)
         return {"title": "Detector blinding on link A", "inherent_likelihood": 3, "inherent_impact": 5,
-                "treatment": "mitigate", "status": "draft"}
+                "treatment": "mitigate"}
 
 
 class TestRiskAcceptance(ModelTestSuite):
