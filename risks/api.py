@@ -162,12 +162,3 @@ class RiskAcceptanceViewSet(QgovModelViewSet):
         acceptance = services.acceptance_approve(acceptance=self.get_object(), user=request.user)
         return Response(self.get_serializer(acceptance).data)
 
-
-API_ROUTES = [
-    ("threat-vectors", ThreatVectorViewSet),
-    ("risk-matrices", RiskMatrixViewSet),
-    ("assets", AssetViewSet),
-    ("controls", ControlViewSet),
-    ("risks", RiskViewSet),
-    ("risk-acceptances", RiskAcceptanceViewSet),
-]
