@@ -22,7 +22,7 @@ from qgov import services
 from qgov.audit import snapshot
 from qgov.forms import style_form
 from qgov.middleware import active_role
-from qgov.models import PLATFORM_ONLY, AgencyScopedModel, AuditEvent
+from qgov.models import PLATFORM_ONLY, RECORD_FIELDS, AgencyScopedModel, AuditEvent
 from qgov.roles import Action, role_allows
 from qgov.services import VersionConflict, user_can
 
@@ -120,9 +120,6 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
         return context
 
 
-RECORD_KEEPING_FIELDS = ("version", "created", "last_updated")
-
-
 def display_value(obj, field):
     if field.choices:
         return getattr(obj, f"get_{field.name}_display")()
@@ -137,7 +134,7 @@ def display_fields(obj, exclude=("id",)):
     record-keeping fields (version, timestamps) come last."""
     rows = []
     fields = [f for f in obj._meta.concrete_fields if f.name not in exclude and f.editable]
-    fields += [f for f in obj._meta.concrete_fields if f.name in RECORD_KEEPING_FIELDS]
+    fields += [f for f in obj._meta.concrete_fields if f.name in RECORD_FIELDS]
     for field in fields:
         value = display_value(obj, field)
         url = value.get_absolute_url() if isinstance(field, ForeignKey) and value is not None and hasattr(

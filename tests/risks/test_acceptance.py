@@ -163,8 +163,10 @@ def test_the_beat_task_lapses_expired_acceptances_and_reopens_risks(agency, peop
     assert AuditEvent.objects.count() == before
 
 
-def test_the_beat_schedule_runs_the_lapse_task_daily(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["lapse-risk-acceptances-daily"]
+def test_the_beat_schedule_runs_the_lapse_task_daily():
+    from qgov.celery import app
+
+    entry = app.conf.beat_schedule["lapse-risk-acceptances-daily"]
     assert entry["task"] == "risks.tasks.lapse_risk_acceptances"
     assert (entry["schedule"].hour, entry["schedule"].minute) == ({2}, {0})
 
