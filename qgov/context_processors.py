@@ -1,20 +1,15 @@
 from django.utils.translation import gettext_lazy as _
 
+from qgov import registry
 from qgov.middleware import active_role
 from qgov.selectors import unread_notification_count
 
-# The main navigation. Modules without an installed app are shown, disabled, so users see what
-# the product covers and what has not arrived yet.
-# (label, URL name, app that provides it or None for the core, path prefixes that highlight it)
-NAVIGATION = [
-    (_("Dashboard"), "dashboard", None, ()),
-    (_("Risks"), "risks:risk_list", "risks", ("/risks/",)),
-    (_("Certification"), "certification:device_list", "certification", ("/certification/",)),
-    (_("Procurement"), "procurement:supplier_list", "procurement", ("/procurement/",)),
-    (_("Incidents"), "incidents:incident_list", "incidents", ("/incidents/",)),
-    (_("Reports"), "reports:reportrun_list", "reports", ("/reports/",)),
-    (_("Audit"), "qgov:auditevent_list", None, ("/audit/",)),
-    (_("Agency admin"), "qgov:agency_admin", None, ("/agency/", "/agencies/", "/members/")),
+# The core's entries of the main navigation: (label, URL name, path prefixes that highlight it).
+# Each registered domain app's section comes between the dashboard and the audit trail.
+CORE_START = [(_("Dashboard"), "dashboard", ())]
+CORE_END = [
+    (_("Audit"), "qgov:auditevent_list", ("/audit/",)),
+    (_("Agency admin"), "qgov:agency_admin", ("/agency/", "/agencies/", "/members/")),
 ]
 
 
@@ -27,24 +22,25 @@ def qgov(request):
     return request._qgov_context
 
 
+def navigation_entries():
+    """(label, URL name, path prefixes, app label or None for the core), in display order."""
+    apps = [(app.nav_label, app.nav[0][1], (app.url_prefix,), app.label) for app in registry.apps() if app.nav]
+    return [*((label, name, prefixes, None) for label, name, prefixes in CORE_START), *apps,
+            *((label, name, prefixes, None) for label, name, prefixes in CORE_END)]
+
+
 def _navigation_context(request):
-    from django.apps import apps
-    from django.urls import NoReverseMatch, reverse
+    from django.urls import reverse
 
     items = []
-    for label, url_name, app, prefixes in NAVIGATION:
-        url = None
-        if app is None or apps.is_installed(app):
-            try:
-                url = reverse(url_name)
-            except NoReverseMatch:
-                url = None
+    for label, url_name, prefixes, app in navigation_entries():
+        url = reverse(url_name)
         active = request.path == "/" if url == "/" else request.path.startswith(prefixes)
-        items.append({"label": label, "url": url, "active": bool(url) and active, "app": app})
+        items.append({"label": label, "url": url, "active": active, "app": app})
     section = next((item for item in items if item["active"] and item["app"]), None)
     return {
         "navigation": items,
-        "section_navigation": _section_navigation(section["app"], request.path) if section else [],
+        "section_navigation": _section_navigation(registry.get(section["app"]), request.path) if section else [],
         "active_agency": request.agency,
         "user_agencies": request.agencies,
         "active_role": active_role(request),
@@ -53,12 +49,9 @@ def _navigation_context(request):
 
 
 def _section_navigation(app, path):
-    from importlib import import_module
-
     from django.urls import reverse
 
-    entries = getattr(import_module(f"{app}.urls"), "SECTION_NAV", [])
-    links = [(label, reverse(name)) for label, name in entries]
+    links = [(label, reverse(name)) for label, name in app.nav]
     # The longest matching link is the current one.
     current = max((url for _label, url in links if path.startswith(url)), key=len, default=None)
     return [{"label": label, "url": url, "active": url == current} for label, url in links]

@@ -1,5 +1,5 @@
-"""Dashboard panels. The core shows the agency at a glance; each domain app registers its own
-panel (exposed assets, expiring certificates, open incidents…) with `register`."""
+"""Dashboard panels. The core shows the agency at a glance; each domain app declares its own
+panels (exposed assets, expiring certificates, open incidents…) in its QgovApp (qgov.registry)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +23,10 @@ _panels: list[Panel] = []
 def register(panel: Panel) -> Panel:
     _panels.append(panel)
     return panel
+
+
+def unregister(panel: Panel) -> None:
+    _panels.remove(panel)
 
 
 def panels_for(request, agency):

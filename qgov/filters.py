@@ -1,6 +1,7 @@
 """The base filterset (one per model, shared by the UI list, the API and internal queries)
 and the core models' filtersets."""
 
+from datetime import timedelta
 from functools import reduce
 from operator import or_
 
@@ -9,10 +10,14 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 
 from qgov.choices import AuditActionChoices, AuditSourceChoices, RoleChoices
-from qgov.models import Agency, AuditEvent, Membership
+from qgov.fields import members_of
+from qgov.models import Agency, AgencyScopedModel, AuditEvent, Membership
 from qgov.roles import Action
 
 
@@ -63,8 +68,59 @@ class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
         self.choices = (("", _("Any")), ("true", _("Yes")), ("false", _("No")))
 
 
+class DateConditionFilter(django_filters.BooleanFilter):
+    """Yes: records meeting a date condition; No: the others. The condition may reach through
+    relations (`acceptances__valid_until`): a record matches when one related row does."""
+
+    def __init__(self, date_field, *, when=None, unless=None, **kwargs):
+        super().__init__(field_name=date_field, **kwargs)
+        self.when = when or {}  # further lookups the matching rows meet, e.g. {"acceptances__status": "approved"}
+        self.unless = unless or {}  # lookups that take a record out, e.g. {"status__in": ["closed"]}
+
+    def date_condition(self, today) -> Q:
+        raise NotImplementedError
+
+    def condition(self, today=None) -> Q:
+        condition = self.date_condition(today or timezone.localdate()) & Q(**self.when)
+        return condition & ~Q(**self.unless) if self.unless else condition
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        condition = self.condition()
+        if "__" in self.field_name:  # across a relation: one related row must meet all of it
+            condition = Q(pk__in=qs.model._base_manager.filter(condition).values("pk"))
+        return qs.filter(condition) if value else qs.exclude(condition)
+
+
+class OverdueFilter(DateConditionFilter):
+    """The date has passed (and the record is not taken out by `unless`, e.g. closed)."""
+
+    def __init__(self, date_field, **kwargs):
+        kwargs.setdefault("label", _("Overdue"))
+        super().__init__(date_field, **kwargs)
+
+    def date_condition(self, today) -> Q:
+        return Q(**{f"{self.field_name}__lt": today})
+
+
+class ExpiringWithinFilter(DateConditionFilter):
+    """The date falls between today and `days` days from now."""
+
+    def __init__(self, date_field, days: int, **kwargs):
+        kwargs.setdefault("label", _("Expires within %(days)s days") % {"days": days})
+        super().__init__(date_field, **kwargs)
+        self.days = days
+
+    def date_condition(self, today) -> Q:
+        return Q(**{f"{self.field_name}__gte": today, f"{self.field_name}__lte": today + timedelta(days=self.days)})
+
+
 class QgovFilterSet(django_filters.FilterSet):
-    """Adds `q`, a case-insensitive search over `search_fields`, and `id` (one or more)."""
+    """Adds `q`, a case-insensitive search over `search_fields`, and `id` (one or more).
+
+    Choices of related filters list only what the requesting user may see: records through
+    `restrict()`, people through `members_of()`; in the browser, the active agency's only."""
 
     q = django_filters.CharFilter(method="search", label=_("Search"))
     id = IdInFilter(field_name="id", label=_("IDs"))
@@ -73,26 +129,44 @@ class QgovFilterSet(django_filters.FilterSet):
 
     def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
         super().__init__(data, queryset, request=request, **kwargs)
-        # Choices of related filters list only what the user may see: never another agency's records.
         user = getattr(request, "user", None)
+        # In the browser, lists are the active agency's; API callers may span several agencies.
+        agency = getattr(request, "agency", None) if isinstance(request, HttpRequest) else None
         for filter_ in self.filters.values():
-            if isinstance(filter_, django_filters.BooleanFilter):
-                filter_.extra.setdefault("widget", AnyYesNoWidget)
-            # A handful of fixed choices reads best as checkboxes; records stay a compact list.
-            if isinstance(filter_, django_filters.MultipleChoiceFilter) and not isinstance(
-                    filter_, django_filters.ModelMultipleChoiceFilter):
-                filter_.extra.setdefault("widget", forms.CheckboxSelectMultiple)
-            if isinstance(filter_, django_filters.ModelMultipleChoiceFilter):
-                filter_.field_class = BoundedModelMultipleChoiceField
-            elif isinstance(filter_, django_filters.ModelChoiceFilter):
-                filter_.field_class = BoundedModelChoiceField
-            elif isinstance(filter_, django_filters.NumberFilter):
-                # Numbers a 64-bit column cannot hold are a 400, not an overflow in the database driver.
-                filter_.extra.setdefault("max_value", 2**63 - 1)
-                filter_.extra.setdefault("min_value", -(2**63))
-            choices = getattr(filter_, "queryset", None)
-            if choices is not None and hasattr(choices, "restrict"):
-                filter_.queryset = choices.restrict(user, Action.VIEW)
+            self._adapt(filter_, user, agency)
+
+    @staticmethod
+    def _adapt(filter_, user, agency):
+        # self.filters are copies of the class's base_filters; a form field cached on a base filter
+        # (the OpenAPI schema generator builds some) must not stand in for the one adapted here.
+        vars(filter_).pop("_field", None)
+        filter_.extra = dict(filter_.extra)
+        if isinstance(filter_, django_filters.BooleanFilter):
+            filter_.extra.setdefault("widget", AnyYesNoWidget)
+        # A handful of fixed choices reads best as checkboxes; records stay a compact list.
+        if isinstance(filter_, django_filters.MultipleChoiceFilter) and not isinstance(
+                filter_, django_filters.ModelMultipleChoiceFilter):
+            filter_.extra.setdefault("widget", forms.CheckboxSelectMultiple)
+        if isinstance(filter_, django_filters.ModelMultipleChoiceFilter):
+            filter_.field_class = BoundedModelMultipleChoiceField
+        elif isinstance(filter_, django_filters.ModelChoiceFilter):
+            filter_.field_class = BoundedModelChoiceField
+        elif isinstance(filter_, django_filters.NumberFilter):
+            # Numbers a 64-bit column cannot hold are a 400, not an overflow in the database driver.
+            filter_.extra.setdefault("max_value", 2**63 - 1)
+            filter_.extra.setdefault("min_value", -(2**63))
+        choices = getattr(filter_, "queryset", None)
+        if choices is None or user is None or callable(choices):
+            return  # no request (internal queries, the schema generator): the declared choices
+        if choices.model is get_user_model():
+            scoped = members_of(user, agency)
+        elif hasattr(choices, "restrict"):
+            scoped = choices.restrict(user, Action.VIEW)
+            if agency is not None and issubclass(choices.model, AgencyScopedModel):
+                scoped = scoped.in_agency(agency)
+        else:
+            return
+        filter_.queryset = scoped
 
     def search(self, queryset, name, value):
         value = value.strip()

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from qgov.choices import RoleChoices
+from qgov.fields import members_of
 from qgov.lifecycle import owned_fields_of
 from qgov.models import Agency, AgencyScopedModel, Membership
 from qgov.roles import Action
@@ -53,9 +54,9 @@ class QgovModelForm(forms.ModelForm):
             queryset = getattr(field, "queryset", None)
             if queryset is None:
                 continue
-            if queryset.model is user_model and agency is not None:
+            if queryset.model is user_model:
                 # People named on an agency's records are its members.
-                field.queryset = queryset.filter(memberships__agency=agency).order_by("username")
+                field.queryset = members_of(user, agency)
             elif hasattr(queryset, "restrict"):
                 queryset = queryset.restrict(user, Action.VIEW)
                 if agency is not None and issubclass(queryset.model, AgencyScopedModel):

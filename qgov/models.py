@@ -31,6 +31,11 @@ class RestrictedQuerySet(models.QuerySet):
         return self.filter(**{self.model.agency_lookup: agency})
 
 
+# The record-keeping fields of every QgovModel: read-only, and listed last, in every face
+# (serializer, admin, detail page).
+RECORD_FIELDS = ("version", "created", "last_updated")
+
+
 class QgovModel(models.Model):
     """Versioned, timestamped, audited, and scoped through `restrict()`."""
 

@@ -1,10 +1,102 @@
-"""Extension points of the core that domain apps fill in their AppConfig.ready()."""
+"""Domain apps register themselves here; the core names none of them.
 
-# Called with each new agency (from the create service and the demo loader), e.g. to give it a
-# default risk matrix. Each hook must be idempotent.
-agency_setup_hooks: list = []
+Each domain app declares everything the core needs of it in one `QgovApp` in its own package
+(`<app>/app.py`), and its AppConfig.ready() hands it to `register()`. The core then reads the
+registry for the main and section navigation, the UI and API routes, the dashboard panels, the
+Celery beat schedule, the role table, the catalog and demo loaders and the agency-setup hooks.
+docs/apps.md shows a declaration.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from django.urls import include, path
+
+
+@dataclass(frozen=True)
+class AppAction:
+    """An action an app adds to the role table, with the roles that grant it."""
+
+    name: str
+    label: str
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True)
+class QgovApp:
+    label: str  # the Django app label; its UI lives under /<label>/
+    nav_label: str  # the section's name in the main navigation
+    nav: Sequence[tuple[str, str]]  # (label, URL name) of the section's pages; the first is the main entry
+    nav_order: int = 100  # position in the main navigation, between the dashboard and the audit trail
+    urls: str | None = None  # the module of its UI routes, included under /<label>/
+    api_routes: Sequence[tuple] = ()  # (prefix, viewset) or (prefix, viewset, basename) under /api/
+    beat_schedule: Mapping[str, dict] = field(default_factory=dict)  # Celery beat entries
+    panels: Sequence = ()  # qgov.dashboard.Panel instances
+    actions: Sequence[AppAction] = ()  # actions added to the role table
+    agency_setup: Sequence[Callable] = ()  # called with each new agency; each must be idempotent
+    catalog_loader: Callable[[], str] | None = None  # loads the app's shared reference data; returns a summary
+    demo_loader: Callable | None = None  # load(agency=..., users={role: user}) adds demo records
+
+    @property
+    def url_prefix(self) -> str:
+        return f"/{self.label}/"
+
+
+_apps: dict[str, QgovApp] = {}
+
+
+def register(app: QgovApp) -> QgovApp:
+    """Called from the app's AppConfig.ready()."""
+    from qgov import dashboard, roles
+    from qgov.celery import add_beat_entries
+
+    if app.label in _apps:
+        raise ValueError(f"The app {app.label!r} is already registered.")
+    for action in app.actions:
+        roles.register_action(action.name, action.label, action.roles)
+    for panel in app.panels:
+        dashboard.register(panel)
+    add_beat_entries(app.beat_schedule)
+    _apps[app.label] = app
+    return app
+
+
+def unregister(label: str) -> None:
+    """Undo `register` (tests that register a throwaway app)."""
+    from qgov import dashboard, roles
+    from qgov.celery import remove_beat_entries
+
+    app = _apps.pop(label)
+    for action in app.actions:
+        roles.unregister_action(action.name)
+    for panel in app.panels:
+        dashboard.unregister(panel)
+    remove_beat_entries(app.beat_schedule)
+
+
+def apps() -> list[QgovApp]:
+    """The registered apps in navigation order (then registration order)."""
+    return sorted(_apps.values(), key=lambda app: app.nav_order)
+
+
+def get(label: str) -> QgovApp | None:
+    return _apps.get(label)
+
+
+def url_patterns() -> list:
+    return [path(app.url_prefix.lstrip("/"), include(app.urls)) for app in apps() if app.urls]
+
+
+def api_routes() -> list[tuple]:
+    return [route for app in apps() for route in app.api_routes]
+
+
+def beat_schedule() -> dict:
+    return {name: entry for app in apps() for name, entry in app.beat_schedule.items()}
 
 
 def agency_setup(agency) -> None:
-    for hook in agency_setup_hooks:
-        hook(agency)
+    """Run every app's setup for a new agency (from the create service and the demo loader)."""
+    for app in apps():
+        for hook in app.agency_setup:
+            hook(agency)

@@ -1,7 +1,8 @@
 """The role x action table: the one place that says who may do what in an agency.
 
 Platform admins (Django superusers) may do everything everywhere; everyone else
-acts through a Membership whose role grants the actions below.
+acts through a Membership whose role grants the actions below. Domain apps add their
+own actions to the same table when they register (qgov.registry, `QgovApp.actions`).
 """
 
 from django.db import models
@@ -45,9 +46,37 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 }
 
 
+# Actions added by domain apps: name -> label. Their grants live in ROLE_ACTIONS like the core's.
+APP_ACTIONS: dict[str, str] = {}
+
+
+def register_action(name: str, label: str, roles) -> None:
+    """Add an app's action to the table, granted to `roles`."""
+    roles = frozenset(roles)
+    if name in Action.values or name in APP_ACTIONS:
+        raise ValueError(f"The action {name!r} is already in the role table.")
+    unknown = roles - set(ROLE_ACTIONS)
+    if unknown:
+        raise ValueError(f"Unknown roles for {name!r}: {', '.join(sorted(unknown))}")
+    APP_ACTIONS[name] = label
+    for role in roles:
+        ROLE_ACTIONS[role] = ROLE_ACTIONS[role] | {name}
+
+
+def unregister_action(name: str) -> None:
+    del APP_ACTIONS[name]
+    for role, actions in ROLE_ACTIONS.items():
+        ROLE_ACTIONS[role] = actions - {name}
+
+
+def all_actions() -> list[str]:
+    """The core's actions and every registered app's."""
+    return [*Action.values, *APP_ACTIONS]
+
+
 def roles_for(action: str) -> list[str]:
     """The roles that grant `action`."""
-    if action not in Action.values:
+    if action not in Action.values and action not in APP_ACTIONS:
         raise ValueError(f"Unknown action {action!r}")
     return [role for role, actions in ROLE_ACTIONS.items() if action in actions]
 

@@ -34,9 +34,6 @@ if not DEBUG:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is off.")
 
-# The domain apps, in the order their catalogs and demo data load.
-QGOV_DOMAIN_APPS: list[str] = ["risks"]
-
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -52,7 +49,9 @@ INSTALLED_APPS = [
     "django_tables2",
     "axes",
     "qgov",
-    *QGOV_DOMAIN_APPS,
+    # Domain apps: each registers its navigation, routes, panels, beat entries and loaders itself
+    # (qgov.registry); listing it here is all the core needs.
+    "risks",
 ]
 
 MIDDLEWARE = [
@@ -194,14 +193,11 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = "UTC"
+# The core's beat entries; each domain app adds its own when it registers (qgov.registry).
 CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain-nightly": {
         "task": "qgov.tasks.verify_audit_chain",
         "schedule": crontab(hour=1, minute=30),
-    },
-    "lapse-risk-acceptances-daily": {
-        "task": "risks.tasks.lapse_risk_acceptances",
-        "schedule": crontab(hour=2, minute=0),
     },
 }
 

@@ -2,9 +2,37 @@
 
 import django_tables2 as tables
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from qgov.models import Agency, AuditEvent, Membership
+
+NO_COLOUR = "#6c757d"
+
+
+def badge_html(text, colour=None):
+    """A coloured badge (rating bands, urgency, status colours); "—" when there is no text."""
+    if text in (None, ""):
+        return mark_safe('<span class="text-muted">—</span>')  # noqa: S308 (a constant)
+    return format_html('<span class="badge" style="background:{}">{}</span>', colour or NO_COLOUR, text)
+
+
+class BadgeColumn(tables.Column):
+    """A column of coloured badges: `badge(record, table)` gives (text, colour), or None for "—".
+    Exports get the text alone."""
+
+    def __init__(self, badge, **kwargs):
+        kwargs.setdefault("empty_values", ())
+        super().__init__(**kwargs)
+        self.badge = badge
+
+    def render(self, record, table):
+        text, colour = self.badge(record, table) or (None, None)
+        return badge_html(text, colour)
+
+    def value(self, record, table):
+        text, _colour = self.badge(record, table) or ("", None)
+        return text
 
 
 class QgovTable(tables.Table):

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from qgov.api.exceptions import error_response
 from qgov.api.serializers import QgovModelSerializer
 from qgov.api.viewsets import QgovModelViewSet
+from qgov.models import RECORD_FIELDS
 from qgov.roles import Action
 from risks import services
 from risks.filters import (
@@ -20,8 +21,6 @@ from risks.filters import (
 )
 from risks.imports import ImportFailed, risk_import
 from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
-
-RECORD_FIELDS = ("version", "created", "last_updated")
 
 
 class ThreatVectorSerializer(QgovModelSerializer):
@@ -157,12 +156,3 @@ class RiskAcceptanceViewSet(QgovModelViewSet):
     serializer_class = RiskAcceptanceSerializer
     filterset_class = RiskAcceptanceFilterSet
 
-
-API_ROUTES = [
-    ("threat-vectors", ThreatVectorViewSet),
-    ("risk-matrices", RiskMatrixViewSet),
-    ("assets", AssetViewSet),
-    ("controls", ControlViewSet),
-    ("risks", RiskViewSet),
-    ("risk-acceptances", RiskAcceptanceViewSet),
-]

@@ -7,10 +7,7 @@ class RisksConfig(AppConfig):
     verbose_name = _("Risks")
 
     def ready(self):
-        from qgov import dashboard, registry
-        from risks import panels, services
+        from qgov import registry
+        from risks.app import APP
 
-        registry.agency_setup_hooks.append(services.risk_matrix_ensure)
-        dashboard.register(panels.APPROVALS_PANEL)
-        dashboard.register(panels.EXPOSURE_PANEL)
-        dashboard.register(panels.REGISTER_PANEL)
+        registry.register(APP)

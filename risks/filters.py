@@ -1,13 +1,8 @@
-from datetime import timedelta
-
 import django_filters
-from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from qgov.filters import QgovFilterSet
+from qgov.filters import ExpiringWithinFilter, OverdueFilter, QgovFilterSet
 from risks.choices import (
     AssetCriticalityChoices,
     AssetTypeChoices,
@@ -20,7 +15,7 @@ from risks.choices import (
 )
 from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
 
-ACCEPTANCE_EXPIRY_WINDOW = timedelta(days=30)
+ACCEPTANCE_EXPIRY_DAYS = 30
 
 
 class ThreatVectorFilterSet(QgovFilterSet):
@@ -54,15 +49,12 @@ class ControlFilterSet(QgovFilterSet):
     search_fields = ("title", "description")
     control_type = django_filters.MultipleChoiceFilter(choices=ControlTypeChoices.choices)
     status = django_filters.MultipleChoiceFilter(choices=ControlStatusChoices.choices)
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
+    overdue = OverdueFilter("due_date", unless={
+        "status__in": [ControlStatusChoices.IMPLEMENTED, ControlStatusChoices.RETIRED]})
 
     class Meta:
         model = Control
         fields = ["agency", "control_type", "status", "owner", "effectiveness"]
-
-    def filter_overdue(self, queryset, name, value):
-        late = Q(due_date__lt=timezone.localdate()) & ~Q(status__in=["implemented", "retired"])
-        return queryset.filter(late) if value else queryset.exclude(late)
 
 
 class RiskFilterSet(QgovFilterSet):
@@ -77,10 +69,10 @@ class RiskFilterSet(QgovFilterSet):
         field_name="threat_vectors", queryset=ThreatVector.objects.all(), label=_("Threat vector"), distinct=True)
     asset = django_filters.ModelChoiceFilter(field_name="assets", queryset=Asset.objects.all(), label=_("Asset"),
                                              distinct=True)
-    owner = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all(), label=_("Owner"))
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Review overdue"))
-    acceptance_expiring = django_filters.BooleanFilter(method="filter_acceptance_expiring",
-                                                       label=_("Acceptance expires within 30 days"))
+    overdue = OverdueFilter("review_date", label=_("Review overdue"), unless={"status": RiskStatusChoices.CLOSED})
+    acceptance_expiring = ExpiringWithinFilter(
+        "acceptances__valid_until", ACCEPTANCE_EXPIRY_DAYS, label=_("Acceptance expires within 30 days"),
+        when={"acceptances__status": RiskAcceptanceStatusChoices.APPROVED})
 
     class Meta:
         model = Risk
@@ -89,34 +81,21 @@ class RiskFilterSet(QgovFilterSet):
 
     def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
         super().__init__(data, queryset, request=request, **kwargs)
-        # In the browser, lists are the active agency's; API callers may span several agencies.
+        # In the browser, the rating bands are the active agency's matrix's.
         agency = getattr(request, "agency", None) if isinstance(request, HttpRequest) else None
         if agency is not None:
-            # Owners and assets offered in the form are the active agency's.
-            self.filters["owner"].queryset = get_user_model().objects.filter(
-                memberships__agency=agency).order_by("username")
-            self.filters["asset"].queryset = Asset.objects.filter(agency=agency)
             matrix = RiskMatrix.objects.filter(agency=agency).first()
             if matrix is not None:  # the bands of the agency's own matrix, highest first
                 self.filters["rating"] = django_filters.ChoiceFilter(
                     field_name="rating", label=_("Rating band"),
                     choices=[(band["name"], band["name"]) for band in reversed(matrix.bands)])
 
-    def filter_overdue(self, queryset, name, value):
-        late = Q(review_date__lt=timezone.localdate()) & ~Q(status=RiskStatusChoices.CLOSED)
-        return queryset.filter(late) if value else queryset.exclude(late)
-
-    def filter_acceptance_expiring(self, queryset, name, value):
-        today = timezone.localdate()
-        expiring = RiskAcceptance.objects.filter(
-            status=RiskAcceptanceStatusChoices.APPROVED, valid_until__gte=today,
-            valid_until__lte=today + ACCEPTANCE_EXPIRY_WINDOW).values("risk_id")
-        return queryset.filter(pk__in=expiring) if value else queryset.exclude(pk__in=expiring)
-
 
 class RiskAcceptanceFilterSet(QgovFilterSet):
     search_fields = ("rationale", "risk__reference", "risk__title")
     status = django_filters.MultipleChoiceFilter(choices=RiskAcceptanceStatusChoices.choices)
+    expiring = ExpiringWithinFilter("valid_until", ACCEPTANCE_EXPIRY_DAYS, label=_("Expires within 30 days"),
+                                    when={"status": RiskAcceptanceStatusChoices.APPROVED})
 
     class Meta:
         model = RiskAcceptance

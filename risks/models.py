@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from qgov.fields import MemberField
 from qgov.models import AgencyScopedModel, CatalogModel
 from risks import mosca
 from risks.choices import (
@@ -168,8 +169,7 @@ class Asset(AgencyScopedModel):
     name = models.CharField(_("name"), max_length=200)
     asset_type = models.CharField(_("type"), max_length=30, choices=AssetTypeChoices.choices)
     description = models.TextField(_("description"), blank=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="+", verbose_name=_("owner"))
+    owner = MemberField(verbose_name=_("owner"))
     criticality = models.CharField(_("criticality"), max_length=10, choices=AssetCriticalityChoices.choices,
                                    default=AssetCriticalityChoices.MEDIUM)
     shelf_life_years = models.DecimalField(
@@ -191,9 +191,6 @@ class Asset(AgencyScopedModel):
     def __str__(self):
         return self.name
 
-    def clean(self):
-        _check_member(self, "owner")
-
     def exposure(self, matrix: RiskMatrix) -> dict:
         """Mosca margins against the agency's three z values, and the urgency band."""
         x, y = self.shelf_life_years, self.migration_years
@@ -209,23 +206,13 @@ class Asset(AgencyScopedModel):
         }
 
 
-def _check_member(record, field_name):
-    """A person named on an agency's record must be a member of that agency."""
-    user = getattr(record, field_name)
-    if user is None or record.agency_id is None:
-        return
-    if not user.is_superuser and not user.memberships.filter(agency_id=record.agency_id).exists():
-        raise ValidationError({field_name: _("Choose a member of the agency.")})
-
-
 class Control(AgencyScopedModel):
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     control_type = models.CharField(_("type"), max_length=20, choices=ControlTypeChoices.choices)
     status = models.CharField(_("status"), max_length=20, choices=ControlStatusChoices.choices,
                               default=ControlStatusChoices.PLANNED)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="+", verbose_name=_("owner"))
+    owner = MemberField(verbose_name=_("owner"))
     due_date = models.DateField(_("due date"), null=True, blank=True)
     effectiveness = models.CharField(_("effectiveness"), max_length=20, choices=ControlEffectivenessChoices.choices,
                                      default=ControlEffectivenessChoices.NOT_ASSESSED)
@@ -238,9 +225,6 @@ class Control(AgencyScopedModel):
     def __str__(self):
         return self.title
 
-    def clean(self):
-        _check_member(self, "owner")
-
 
 class Risk(AgencyScopedModel):
     reference = models.CharField(_("reference"), max_length=20, blank=True,
@@ -251,8 +235,7 @@ class Risk(AgencyScopedModel):
                                             verbose_name=_("threat vectors"))
     assets = models.ManyToManyField(Asset, blank=True, related_name="risks", verbose_name=_("assets"))
     controls = models.ManyToManyField(Control, blank=True, related_name="risks", verbose_name=_("controls"))
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="+", verbose_name=_("owner"))
+    owner = MemberField(verbose_name=_("owner"))
     matrix = models.ForeignKey(RiskMatrix, on_delete=models.PROTECT, related_name="risks", editable=False,
                                verbose_name=_("matrix"))
     inherent_likelihood = models.PositiveSmallIntegerField(_("inherent likelihood"))
@@ -318,10 +301,6 @@ class Risk(AgencyScopedModel):
         if self.reference and Risk.objects.filter(agency_id=self.agency_id, reference=self.reference).exclude(
                 pk=self.pk).exists():
             errors["reference"] = _("This reference is already used in the agency.")
-        try:
-            _check_member(self, "owner")
-        except ValidationError as error:
-            errors.update(error.message_dict)
         if errors:
             raise ValidationError(errors)
 

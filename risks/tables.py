@@ -2,12 +2,18 @@ import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from qgov.tables import QgovTable
+from qgov.tables import BadgeColumn, QgovTable
 from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
 
 
-def band_badge(name, colour):
-    return format_html('<span class="badge" style="background:{}">{}</span>', colour, name)
+def _exposure_badge(record, table):
+    exposure = record.exposure(table.matrix)
+    return exposure["band_label"], exposure["colour"]
+
+
+def _rating_badge(record, table):
+    band = table.matrix.band_for(record.rating_score) if table.matrix else None
+    return f"{record.rating} ({record.rating_score})", band["colour"] if band else None
 
 
 class ThreatVectorTable(QgovTable):
@@ -31,7 +37,7 @@ class AssetTable(QgovTable):
 
     name = tables.Column(linkify=True)
     margin = tables.Column(empty_values=(), orderable=False, verbose_name=_("x + y − z"))
-    exposure = tables.Column(empty_values=(), orderable=False, verbose_name=_("Quantum exposure"))
+    exposure = BadgeColumn(_exposure_badge, orderable=False, verbose_name=_("Quantum exposure"))
 
     class Meta(QgovTable.Meta):
         model = Asset
@@ -46,13 +52,6 @@ class AssetTable(QgovTable):
         margin = record.exposure(self.matrix)["margin_central"]
         return f"{margin:+.1f}"
 
-    def render_exposure(self, record):
-        exposure = record.exposure(self.matrix)
-        return band_badge(exposure["band_label"], exposure["colour"])
-
-    def value_exposure(self, record):
-        return record.exposure(self.matrix)["band_label"]
-
 
 class ControlTable(QgovTable):
     title = tables.Column(linkify=True)
@@ -65,7 +64,7 @@ class ControlTable(QgovTable):
 class RiskTable(QgovTable):
     reference = tables.Column(linkify=True)
     title = tables.Column(linkify=True)
-    rating = tables.Column(order_by=("rating_score",))
+    rating = BadgeColumn(_rating_badge, order_by=("rating_score",))
     threat_vectors = tables.Column(empty_values=(), orderable=False, verbose_name=_("Threats"))
     review_date = tables.DateColumn(format="Y-m-d")
 
@@ -78,12 +77,8 @@ class RiskTable(QgovTable):
         super().__init__(*args, **kwargs)
         self.matrix = matrix
 
-    def render_rating(self, record):
-        band = self.matrix.band_for(record.rating_score) if self.matrix else None
-        return band_badge(f"{record.rating} ({record.rating_score})", band["colour"] if band else "#6c757d")
-
     def value_rating(self, record):
-        return record.rating
+        return record.rating  # exports give the band; the score has its own column
 
     def render_threat_vectors(self, record):
         return format_html_join(" ", '<span class="badge text-bg-light border" title="{}">{}</span>',

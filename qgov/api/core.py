@@ -19,7 +19,7 @@ from qgov.api.permissions import IsPlatformAdminOrReadOnly
 from qgov.api.serializers import QgovModelSerializer
 from qgov.api.viewsets import QgovModelViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
-from qgov.models import Agency, ApiToken, AuditEvent, Membership, Notification
+from qgov.models import RECORD_FIELDS, Agency, ApiToken, AuditEvent, Membership, Notification
 from qgov.permissions import agency_ids_where
 from qgov.roles import Action
 
@@ -33,7 +33,7 @@ class AgencySerializer(QgovModelSerializer):
     class Meta:
         model = Agency
         fields = (*QgovModelSerializer.base_fields, "name", "code", "sector", "parent", "time_zone", "description",
-                  "version", "created", "last_updated")
+                  *RECORD_FIELDS)
 
 
 class AgencyViewSet(QgovModelViewSet):
@@ -48,7 +48,7 @@ class MembershipSerializer(QgovModelSerializer):
 
     class Meta:
         model = Membership
-        fields = (*QgovModelSerializer.base_fields, "agency", "user", "role", "version", "created", "last_updated")
+        fields = (*QgovModelSerializer.base_fields, "agency", "user", "role", *RECORD_FIELDS)
 
 
 class MembershipViewSet(QgovModelViewSet):

@@ -1,9 +1,7 @@
-from importlib import import_module
-
-from django.conf import settings
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from qgov import registry
 from qgov.api import core
 
 app_name = "api"
@@ -16,10 +14,9 @@ router.register("audit-events", core.AuditEventViewSet)
 router.register("tokens", core.ApiTokenViewSet, basename="apitoken")
 router.register("notifications", core.NotificationViewSet, basename="notification")
 
-# Each domain app's api.py lists its routes in API_ROUTES: [(prefix, viewset), ...].
-for app in settings.QGOV_DOMAIN_APPS:
-    for prefix, viewset in import_module(f"{app}.api").API_ROUTES:
-        router.register(prefix, viewset)
+# Each domain app declares its routes in its QgovApp: (prefix, viewset) or (prefix, viewset, basename).
+for prefix, viewset, *basename in registry.api_routes():
+    router.register(prefix, viewset, *basename)
 
 urlpatterns = [
     path("auth/token/", core.ObtainTokenView.as_view(), name="token_obtain"),

@@ -22,7 +22,7 @@ from qgov import services
 from qgov.audit import snapshot
 from qgov.forms import TransitionForm, style_form
 from qgov.lifecycle import TransitionRefused, lifecycle_of, owned_fields_of
-from qgov.models import AgencyScopedModel, AuditEvent
+from qgov.models import RECORD_FIELDS, AgencyScopedModel, AuditEvent
 from qgov.permissions import user_can
 from qgov.roles import Action
 from qgov.services import VersionConflict
@@ -117,9 +117,6 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
         return context
 
 
-RECORD_KEEPING_FIELDS = ("version", "created", "last_updated")
-
-
 def display_value(obj, field):
     if field.choices:
         return getattr(obj, f"get_{field.name}_display")()
@@ -135,7 +132,7 @@ def display_fields(obj, exclude=("id",)):
     rows = []
     shown = owned_fields_of(type(obj))  # what the lifecycle set is part of the record too
     fields = [f for f in obj._meta.concrete_fields if f.name not in exclude and (f.editable or f.name in shown)]
-    fields += [f for f in obj._meta.concrete_fields if f.name in RECORD_KEEPING_FIELDS]
+    fields += [f for f in obj._meta.concrete_fields if f.name in RECORD_FIELDS]
     for field in fields:
         value = display_value(obj, field)
         url = value.get_absolute_url() if isinstance(field, ForeignKey) and value is not None and hasattr(

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('risks', '0001_initial'),
+        ('risks', '0002_owner_is_a_member'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -4,9 +4,9 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
-from django.conf import settings
 from django.urls import reverse
 
+from qgov import registry
 from qgov.models import QgovModel
 
 REQUIRED = {
@@ -19,10 +19,10 @@ REQUIRED = {
 
 
 def domain_models():
-    for app_label in settings.QGOV_DOMAIN_APPS:
-        for model in apps.get_app_config(app_label).get_models():
+    for app in registry.apps():
+        for model in apps.get_app_config(app.label).get_models():
             if issubclass(model, QgovModel):
-                yield app_label, model
+                yield app.label, model
 
 
 @pytest.mark.parametrize(("app_label", "model"), list(domain_models()))

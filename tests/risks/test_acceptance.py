@@ -316,6 +316,14 @@ def test_lapse_is_a_system_transition_not_offered_by_hand(agency, people, api_as
         "paths"]
 
 
+def test_the_beat_schedule_runs_the_lapse_task_daily():
+    from qgov.celery import app
+
+    entry = app.conf.beat_schedule["lapse-risk-acceptances-daily"]
+    assert entry["task"] == "risks.tasks.lapse_risk_acceptances"
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({2}, {0})
+
+
 def test_the_schema_lists_each_transition(agency, people, api_as):
     paths = api_as(people["admin"]).get("/api/schema/?format=json").json()["paths"]
     for path in ("/api/risk-acceptances/{id}/approve/", "/api/risk-acceptances/{id}/reject/",

@@ -1,8 +1,6 @@
-from importlib import import_module, util
-
-from django.conf import settings
 from django.db import transaction
 
+from qgov import registry
 from qgov.management.base import AuditedCommand
 
 
@@ -11,12 +9,12 @@ class Command(AuditedCommand):
 
     def handle(self, *args, **options):
         loaded = 0
-        for app in settings.QGOV_DOMAIN_APPS:
-            if util.find_spec(f"{app}.catalog") is None:
+        for app in registry.apps():
+            if app.catalog_loader is None:
                 continue
             with transaction.atomic():
-                summary = import_module(f"{app}.catalog").load()
-            self.stdout.write(f"{app}: {summary}")
+                summary = app.catalog_loader()
+            self.stdout.write(f"{app.label}: {summary}")
             loaded += 1
         if not loaded:
             self.stdout.write("No reference catalogs to load yet.")

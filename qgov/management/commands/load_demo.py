@@ -1,15 +1,13 @@
 import secrets
-from importlib import import_module, util
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test.utils import override_settings
 
+from qgov import registry
 from qgov.choices import AgencySectorChoices, RoleChoices
 from qgov.management.base import AuditedCommand
 from qgov.models import Agency, Membership
-from qgov.registry import agency_setup
 
 DEMO_AGENCY = {"code": "DEMO", "name": "Department of Quantum Networks",
                "sector": AgencySectorChoices.DIGITAL, "time_zone": "Europe/Brussels",
@@ -30,7 +28,7 @@ class Command(AuditedCommand):
         # Demo notifications stay in the app: nothing is emailed to the demo addresses.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"), transaction.atomic():
             agency, _ = Agency.objects.get_or_create(code=DEMO_AGENCY["code"], defaults=DEMO_AGENCY)
-            agency_setup(agency)
+            registry.agency_setup(agency)
             users = {}
             for role in RoleChoices.values:
                 user, _ = user_model.objects.get_or_create(
@@ -52,9 +50,9 @@ class Command(AuditedCommand):
             platform.set_password(secret)
             platform.save()
             logins.append((platform.username, secret, "platform admin"))
-            for app in settings.QGOV_DOMAIN_APPS:
-                if util.find_spec(f"{app}.demo") is not None:
-                    import_module(f"{app}.demo").load(agency=agency, users=users)
+            for app in registry.apps():
+                if app.demo_loader is not None:
+                    app.demo_loader(agency=agency, users=users)
         self.stdout.write(self.style.SUCCESS(f"Demo agency: {agency}"))
         self.stdout.write("Demo logins (username / password / role):")
         for username, secret, role in logins:
