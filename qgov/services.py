@@ -8,13 +8,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from qgov.audit import snapshot
+from qgov.audit import one_change, snapshot
 from qgov.choices import RoleChoices
 from qgov.models import PLATFORM_ONLY, AgencyScopedModel, ApiToken, Membership, Notification
 from qgov.roles import Action, roles_for
+from qgov.writing import carry_caches, forward_relations, m2m_write, validation_exclude
 
 
 class VersionConflict(Exception):
@@ -64,7 +66,9 @@ def _assert_same_agency(instance, fields: dict, m2m: dict) -> None:
         return
     errors = {}
     for name, value in [*fields.items(), *m2m.items()]:
-        if hasattr(value, "all"):  # a queryset, from a form's multiple choice
+        if isinstance(value, QuerySet):  # from a form's multiple choice or the API: iterated once
+            related = value
+        elif hasattr(value, "all"):
             related = value.all()
         elif isinstance(value, (list, tuple, set)):
             related = value
@@ -87,11 +91,12 @@ def object_create(*, model, user, data: dict):
     require(user, instance.owning_agency_id, Action.ADD, model)
     _assert_same_agency(instance, fields, m2m)
     instance.full_clean()
-    instance.save()
-    for name, values in m2m.items():
-        getattr(instance, name).set(values)
-    if hasattr(instance, "after_create"):
-        instance.after_create(user=user)
+    with one_change() as change:  # one "create" event, its many-to-many ids included
+        instance.save()
+        for name, ids in m2m_write(instance, m2m, current={name: [] for name in m2m}).items():
+            change.m2m_set(instance, name, ids)
+        if hasattr(instance, "after_create"):
+            instance.after_create(user=user)
     return instance
 
 
@@ -99,7 +104,8 @@ def _lock(instance, user, action):
     model = type(instance)
     # Re-read the row under lock through the user's restriction: a membership revoked a moment
     # ago, or a record moved out of reach, stops the write here rather than at the view.
-    locked = model.objects.restrict(user, action).select_for_update().filter(pk=instance.pk).first()
+    locked = (model.objects.restrict(user, action).select_related(*forward_relations(model))
+              .select_for_update(of=("self",)).filter(pk=instance.pk).first())
     if locked is None:
         raise PermissionDenied(_("You do not have permission to do this."))
     return locked
@@ -115,16 +121,23 @@ def object_update(*, instance, user, data: dict, expected_version: int | None = 
     if "agency" in fields and fields["agency"].pk != locked.owning_agency_id:
         raise ValidationError({"agency": _("A record cannot be moved to another agency.")})
     _assert_same_agency(locked, fields, m2m)
-    before = snapshot(locked) if hasattr(locked, "after_update") else None
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    locked.save()
-    for name, values in m2m.items():
-        getattr(locked, name).set(values)
-    if before is not None:
-        after = snapshot(locked)
-        locked.after_update(user=user, changed={key for key in after if before.get(key) != after.get(key)})
+    # The caller's copy of this same version already holds the relations it prefetched.
+    same_version = locked.version == getattr(instance, "version", None)
+    prefetched = getattr(instance, "_prefetched_objects_cache", {}) if same_version else {}
+    known = {name: sorted(obj.pk for obj in objs) for name, objs in prefetched.items() if name not in m2m}
+    with one_change() as change:  # one "update" event for fields and many-to-many together
+        before = change.remember(locked, before=snapshot(locked, m2m=known))
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.full_clean(exclude=validation_exclude(model, {*fields, *m2m}))
+        locked.save()
+        for name, ids in m2m_write(locked, m2m, current={n: before[n] for n in m2m if n in before}).items():
+            change.m2m_set(locked, name, ids)
+        if same_version:
+            carry_caches(instance, locked, skip=m2m)
+        if hasattr(locked, "after_update"):
+            after = change.after(change.get(locked))
+            locked.after_update(user=user, changed={key for key in after if before.get(key) != after.get(key)})
     return locked
 
 
@@ -135,7 +148,8 @@ def object_delete(*, instance, user, expected_version: int | None = None) -> Non
         raise VersionConflict(locked, expected_version)
     if hasattr(locked, "clean_delete"):
         locked.clean_delete()
-    locked.delete()
+    with one_change():
+        locked.delete()
 
 
 # --- memberships ----------------------------------------------------------------------------
