@@ -247,7 +247,7 @@ def _owning_agency_id(instance):
     return getattr(instance, "owning_agency_id", None)
 
 
-def record_event(instance, *, action: str, before: dict | None, after: dict | None):
+def record_event(instance, *, action: str, before: dict | None, after: dict | None, object_id=None):
     """Append one event to the chain of the instance's agency (written now, not buffered)."""
     from qgov.models import AuditChainHead, AuditEvent
 
@@ -274,7 +274,7 @@ def record_event(instance, *, action: str, before: dict | None, after: dict | No
             actor_repr=actor_repr[:200],
             agency_id=agency_id,
             content_type=content_type,
-            object_id=str(instance.pk),
+            object_id=str(instance.pk if object_id is None else object_id),
             object_repr=str(instance)[:300],
             action=action,
             before=before,
@@ -302,6 +302,7 @@ class _Pending:
     deleted: bool = False
     m2m: dict = field(default_factory=dict)  # the m2m ids as they stand now, when known
     m2m_stale: bool = False  # changed through the related managers: read again at the end
+    pk: object = None  # kept: a deleted instance loses its pk
 
 
 class Change:
@@ -322,7 +323,7 @@ class Change:
         entry = self.get(instance)
         if entry is None:
             m2m = {f.name: before[f.name] for f in audited_m2m(type(instance)) if f.name in before}
-            self.pending[self.key(instance)] = _Pending(instance, before, m2m=m2m)
+            self.pending[self.key(instance)] = _Pending(instance, before, m2m=m2m, pk=instance.pk)
             return before
         return entry.before
 
@@ -351,7 +352,8 @@ class Change:
         for entry in self.pending.values():
             if entry.deleted:
                 if not entry.created:
-                    record_event(entry.instance, action=AuditActionChoices.DELETE, before=entry.before, after=None)
+                    record_event(entry.instance, action=AuditActionChoices.DELETE, before=entry.before, after=None,
+                                 object_id=entry.pk)
                 continue
             action = AuditActionChoices.CREATE if entry.created else AuditActionChoices.UPDATE
             record_event(entry.instance, action=action, before=entry.before, after=self.after(entry))
@@ -561,7 +563,7 @@ def _on_post_save(sender, instance, created, raw=False, **kwargs):
         if entry is None:
             # New in this change: no many-to-many rows yet, nothing to read.
             change.pending[change.key(instance)] = _Pending(
-                instance, None, created=True, m2m={f.name: [] for f in audited_m2m(sender)})
+                instance, None, created=True, m2m={f.name: [] for f in audited_m2m(sender)}, pk=instance.pk)
         else:
             entry.instance = instance
         return
@@ -573,8 +575,10 @@ def _on_post_save(sender, instance, created, raw=False, **kwargs):
 def _on_pre_delete(sender, instance, **kwargs):
     if is_audited(sender):
         change = _change.get()
-        entry = change.get(instance) if change is not None else None
-        instance._audit_before = snapshot(instance) if entry is None else None
+        if change is None:
+            instance._audit_before = snapshot(instance)
+        elif change.get(instance) is None:
+            change.remember(instance, before=snapshot(instance))
 
 
 def _on_post_delete(sender, instance, **kwargs):
@@ -582,10 +586,7 @@ def _on_post_delete(sender, instance, **kwargs):
         return
     change = _change.get()
     if change is not None:
-        entry = change.get(instance)
-        if entry is None:
-            entry = change.pending[change.key(instance)] = _Pending(instance, instance._audit_before)
-        entry.deleted = True
+        change.get(instance).deleted = True
         return
     record_event(instance, action=AuditActionChoices.DELETE, before=instance._audit_before, after=None)
 
