@@ -623,3 +623,62 @@ def register_platform_models():
     # Password hashes and login stamps are not audit material.
     register(get_user_model(), exclude=("password", "last_login"))
     register(ApiToken)
+
+
+# --- checkpoint workflows --------------------------------------------------------------------
+
+
+def checkpoints_write(*, now=None) -> list:
+    """Sign each chain's head as a checkpoint; chains that have not moved since their last
+    checkpoint are skipped."""
+    from qgov.models import AuditChainHead, AuditCheckpoint
+
+    now = now or timezone.now()
+    written = []
+    with transaction.atomic():
+        last = dict(AuditCheckpoint.objects.values("chain").annotate(last=models.Max("seq"))
+                    .values_list("chain", "last"))
+        for head in AuditChainHead.objects.order_by("chain"):
+            if head.seq == 0 or last.get(head.chain) == head.seq:
+                continue
+            document = checkpoint_document(chain=head.chain, seq=head.seq, hash_=head.hash, created=now)
+            written.append(AuditCheckpoint.objects.create(
+                chain=head.chain, agency_id=agency_of_chain(head.chain), seq=head.seq, hash=head.hash,
+                created=now, key_id=document["key_id"], signature=document["signature"]))
+    return written
+
+
+def checkpoint_recipients(checkpoint) -> list:
+    """The agency's auditors for an agency chain; platform admins for the platform and legacy chains."""
+    from qgov.choices import RoleChoices
+
+    users = get_user_model().objects.filter(is_active=True)
+    if checkpoint.agency_id is None:
+        return list(users.filter(is_superuser=True).order_by("username"))
+    return list(users.filter(memberships__agency_id=checkpoint.agency_id,
+                             memberships__role=RoleChoices.AUDITOR).order_by("username"))
+
+
+def checkpoint_send(checkpoint) -> int:
+    """Mail the signed checkpoint file to its recipients (and tell them in the app)."""
+    from django.core.mail import EmailMessage
+    from django.urls import reverse
+
+    from qgov.services import notify
+
+    recipients = checkpoint_recipients(checkpoint)
+    if not recipients:
+        return 0
+    title = f"Audit checkpoint: {checkpoint.chain} at event #{checkpoint.seq}"
+    body = (f"The audit chain {checkpoint.chain} reached event #{checkpoint.seq} (hash {checkpoint.hash}) on "
+            f"{checkpoint.created:%Y-%m-%d %H:%M} UTC. Keep the attached signed checkpoint outside qgov; "
+            "`manage.py verify_audit --checkpoint FILE` proves later that the chain still extends it.")
+    with transaction.atomic():
+        notify(users=recipients, agency=checkpoint.agency, title=title, body=body,
+               url=reverse("qgov:auditcheckpoint_list"), email=False)
+    addresses = [user.email for user in recipients if user.email]
+    if addresses:
+        message = EmailMessage(subject=f"[qgov] {title}", body=body, to=addresses)
+        message.attach(checkpoint.filename(), json.dumps(checkpoint.document(), indent=2) + "\n", "application/json")
+        message.send()
+    return len(addresses)
