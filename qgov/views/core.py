@@ -1,11 +1,11 @@
 """Pages of the core: dashboard, agency switcher, agency admin (agency, members, system
 tokens), the audit trail and notifications."""
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-import json
-
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse

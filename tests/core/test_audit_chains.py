@@ -1,7 +1,6 @@
 """The audit trail, version 2: one event per logical change, a pinned query budget per write,
 one chain per agency, keyed hashes with rotation, and signed checkpoints."""
 
-import hashlib
 import io
 import json
 from types import SimpleNamespace
@@ -21,7 +20,7 @@ from qgov.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from qgov.testing import events_for
 from risks.models import Risk
 from risks.services import risk_matrix_ensure
-from tests.factories import AgencyFactory, MembershipFactory, UserFactory
+from tests.factories import AgencyFactory, MembershipFactory
 from tests.risks.factories import AssetFactory, ControlFactory, RiskFactory, ThreatVectorFactory
 
 KEY_1 = "first-audit-key-for-tests-0123456789abcdefghij"
@@ -237,17 +236,6 @@ def test_a_wrong_key_fails_verification(db, settings):
                                    "hash: the event was altered")
 
 
-def _plain_sha256(event):
-    payload = {**compute_payload(event)}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def compute_payload(event):
-    from qgov.audit import _payload
-
-    return json.loads(json.dumps(_payload(event), default=str))
-
-
 def test_a_database_writer_cannot_reforge_the_chain_with_plain_hashes(db):
     agency = AgencyFactory(code="DBW")
     agency.description = "real"
@@ -280,4 +268,150 @@ def test_legacy_chain_events_verify_with_plain_sha256(db):
         prev = event.hash
     AuditChainHead.objects.create(chain="legacy", seq=2, hash=prev)
     assert [r.chain for r in verify_chains()] == ["legacy"]
+    assert verify_chain() is None
+
+
+# --- checkpoints ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def checkpointed(agency, member_of, superuser, mailoutbox, django_capture_on_commit_callbacks):
+    """An agency with an auditor and four events in its chain (the agency, the auditor's membership,
+    two edits), checkpointed by the daily task."""
+    from qgov.tasks import write_audit_checkpoints
+
+    auditor = member_of(agency, RoleChoices.AUDITOR)
+    for description in ("one", "two"):
+        agency.description = description
+        agency.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        written = write_audit_checkpoints.delay().get()
+    return SimpleNamespace(agency=agency, auditor=auditor, written=written, chain=f"agency:{agency.pk}")
+
+
+def checkpoint_file(tmp_path, checkpoint, **changes):
+    path = tmp_path / checkpoint.filename()
+    path.write_text(json.dumps({**checkpoint.document(), **changes}))
+    return path
+
+
+def test_daily_task_signs_each_chain_head_and_mails_it(checkpointed, superuser, mailoutbox):
+    chain_head = AuditChainHead.objects.get(chain=checkpointed.chain)
+    checkpoint = AuditCheckpoint.objects.get(chain=checkpointed.chain)
+    assert (checkpoint.seq, checkpoint.hash) == (chain_head.seq, chain_head.hash)
+    assert checkpoint.agency == checkpointed.agency
+    assert sorted(AuditCheckpoint.objects.values_list("chain", flat=True)) == sorted([checkpointed.chain, "platform"])
+    mails = {tuple(m.to): m for m in mailoutbox}
+    assert set(mails) == {(checkpointed.auditor.email,), (superuser.email,)}
+    name, content, mimetype = mails[(checkpointed.auditor.email,)].attachments[0]
+    assert (name, mimetype) == (checkpoint.filename(), "application/json")
+    assert json.loads(content) == checkpoint.document()
+    assert checkpointed.auditor.notifications.get().title == f"Audit checkpoint: {checkpointed.chain} at event #4"
+    # A chain that has not moved is not checkpointed again.
+    from qgov.audit import checkpoints_write
+
+    assert checkpoints_write() == []
+
+
+def test_verify_audit_checkpoint_passes_while_the_chain_extends_it(checkpointed, tmp_path):
+    checkpointed.agency.description = "later"
+    checkpointed.agency.save()
+    path = checkpoint_file(tmp_path, AuditCheckpoint.objects.get(chain=checkpointed.chain))
+    out = io.StringIO()
+    call_command("verify_audit", checkpoint=path, stdout=out)
+    assert out.getvalue().startswith(f"Checkpoint verified: chain {checkpointed.chain} still extends checkpoint "
+                                     "event #4 (")
+    assert out.getvalue().strip().endswith("2 events up to head #5 verified.")
+
+
+@pytest.mark.parametrize("tamper, message", [
+    ("signature", "checkpoint signature is invalid: the file was altered or not made by qgov"),
+    ("seq_in_file", "checkpoint signature is invalid"),
+    ("unknown_key", "checkpoint signed with key 'elsewhere', which is not configured"),
+    ("rewritten", "no longer has the checkpoint's hash: the chain was rewritten"),
+    ("altered_after", "chain broken after the checkpoint: chain agency:"),
+    ("truncated", "event #4 of the checkpoint is missing"),
+])
+def test_verify_audit_checkpoint_catches_tampering(checkpointed, tmp_path, tamper, message):
+    checkpointed.agency.description = "later"
+    checkpointed.agency.save()
+    checkpoint = AuditCheckpoint.objects.get(chain=checkpointed.chain)
+    changes = {}
+    events = AuditEvent.objects.filter(chain=checkpointed.chain)
+    if tamper == "signature":
+        changes["signature"] = "0" * 64
+    elif tamper == "seq_in_file":
+        changes["seq"] = 2
+    elif tamper == "unknown_key":
+        changes["key_id"] = "elsewhere"
+    elif tamper == "rewritten":
+        events.filter(seq=4).update(hash="f" * 64)
+    elif tamper == "altered_after":
+        events.filter(seq=5).update(object_repr="Forged")
+    elif tamper == "truncated":
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM qgov_auditevent WHERE chain = %s AND seq >= 4", [checkpointed.chain])
+    with pytest.raises(CommandError, match=f"^Checkpoint NOT verified: .*{message}"):
+        call_command("verify_audit", checkpoint=checkpoint_file(tmp_path, checkpoint, **changes))
+
+
+def test_auditors_download_their_agencys_checkpoints(checkpointed, client, api_as, other_agency, member_of):
+    checkpoint = AuditCheckpoint.objects.get(chain=checkpointed.chain)
+    platform = AuditCheckpoint.objects.get(chain="platform")
+    client.force_login(checkpointed.auditor)
+    assert 'href="/audit/checkpoints/"' in client.get("/audit/").content.decode()
+    page = client.get("/audit/checkpoints/").content.decode()
+    assert f"/audit/checkpoints/{checkpoint.pk}/download/" in page
+    assert f"/audit/checkpoints/{platform.pk}/download/" not in page
+    response = client.get(f"/audit/checkpoints/{checkpoint.pk}/download/")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="{checkpoint.filename()}"'
+    assert json.loads(response.content) == checkpoint.document()
+    assert client.get(f"/audit/checkpoints/{platform.pk}/download/").status_code == 404
+    api = api_as(checkpointed.auditor)
+    listed = api.get("/api/audit-checkpoints/").json()
+    assert [row["id"] for row in listed["results"]] == [checkpoint.pk]
+    downloaded = api.get(f"/api/audit-checkpoints/{checkpoint.pk}/download/")
+    assert json.loads(downloaded.content) == checkpoint.document()
+    # An editor of the agency, or an auditor of another agency, sees none of them.
+    for user in (member_of(checkpointed.agency, RoleChoices.EDITOR), member_of(other_agency, RoleChoices.AUDITOR)):
+        api = api_as(user)
+        assert api.get("/api/audit-checkpoints/").json()["count"] == 0
+        assert api.get(f"/api/audit-checkpoints/{checkpoint.pk}/download/").status_code == 404
+
+
+# --- the upgrade ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_carries_existing_events_into_the_legacy_chain():
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("qgov", "0001_initial")])
+    try:
+        old = executor.loader.project_state([("qgov", "0001_initial")]).apps
+        content_type = old.get_model("contenttypes", "ContentType").objects.get_or_create(
+            app_label="qgov", model="agency")[0]
+        prev = GENESIS_HASH
+        for seq in (1, 2):
+            fields = {"seq": seq, "timestamp": timezone.now(), "actor_id": None, "actor_repr": "system",
+                      "agency_id": None, "object_id": "7", "object_repr": "Old", "action": "update",
+                      "before": {"n": 0}, "after": {"n": seq}, "changed_fields": ["n"], "request_id": "",
+                      "source": "system", "prev_hash": prev}
+            old_hash = compute_hash(SimpleNamespace(**fields, chain="legacy", key_id="", content_type=content_type))
+            old.get_model("qgov", "AuditEvent").objects.create(**fields, content_type_id=content_type.pk,
+                                                                hash=old_hash)
+            prev = old_hash
+        old.get_model("qgov", "AuditChainHead").objects.create(pk=1, seq=2, hash=prev)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert list(AuditEvent.objects.order_by("seq").values_list("chain", "seq", "key_id")) == [
+        ("legacy", 1, ""), ("legacy", 2, "")]
+    assert list(AuditChainHead.objects.values_list("chain", "seq")) == [("legacy", 2)]
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    assert out.getvalue().strip() == "Audit chains intact: 2 events in 1 chain verified."
+    AgencyFactory(code="NEW")  # new events start their own chain
     assert verify_chain() is None

@@ -32,5 +32,5 @@ class Command(BaseCommand):
         if broken:
             raise CommandError("Audit chain broken at " + "; ".join(str(problem) for problem in broken))
         events = sum(report.events for report in reports)
-        self.stdout.write(self.style.SUCCESS(
-            f"Audit chains intact: {events} events in {len(reports)} chain{'s' if len(reports) != 1 else ''} verified."))
+        chains = f"{len(reports)} chain{'s' if len(reports) != 1 else ''}"
+        self.stdout.write(self.style.SUCCESS(f"Audit chains intact: {events} events in {chains} verified."))
