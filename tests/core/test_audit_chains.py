@@ -260,9 +260,9 @@ def test_legacy_chain_events_verify_with_plain_sha256(db):
     prev = GENESIS_HASH
     for seq in (1, 2):
         event = AuditEvent(
-            chain="legacy", seq=seq, timestamp=timezone.now(), actor_repr="system", content_type=content_type, object_id="1", object_repr="x", action="create",
-            before=None, after={"n": seq}, changed_fields=["n"], request_id="", source="system", prev_hash=prev,
-            key_id="")
+            chain="legacy", seq=seq, timestamp=timezone.now(), actor_repr="system", content_type=content_type,
+            object_id="1", object_repr="x", action="create", before=None, after={"n": seq}, changed_fields=["n"],
+            request_id="", source="system", prev_hash=prev, key_id="")
         event.hash = compute_hash(event)
         event.save()
         prev = event.hash
