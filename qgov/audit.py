@@ -349,7 +349,10 @@ class Change:
         return snapshot(entry.instance, m2m=None if entry.m2m_stale else entry.m2m)
 
     def flush(self):
-        for entry in self.pending.values():
+        # Chains in one fixed order, so two changes touching the same chains lock their heads in
+        # the same order and cannot deadlock; within a chain the order of the change is kept.
+        entries = sorted(self.pending.values(), key=lambda e: chain_of(_owning_agency_id(e.instance)))
+        for entry in entries:
             if entry.deleted:
                 if not entry.created:
                     record_event(entry.instance, action=AuditActionChoices.DELETE, before=entry.before, after=None,

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_basic_type, build_object_type
@@ -27,16 +28,22 @@ class BriefManyRelatedField(serializers.ManyRelatedField):
             self.fail("empty")
         child = self.child_relation
         pk_field = child.get_queryset().model._meta.pk
+        try:
+            low, high = connection.ops.integer_field_range(pk_field.get_internal_type())
+        except KeyError:  # not an integer key
+            low = high = None
         wanted = []
         for item in data:
+            value = child.pk_field.to_internal_value(item) if child.pk_field is not None else item
             try:
-                if isinstance(item, bool) or item is None:
+                if isinstance(value, bool):
                     raise TypeError
-                wanted.append((item, pk_field.to_python(child.pk_field.to_internal_value(item)
-                                                        if child.pk_field is not None else item)))
+                pk = pk_field.get_prep_value(value)
             except (TypeError, ValueError, DjangoValidationError):
                 child.fail("incorrect_type", data_type=type(item).__name__)
-        found = child.get_queryset().filter(pk__in=[pk for _, pk in wanted])
+            in_range = pk is not None and (low is None or low <= pk <= high)
+            wanted.append((item, pk if in_range else None))
+        found = child.get_queryset().filter(pk__in=[pk for _, pk in wanted if pk is not None])
         present = {obj.pk for obj in found}
         for item, pk in wanted:
             if pk not in present:

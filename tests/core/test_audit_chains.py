@@ -121,11 +121,18 @@ def test_patch_by_a_viewer_is_still_refused_and_changes_nothing(agency, register
     assert AuditEvent.objects.count() == before
 
 
-def test_unknown_relation_id_is_a_400_naming_it(agency, register, api_as):
-    payload = {**risk_payload(agency, register), "assets": [register.assets[0].pk, 999999]}
+@pytest.mark.parametrize(("value", "message"), [
+    (999999, 'Invalid pk "999999" - object does not exist.'),
+    (2**70, f'Invalid pk "{2**70}" - object does not exist.'),
+    ("x", "Incorrect type. Expected pk value, received str."),
+    (True, "Incorrect type. Expected pk value, received bool."),
+])
+def test_unknown_relation_id_is_a_400_naming_it(agency, register, api_as, value, message):
+    """The relation ids are looked up in one query, with the messages of one lookup per id."""
+    payload = {**risk_payload(agency, register), "assets": [register.assets[0].pk, value]}
     response = api_as(register.editor).post("/api/risks/", payload, format="json")
     assert response.status_code == 400
-    assert response.json()["errors"]["assets"] == ['Invalid pk "999999" - object does not exist.']
+    assert response.json()["errors"]["assets"] == [message]
     assert not Risk.objects.exists()
 
 
