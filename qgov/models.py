@@ -399,7 +399,7 @@ class AuditCheckpoint(models.Model):
         """The signed file auditors keep (verify it with `manage.py verify_audit --checkpoint`)."""
         import datetime as dt
 
-        from qgov.audit import CHECKPOINT_FORMAT
+        from qgov.audit_checkpoints import CHECKPOINT_FORMAT
 
         return {"format": CHECKPOINT_FORMAT, "chain": self.chain, "seq": self.seq, "hash": self.hash,
                 "created": self.created.astimezone(dt.UTC).isoformat(), "key_id": self.key_id,

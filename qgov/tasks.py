@@ -4,7 +4,8 @@ import logging
 
 from celery import shared_task
 
-from qgov.audit import audit_context, checkpoint_send, checkpoints_write, verify_chain
+from qgov.audit import audit_context, verify_chain
+from qgov.audit_checkpoints import checkpoint_send, checkpoints_write
 from qgov.choices import AuditSourceChoices
 
 logger = logging.getLogger(__name__)

@@ -315,7 +315,7 @@ def test_daily_task_signs_each_chain_head_and_mails_it(checkpointed, superuser, 
     assert json.loads(content) == checkpoint.document()
     assert checkpointed.auditor.notifications.get().title == f"Audit checkpoint: {checkpointed.chain} at event #4"
     # A chain that has not moved is not checkpointed again.
-    from qgov.audit import checkpoints_write
+    from qgov.audit_checkpoints import checkpoints_write
 
     assert checkpoints_write() == []
 
