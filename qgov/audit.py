@@ -1,21 +1,31 @@
-"""The audit chain: every create, update and delete of an audited model becomes an
-append-only AuditEvent whose hash covers its content and the previous event's hash.
+"""The audit trail: every create, update and delete of an audited model becomes an append-only
+AuditEvent whose keyed hash (HMAC-SHA256 with `QGOV_AUDIT_KEY`) covers its content and the
+previous event's hash.
 
-Events are written by model signals, so a change is recorded whichever door it came
-through (UI, API, admin, management command, Celery task). Who did it and why is
-read from a context that the request middleware, tasks and commands set.
+- One chain per agency ("agency:<id>") and one for platform records ("platform"), so writes of
+  different agencies never wait on each other; events from before chains existed form the closed
+  "legacy" chain (plain SHA-256).
+- One event per logical change: the write services wrap their work in `one_change()`, which
+  buffers what the model signals see and writes one merged event per record at the end (first
+  `before`, last `after`, many-to-many ids included). Outside it (admin, raw saves in tasks) the
+  signals write an event per save, as before.
+- Who did it and why is read from a context that the request middleware, tasks and commands set.
 """
 
 import contextlib
 import contextvars
 import datetime as dt
 import hashlib
+import hmac
 import json
+import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
@@ -24,6 +34,9 @@ from django.utils import timezone
 from qgov.choices import AuditActionChoices, AuditSourceChoices
 
 GENESIS_HASH = "0" * 64
+PLATFORM_CHAIN = "platform"
+LEGACY_CHAIN = "legacy"  # events written before per-agency chains: plain SHA-256, closed
+LEGACY_KEY_ID = ""
 
 
 @dataclass(frozen=True)
@@ -65,28 +78,60 @@ def audit_context(*, source: str, request=None, actor=None, label: str = "", req
 
 # --- lifecycle transitions -----------------------------------------------------------------
 
-_transition: contextvars.ContextVar[dict | None] = contextvars.ContextVar("qgov_audit_transition", default=None)
-
-
 @contextlib.contextmanager
 def audit_transition(instance, name: str, reason: str, *, explicit: bool = True):
-    """The events of `instance` written inside name the transition and its reason; an explicit
-    transition (not one an edit triggered) is recorded with the action "transition"."""
-    token = _transition.set({"key": (type(instance)._meta.label, instance.pk), "transition": name,
-                             "reason": reason, "explicit": explicit})
-    try:
-        yield
-    finally:
-        _transition.reset(token)
+    """The event of `instance` for what is saved inside names the transition and its reason; an
+    explicit transition (not one an edit triggered) is recorded with the action "transition".
+    Kept on the instance, because a buffered change writes its events when its block ends."""
+    instance._audit_transition = {"transition": name, "reason": reason, "explicit": explicit}
+    yield
 
 
 def _transition_detail(instance, action):
-    current = _transition.get()
-    if current is None or current["key"] != (type(instance)._meta.label, instance.pk):
+    current = instance.__dict__.pop("_audit_transition", None)
+    if current is None:
         return action, {}
     if current["explicit"] and action == AuditActionChoices.UPDATE:
         action = AuditActionChoices.TRANSITION
     return action, {"transition": current["transition"], "reason": current["reason"]}
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+_KEY_ENTRY = re.compile(r"^(?P<id>[A-Za-z0-9_-]{1,16}):(?P<key>.+)$")
+
+
+def key_id_of(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:8]
+
+
+def current_key() -> tuple[str, bytes]:
+    """(key id, key) that new events and checkpoints are signed with."""
+    key = settings.QGOV_AUDIT_KEY
+    if not key:
+        raise ImproperlyConfigured("QGOV_AUDIT_KEY is not set.")
+    return settings.QGOV_AUDIT_KEY_ID or key_id_of(key), key.encode()
+
+
+def keyring() -> dict[str, bytes]:
+    """Every key that may verify: the current one and the retired `QGOV_AUDIT_OLD_KEYS`
+    (each "secret" or "keyid:secret")."""
+    keys = {}
+    for entry in settings.QGOV_AUDIT_OLD_KEYS:
+        entry = entry.strip()
+        if not entry:
+            continue
+        match = _KEY_ENTRY.match(entry)
+        key_id, key = (match["id"], match["key"]) if match else (key_id_of(entry), entry)
+        keys[key_id] = key.encode()
+    key_id, key = current_key()
+    keys[key_id] = key
+    return keys
+
+
+def sign(payload: dict, key: bytes) -> str:
+    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hmac.new(key, encoded.encode(), hashlib.sha256).hexdigest()
 
 
 # --- which models are audited ---------------------------------------------------------------
@@ -111,6 +156,11 @@ def _excluded(model) -> set[str]:
     return set(getattr(model, "audit_exclude", ())) | set(_extra_audited.get(model._meta.concrete_model, ()))
 
 
+def audited_m2m(model) -> list:
+    excluded = _excluded(model)
+    return [f for f in model._meta.many_to_many if f.name not in excluded]
+
+
 # --- snapshots ------------------------------------------------------------------------------
 
 
@@ -119,18 +169,48 @@ def _normalise(data):
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder, sort_keys=True))
 
 
-def snapshot(instance, *, include_m2m: bool = True) -> dict:
+def m2m_ids(instance, names=None) -> dict[str, list]:
+    """The related ids of the instance's audited many-to-many fields, in one query (a UNION over
+    the through tables), or from a prefetch cache when the caller already holds one."""
+    fields = [f for f in audited_m2m(type(instance)) if names is None or f.name in names]
+    result, queries = {}, []
+    cache = getattr(instance, "_prefetched_objects_cache", {})
+    for m2m in fields:
+        if m2m.name in cache:
+            result[m2m.name] = sorted(obj.pk for obj in cache[m2m.name])
+            continue
+        result[m2m.name] = []
+        through = m2m.remote_field.through
+        target = through._meta.get_field(m2m.m2m_reverse_field_name()).attname
+        queries.append(
+            through._base_manager.filter(**{m2m.m2m_field_name(): instance.pk})
+            .annotate(audit_field=models.Value(m2m.name, output_field=models.CharField()))
+            .values_list("audit_field", target)
+        )
+    if queries:
+        union = queries[0].union(*queries[1:], all=True) if len(queries) > 1 else queries[0]
+        for name, pk in union:
+            result[name].append(pk)
+    return {name: sorted(ids) for name, ids in result.items()}
+
+
+def snapshot(instance, *, include_m2m: bool = True, m2m: dict | None = None) -> dict:
+    """The audited state of `instance`: its concrete fields and, when `include_m2m`, the sorted
+    ids of its many-to-many relations (from `m2m` when the caller knows them, else read)."""
     model = type(instance)
     excluded = _excluded(model)
     data = {}
-    for field in model._meta.concrete_fields:
-        if field.name in excluded:
+    for concrete in model._meta.concrete_fields:
+        if concrete.name in excluded:
             continue
-        data[field.attname] = field.value_from_object(instance)
+        data[concrete.attname] = concrete.value_from_object(instance)
     if include_m2m and instance.pk is not None:
-        for field in model._meta.many_to_many:
-            if field.name not in excluded:
-                data[field.name] = sorted(getattr(instance, field.name).values_list("pk", flat=True))
+        known = dict(m2m or {})
+        missing = [f.name for f in audited_m2m(model) if f.name not in known]
+        if missing:
+            known.update(m2m_ids(instance, missing))
+        for m2m_field in audited_m2m(model):
+            data[m2m_field.name] = sorted(known[m2m_field.name])
     return _normalise(data)
 
 
@@ -142,8 +222,8 @@ def _diff(before: dict | None, after: dict | None) -> list[str]:
 # --- hashing and appending ------------------------------------------------------------------
 
 
-def compute_hash(event) -> str:
-    payload = {
+def _payload(event) -> dict:
+    return {
         "seq": event.seq,
         "timestamp": event.timestamp.astimezone(dt.UTC).isoformat(),
         "actor_id": event.actor_id,
@@ -159,18 +239,38 @@ def compute_hash(event) -> str:
         "request_id": event.request_id,
         "source": event.source,
         "prev_hash": event.prev_hash,
+        # Added with lifecycles; absent from older events, so their hashes still hold.
+        **({"detail": event.detail} if getattr(event, "detail", None) else {}),
     }
-    if event.detail:  # added with lifecycles; absent from older events, so their hashes still hold
-        payload["detail"] = event.detail
-    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def compute_hash(event, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the event's content, chain position and key id, with the key named by
+    `event.key_id` (or `key`). Legacy-chain events keep their plain SHA-256."""
+    if event.chain == LEGACY_CHAIN and event.key_id == LEGACY_KEY_ID:
+        encoded = json.dumps(_payload(event), sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+        return hashlib.sha256(encoded.encode()).hexdigest()
+    if key is None:
+        key = keyring().get(event.key_id)
+        if key is None:
+            raise KeyError(event.key_id)
+    return sign({**_payload(event), "chain": event.chain, "key_id": event.key_id}, key)
+
+
+def chain_of(agency_id) -> str:
+    return f"agency:{agency_id}" if agency_id is not None else PLATFORM_CHAIN
+
+
+def agency_of_chain(chain: str):
+    return int(chain.split(":", 1)[1]) if chain.startswith("agency:") else None
 
 
 def _owning_agency_id(instance):
     return getattr(instance, "owning_agency_id", None)
 
 
-def record_event(instance, *, action: str, before: dict | None, after: dict | None):
+def record_event(instance, *, action: str, before: dict | None, after: dict | None, object_id=None):
+    """Append one event to the chain of the instance's agency (written now, not buffered)."""
     from qgov.models import AuditChainHead, AuditEvent
 
     changed = _diff(before, after)
@@ -180,17 +280,24 @@ def record_event(instance, *, action: str, before: dict | None, after: dict | No
     context = current_context()
     actor = context.resolve_actor()
     actor_repr = actor.get_username() if actor is not None else (context.label or context.source)
-    with transaction.atomic():
-        # The head row lock serialises appends, so two writers can never fork the chain.
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    agency_id = _owning_agency_id(instance)
+    chain = chain_of(agency_id)
+    key_id, key = current_key()
+    content_type = ContentType.objects.get_for_model(instance, for_concrete_model=True)
+    # Without a savepoint: inside the caller's transaction a failure here fails the whole write.
+    with transaction.atomic(savepoint=False):
+        # The chain's head row lock serialises appends to this chain only: two writers can never
+        # fork it, and writers of other agencies do not wait.
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=chain)
         event = AuditEvent(
+            chain=chain,
             seq=head.seq + 1,
             timestamp=timezone.now(),
             actor=actor,
             actor_repr=actor_repr[:200],
-            agency_id=_owning_agency_id(instance),
-            content_type=ContentType.objects.get_for_model(instance, for_concrete_model=True),
-            object_id=str(instance.pk),
+            agency_id=agency_id,
+            content_type=content_type,
+            object_id=str(instance.pk if object_id is None else object_id),
             object_repr=str(instance)[:300],
             action=action,
             before=before,
@@ -200,12 +307,109 @@ def record_event(instance, *, action: str, before: dict | None, after: dict | No
             request_id=context.request_id,
             source=context.source,
             prev_hash=head.hash,
+            key_id=key_id,
         )
-        event.hash = compute_hash(event)
+        event.hash = compute_hash(event, key)
         event.save(force_insert=True)
-        head.seq, head.hash = event.seq, event.hash
-        head.save(update_fields=["seq", "hash"])
+        AuditChainHead.objects.filter(pk=head.pk).update(seq=event.seq, hash=event.hash)
     return event
+
+
+# --- one event per logical change ------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    instance: models.Model
+    before: dict | None
+    created: bool = False
+    deleted: bool = False
+    m2m: dict = field(default_factory=dict)  # the m2m ids as they stand now, when known
+    m2m_stale: bool = False  # changed through the related managers: read again at the end
+    pk: object = None  # kept: a deleted instance loses its pk
+
+
+class Change:
+    """What one logical change did to each audited record, written as one event per record."""
+
+    def __init__(self):
+        self.pending: dict[tuple, _Pending] = {}
+
+    @staticmethod
+    def key(instance):
+        return (type(instance)._meta.concrete_model, instance.pk)
+
+    def get(self, instance) -> _Pending | None:
+        return self.pending.get(self.key(instance))
+
+    def remember(self, instance, *, before: dict) -> dict:
+        """The service read the record under lock: its snapshot is the event's `before`."""
+        entry = self.get(instance)
+        if entry is None:
+            m2m = {f.name: before[f.name] for f in audited_m2m(type(instance)) if f.name in before}
+            self.pending[self.key(instance)] = _Pending(instance, before, m2m=m2m, pk=instance.pk)
+            return before
+        return entry.before
+
+    def m2m_set(self, instance, name: str, ids: list | None):
+        entry = self.get(instance)
+        if entry is not None:
+            if ids is None:
+                entry.m2m_stale = True
+            else:
+                entry.m2m[name] = sorted(ids)
+
+    def merge(self, other: "Change"):
+        for key, entry in other.pending.items():
+            mine = self.pending.get(key)
+            if mine is None:
+                self.pending[key] = entry
+            else:
+                mine.instance, mine.deleted = entry.instance, entry.deleted
+                mine.m2m.update(entry.m2m)
+                mine.m2m_stale = mine.m2m_stale or entry.m2m_stale
+
+    def after(self, entry: _Pending) -> dict:
+        return snapshot(entry.instance, m2m=None if entry.m2m_stale else entry.m2m)
+
+    def flush(self):
+        # Chains in one fixed order, so two changes touching the same chains lock their heads in
+        # the same order and cannot deadlock; within a chain the order of the change is kept.
+        entries = sorted(self.pending.values(), key=lambda e: chain_of(_owning_agency_id(e.instance)))
+        for entry in entries:
+            if entry.deleted:
+                if not entry.created:
+                    record_event(entry.instance, action=AuditActionChoices.DELETE, before=entry.before, after=None,
+                                 object_id=entry.pk)
+                continue
+            action = AuditActionChoices.CREATE if entry.created else AuditActionChoices.UPDATE
+            record_event(entry.instance, action=action, before=entry.before, after=self.after(entry))
+
+
+_change: contextvars.ContextVar[Change | None] = contextvars.ContextVar("qgov_audit_change", default=None)
+
+
+def current_change() -> Change | None:
+    return _change.get()
+
+
+@contextlib.contextmanager
+def one_change():
+    """Record everything inside the block as one event per record, written when the block ends
+    (so inside the caller's transaction). Nested blocks join the outer one; a block that raises
+    leaves nothing behind."""
+    parent = _change.get()
+    change = Change()
+    token = _change.set(change)
+    try:
+        yield change
+    finally:
+        _change.reset(token)
+    # Reached only when the block did not raise.
+    if parent is not None:
+        parent.merge(change)
+    else:
+        change.flush()
 
 
 @dataclass
@@ -213,34 +417,87 @@ class ChainProblem:
     seq: int | None
     event_id: int | None
     reason: str
+    chain: str = PLATFORM_CHAIN
 
     def __str__(self):
         where = f"event #{self.seq} (id {self.event_id})" if self.seq is not None else "chain head"
-        return f"{where}: {self.reason}"
+        return f"chain {self.chain}: {where}: {self.reason}"
 
 
-def verify_chain(*, batch_size: int = 2000) -> ChainProblem | None:
-    """Walk the chain from the start; return the first problem, or None when it is intact."""
+@dataclass
+class ChainReport:
+    chain: str
+    events: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS_HASH
+    problem: ChainProblem | None = None
+
+
+def _check_event(event, expected_seq, expected_prev, keys) -> str | None:
+    if event.seq != expected_seq:
+        return f"expected sequence {expected_seq}: an event was removed"
+    if event.prev_hash != expected_prev:
+        return "previous-hash link is broken: an earlier event was removed"
+    if event.key_id == LEGACY_KEY_ID and event.chain != LEGACY_CHAIN:
+        return "carries no key id: unkeyed hashes are only accepted in the legacy chain"
+    if event.key_id != LEGACY_KEY_ID and event.key_id not in keys:
+        return f"signed with key {event.key_id!r}, which is not configured (QGOV_AUDIT_KEY / QGOV_AUDIT_OLD_KEYS)"
+    key = keys.get(event.key_id)
+    if not hmac.compare_digest(compute_hash(event, key), event.hash):
+        return "content does not match its hash: the event was altered"
+    return None
+
+
+def verify_chains(*, chain: str | None = None, from_seq: int = 1, batch_size: int = 2000) -> list[ChainReport]:
+    """Walk every chain (or one) from `from_seq` to its head; each report names the chain's first
+    problem, or none when the chain is intact."""
     from qgov.models import AuditChainHead, AuditEvent
 
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    last_seq = 0
-    events = AuditEvent.objects.select_related("content_type").order_by("seq")
+    heads = {h.chain: h for h in AuditChainHead.objects.all() if chain is None or h.chain == chain}
+    events = AuditEvent.objects.select_related("content_type").order_by("chain", "seq")
+    names = set(heads)
+    if chain is not None:
+        events = events.filter(chain=chain)
+        names.add(chain)
+    else:
+        names |= set(AuditEvent.objects.values_list("chain", flat=True).distinct())
+    if from_seq > 1:
+        events = events.filter(seq__gte=from_seq)
+    keys = keyring()
+    reports = {name: ChainReport(chain=name) for name in names}
+    state: dict[str, tuple[int, str]] = {}  # chain -> (expected seq, expected prev hash)
     for event in events.iterator(chunk_size=batch_size):
-        if event.seq != expected_seq:
-            return ChainProblem(event.seq, event.pk, f"expected sequence {expected_seq}: an event was removed")
-        if event.prev_hash != expected_prev:
-            return ChainProblem(event.seq, event.pk, "previous-hash link is broken: an earlier event was removed")
-        if compute_hash(event) != event.hash:
-            return ChainProblem(event.seq, event.pk, "content does not match its hash: the event was altered")
-        expected_prev = event.hash
-        expected_seq += 1
-        last_seq = event.seq
-    head = AuditChainHead.objects.filter(pk=1).first()
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
-    if head_seq != last_seq or head_hash != expected_prev:
-        return ChainProblem(None, None, f"head records event #{head_seq} but the chain ends at #{last_seq}")
+        report = reports[event.chain]
+        if report.problem is not None:
+            continue
+        expected_seq, expected_prev = state.get(
+            event.chain, (from_seq, GENESIS_HASH if from_seq == 1 else event.prev_hash))
+        reason = _check_event(event, expected_seq, expected_prev, keys)
+        if reason:
+            report.problem = ChainProblem(event.seq, event.pk, reason, chain=event.chain)
+            continue
+        state[event.chain] = (event.seq + 1, event.hash)
+        report.events += 1
+    for name, report in reports.items():
+        head = heads.get(name)
+        report.head_seq, report.head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+        if report.problem is None:
+            last_seq, last_hash = state.get(name, (from_seq, GENESIS_HASH))
+            last_seq -= 1
+            if from_seq > 1 and name not in state and report.head_seq >= from_seq:
+                report.problem = ChainProblem(from_seq, None, f"event #{from_seq} is missing", chain=name)
+            elif report.head_seq != last_seq or (name in state and report.head_hash != last_hash):
+                report.problem = ChainProblem(
+                    None, None, f"head records event #{report.head_seq} but the chain ends at #{last_seq}",
+                    chain=name)
+    return sorted(reports.values(), key=lambda r: (r.chain != LEGACY_CHAIN, r.chain != PLATFORM_CHAIN, r.chain))
+
+
+def verify_chain(*, chain: str | None = None, batch_size: int = 2000) -> ChainProblem | None:
+    """The first problem of any chain (or of the one named), or None when all are intact."""
+    for report in verify_chains(chain=chain, batch_size=batch_size):
+        if report.problem is not None:
+            return report.problem
     return None
 
 
@@ -253,12 +510,28 @@ def _on_pre_save(sender, instance, raw=False, **kwargs):
     if instance.pk is None or instance._state.adding:
         instance._audit_before = None
         return
+    change = _change.get()
+    if change is not None and change.get(instance) is not None:
+        return  # this change already holds the record's `before`
     previous = sender._base_manager.filter(pk=instance.pk).first()
-    instance._audit_before = snapshot(previous) if previous is not None else None
+    before = snapshot(previous) if previous is not None else None
+    if change is not None and before is not None:
+        change.remember(instance, before=before)
+    instance._audit_before = before
 
 
 def _on_post_save(sender, instance, created, raw=False, **kwargs):
     if raw or not is_audited(sender):
+        return
+    change = _change.get()
+    if change is not None:
+        entry = change.get(instance)
+        if entry is None:
+            # New in this change: no many-to-many rows yet, nothing to read.
+            change.pending[change.key(instance)] = _Pending(
+                instance, None, created=True, m2m={f.name: [] for f in audited_m2m(sender)}, pk=instance.pk)
+        else:
+            entry.instance = instance
         return
     before = None if created else getattr(instance, "_audit_before", None)
     action = AuditActionChoices.CREATE if created or before is None else AuditActionChoices.UPDATE
@@ -267,20 +540,37 @@ def _on_post_save(sender, instance, created, raw=False, **kwargs):
 
 def _on_pre_delete(sender, instance, **kwargs):
     if is_audited(sender):
-        instance._audit_before = snapshot(instance)
+        change = _change.get()
+        if change is None:
+            instance._audit_before = snapshot(instance)
+        elif change.get(instance) is None:
+            change.remember(instance, before=snapshot(instance))
 
 
 def _on_post_delete(sender, instance, **kwargs):
-    if is_audited(sender):
-        record_event(instance, action=AuditActionChoices.DELETE, before=instance._audit_before, after=None)
+    if not is_audited(sender):
+        return
+    change = _change.get()
+    if change is not None:
+        change.get(instance).deleted = True
+        return
+    record_event(instance, action=AuditActionChoices.DELETE, before=instance._audit_before, after=None)
 
 
 def _on_m2m_changed(sender, instance, action, reverse, **kwargs):
     if reverse or not is_audited(type(instance)):
         return
+    change = _change.get()
     if action in ("pre_add", "pre_remove", "pre_clear"):
-        instance._audit_m2m_before = snapshot(instance)
+        if change is None:
+            instance._audit_m2m_before = snapshot(instance)
+        elif change.get(instance) is None:
+            change.remember(instance, before=snapshot(instance))
     elif action in ("post_add", "post_remove", "post_clear"):
+        if change is not None:
+            entry = change.get(instance)
+            entry.instance, entry.m2m_stale = instance, True
+            return
         before = getattr(instance, "_audit_m2m_before", None)
         record_event(instance, action=AuditActionChoices.UPDATE, before=before, after=snapshot(instance))
 

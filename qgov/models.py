@@ -280,7 +280,9 @@ class AuditEventQuerySet(RestrictedQuerySet):
 class AuditEvent(models.Model):
     """One create, update or delete. Append-only; each event carries the hash of the one before."""
 
-    seq = models.PositiveBigIntegerField(_("sequence"), unique=True, editable=False)
+    # Each agency has its own chain ("agency:<id>"), platform records theirs ("platform").
+    chain = models.CharField(_("chain"), max_length=40, editable=False)
+    seq = models.PositiveBigIntegerField(_("sequence"), editable=False, help_text=_("Position in its chain."))
     timestamp = models.DateTimeField(_("time"), editable=False, db_index=True)
     # Plain references without database constraints: the chain must survive the deletion of what it records.
     actor = models.ForeignKey(
@@ -308,6 +310,8 @@ class AuditEvent(models.Model):
     source = models.CharField(_("source"), max_length=10, choices=AuditSourceChoices.choices)
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Which QGOV_AUDIT_KEY signed the hash (empty: a legacy-chain event hashed with plain SHA-256).
+    key_id = models.CharField(_("key id"), max_length=16, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -315,7 +319,8 @@ class AuditEvent(models.Model):
     action_map = {Action.VIEW: Action.VIEW_AUDIT, Action.EXPORT: Action.VIEW_AUDIT}
 
     class Meta:
-        ordering = ["-seq"]
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="auditevent_unique_chain_seq")]
         indexes = [models.Index(fields=["content_type", "object_id"])]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
@@ -344,11 +349,64 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """A single row holding the newest event's sequence and hash. Locking it serialises appends,
-    and comparing it with the last event detects a removed tail."""
+    """One row per chain holding its newest event's sequence and hash. Locking it serialises
+    appends to that chain only, and comparing it with the chain's last event detects a removed tail."""
 
+    chain = models.CharField(max_length=40, unique=True)
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self):
+        return f"{self.chain} #{self.seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """A chain's head (sequence, hash, time) signed with the audit key: kept here for auditors to
+    download and mailed to them, so a rewrite of the chain after it is provable from outside."""
+
+    chain = models.CharField(_("chain"), max_length=40, editable=False)
+    agency = models.ForeignKey(
+        Agency, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+", verbose_name=_("agency")
+    )
+    seq = models.PositiveBigIntegerField(_("sequence"), editable=False)
+    hash = models.CharField(_("hash"), max_length=64, editable=False)
+    created = models.DateTimeField(_("created"), editable=False, db_index=True)
+    key_id = models.CharField(_("key id"), max_length=16, editable=False)
+    signature = models.CharField(_("signature"), max_length=64, editable=False)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    agency_lookup = "agency"
+    action_map = {Action.VIEW: Action.VIEW_AUDIT, Action.EXPORT: Action.VIEW_AUDIT}
+
+    class Meta:
+        ordering = ["-created", "chain"]
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+
+    def __str__(self):
+        return f"{self.chain} #{self.seq} ({self.created:%Y-%m-%d})"
+
+    @classmethod
+    def permission_action(cls, action):
+        return cls.action_map.get(action, PLATFORM_ONLY)
+
+    @property
+    def owning_agency_id(self):
+        return self.agency_id
+
+    def document(self) -> dict:
+        """The signed file auditors keep (verify it with `manage.py verify_audit --checkpoint`)."""
+        import datetime as dt
+
+        from qgov.audit_checkpoints import CHECKPOINT_FORMAT
+
+        return {"format": CHECKPOINT_FORMAT, "chain": self.chain, "seq": self.seq, "hash": self.hash,
+                "created": self.created.astimezone(dt.UTC).isoformat(), "key_id": self.key_id,
+                "signature": self.signature}
+
+    def filename(self) -> str:
+        return f"qgov-audit-checkpoint-{self.chain.replace(':', '-')}-{self.seq}-{self.created:%Y%m%d}.json"
 
 
 class Notification(models.Model):

@@ -8,15 +8,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from qgov.audit import audit_transition, snapshot
+from qgov.audit import audit_transition, one_change, snapshot
 from qgov.choices import RoleChoices
 from qgov.lifecycle import TransitionRefused, lifecycle_of, owned_fields_of
 from qgov.models import AgencyScopedModel, ApiToken, Membership, Notification
 from qgov.permissions import require, user_can
 from qgov.roles import Action
+from qgov.writing import carry_caches, forward_relations, m2m_write, validation_exclude
 
 
 class VersionConflict(Exception):
@@ -45,7 +47,9 @@ def _assert_same_agency(instance, fields: dict, m2m: dict) -> None:
         return
     errors = {}
     for name, value in [*fields.items(), *m2m.items()]:
-        if hasattr(value, "all"):  # a queryset, from a form's multiple choice
+        if isinstance(value, QuerySet):  # from a form's multiple choice or the API: iterated once
+            related = value
+        elif hasattr(value, "all"):
             related = value.all()
         elif isinstance(value, (list, tuple, set)):
             related = value
@@ -69,11 +73,12 @@ def object_create(*, model, user, data: dict):
     require(user, instance.owning_agency_id, Action.ADD, model)
     _assert_same_agency(instance, fields, m2m)
     instance.full_clean()
-    instance.save()
-    for name, values in m2m.items():
-        getattr(instance, name).set(values)
-    if hasattr(instance, "after_create"):
-        instance.after_create(user=user)
+    with one_change() as change:  # one "create" event, its many-to-many ids included
+        instance.save()
+        for name, ids in m2m_write(instance, m2m, current={name: [] for name in m2m}).items():
+            change.m2m_set(instance, name, ids)
+        if hasattr(instance, "after_create"):
+            instance.after_create(user=user)
     return instance
 
 
@@ -81,7 +86,8 @@ def _lock(instance, user, action):
     model = type(instance)
     # Re-read the row under lock through the user's restriction: a membership revoked a moment
     # ago, or a record moved out of reach, stops the write here rather than at the view.
-    locked = model.objects.restrict(user, action).select_for_update().filter(pk=instance.pk).first()
+    locked = (model.objects.restrict(user, action).select_related(*forward_relations(model))
+              .select_for_update(of=("self",)).filter(pk=instance.pk).first())
     if locked is None:
         raise PermissionDenied(_("You do not have permission to do this."))
     return locked
@@ -118,32 +124,35 @@ def object_update(*, instance, user, data: dict, expected_version: int | None = 
     _refuse_create_only_changes(locked, fields)
     _assert_same_agency(locked, fields, m2m)
     on_edit = lifecycle.on_edit.get(lifecycle.state_of(locked)) if lifecycle is not None else None
-    before = snapshot(locked) if hasattr(locked, "after_update") or on_edit else None
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    changed = None
-    if before is not None:
-        # m2m values are compared as the ids they will have.
-        after = {**snapshot(locked, include_m2m=False), **{name: sorted(_pk(v) for v in _values(values))
-                                                         for name, values in m2m.items()}}
-        changed = {key for key in after if key in before and before[key] != after[key]}
-    transition = _edit_transition(lifecycle, on_edit, changed) if on_edit else None
-    if transition is None:
+    # The caller's copy of this same version already holds the relations it prefetched.
+    same_version = locked.version == getattr(instance, "version", None)
+    prefetched = getattr(instance, "_prefetched_objects_cache", {}) if same_version else {}
+    known = {name: sorted(obj.pk for obj in objs) for name, objs in prefetched.items() if name not in m2m}
+    with one_change() as change:  # one "update" event for fields, many-to-many and the state an edit costs
+        before = change.remember(locked, before=snapshot(locked, m2m=known))
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.full_clean(exclude=validation_exclude(model, {*fields, *m2m}))
+        transition = reason = None
+        if on_edit:
+            will_be = snapshot(locked, m2m={**{n: before[n] for n in before if n not in fields},
+                                            **{n: sorted(_pk(v) for v in _values(vs)) for n, vs in m2m.items()}})
+            changed = {key for key in will_be if before.get(key) != will_be.get(key)} - {"version"}
+            transition = _edit_transition(lifecycle, on_edit, changed)
+        if transition is not None:
+            reason = _("Edited: %(fields)s.") % {"fields": ", ".join(sorted(changed))}
+            with audit_transition(locked, transition.name, reason, explicit=False):
+                _apply_transition(locked, lifecycle, transition, user=user, reason=reason)
         locked.save()
-        for name, values in m2m.items():
-            getattr(locked, name).set(values)
-    else:
-        reason = _("Edited: %(fields)s.") % {"fields": ", ".join(sorted(changed))}
-        with audit_transition(locked, transition.name, reason, explicit=False):
-            _apply_transition(locked, lifecycle, transition, user=user, reason=reason)
-            locked.save()
-            for name, values in m2m.items():
-                getattr(locked, name).set(values)
-        if transition.after is not None:
+        for name, ids in m2m_write(locked, m2m, current={n: before[n] for n in m2m if n in before}).items():
+            change.m2m_set(locked, name, ids)
+        if same_version:
+            carry_caches(instance, locked, skip=m2m)
+        if transition is not None and transition.after is not None:
             transition.after(locked, user=user, reason=reason)
-    if changed is not None and hasattr(locked, "after_update"):
-        locked.after_update(user=user, changed=changed)
+        if hasattr(locked, "after_update"):
+            after = change.after(change.get(locked))
+            locked.after_update(user=user, changed={key for key in after if before.get(key) != after.get(key)})
     return locked
 
 
@@ -211,12 +220,14 @@ def object_transition(*, instance, name: str, user=None, reason: str = "", expec
     if missing:
         raise TransitionRefused(
             _("“%(label)s” is not possible yet.") % {"label": transition.label}, {"non_field_errors": missing})
-    with audit_transition(locked, transition.name, reason):
-        _apply_transition(locked, lifecycle, transition, user=user, reason=reason)
+    with one_change() as change:  # the transition, and what its `after` does to related records
+        change.remember(locked, before=snapshot(locked))
+        with audit_transition(locked, transition.name, reason):
+            _apply_transition(locked, lifecycle, transition, user=user, reason=reason)
         locked.full_clean()
         locked.save()
-    if transition.after is not None:
-        transition.after(locked, user=user, reason=reason)
+        if transition.after is not None:
+            transition.after(locked, user=user, reason=reason)
     return locked
 
 
@@ -231,7 +242,8 @@ def object_delete(*, instance, user, expected_version: int | None = None) -> Non
             "model": locked._meta.verbose_name, "state": lifecycle.state_label(locked).lower()})
     if hasattr(locked, "clean_delete"):
         locked.clean_delete()
-    locked.delete()
+    with one_change():
+        locked.delete()
 
 
 # --- memberships ----------------------------------------------------------------------------

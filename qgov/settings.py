@@ -20,10 +20,15 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 INSECURE_DEFAULT_SECRET_KEY = "django-insecure-qgov-development-only-key"
+INSECURE_DEFAULT_AUDIT_KEY = "qgov-insecure-development-only-audit-key"
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+# The audit chain's HMAC key (never stored in the database); see docs/audit.md for rotation.
+QGOV_AUDIT_KEY = env("QGOV_AUDIT_KEY", default="") or INSECURE_DEFAULT_AUDIT_KEY
+QGOV_AUDIT_KEY_ID = env("QGOV_AUDIT_KEY_ID", default="")  # default: first 8 hex of the key's SHA-256
+QGOV_AUDIT_OLD_KEYS = env.list("QGOV_AUDIT_OLD_KEYS", default=[])  # retired keys, only to verify
 
 if not DEBUG:
     # A production process must never run on the published development key.
@@ -33,6 +38,10 @@ if not DEBUG:
         )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is off.")
+    if QGOV_AUDIT_KEY == INSECURE_DEFAULT_AUDIT_KEY or len(QGOV_AUDIT_KEY) < 32:
+        raise ImproperlyConfigured(
+            "QGOV_AUDIT_KEY must be set to a random value of at least 32 characters when DJANGO_DEBUG is off."
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -198,6 +207,10 @@ CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain-nightly": {
         "task": "qgov.tasks.verify_audit_chain",
         "schedule": crontab(hour=1, minute=30),
+    },
+    "write-audit-checkpoints-daily": {
+        "task": "qgov.tasks.write_audit_checkpoints",
+        "schedule": crontab(hour=1, minute=45),
     },
 }
 

@@ -62,7 +62,7 @@ class MembershipTable(QgovTable):
 
 
 class AuditEventTable(QgovTable):
-    seq = tables.Column(linkify=True, verbose_name="#")
+    seq = tables.Column(linkify=True, verbose_name="#", attrs={"td": {"class": "text-nowrap"}})
     timestamp = tables.DateTimeColumn(format="Y-m-d H:i:s T", attrs={"td": {"class": "text-nowrap"}})
     request_id = tables.Column(verbose_name=_("Request"))
     object_type = tables.Column(accessor="content_type__model", verbose_name=_("Type"), orderable=False)
@@ -70,7 +70,7 @@ class AuditEventTable(QgovTable):
 
     class Meta(QgovTable.Meta):
         model = AuditEvent
-        fields = ("seq", "timestamp", "actor_repr", "action", "object_type", "object_repr", "changed_fields",
+        fields = ("seq", "chain", "timestamp", "actor_repr", "action", "object_type", "object_repr", "changed_fields",
                   "source", "request_id")
 
     def render_changed_fields(self, value, record):

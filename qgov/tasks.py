@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from qgov.audit import audit_context, verify_chain
+from qgov.audit_checkpoints import checkpoint_send, checkpoints_write
 from qgov.choices import AuditSourceChoices
 
 logger = logging.getLogger(__name__)
@@ -37,3 +38,13 @@ def verify_audit_chain() -> dict:
             url="/audit/",
         )
     return {"ok": False, "problem": str(problem)}
+
+
+@shared_task
+def write_audit_checkpoints() -> list[str]:
+    """Daily: sign each chain's head and send the checkpoint to the chain's auditors."""
+    with audit_context(source=AuditSourceChoices.TASK, label="task:write_audit_checkpoints"):
+        checkpoints = checkpoints_write()
+        for checkpoint in checkpoints:
+            checkpoint_send(checkpoint)
+    return [str(checkpoint) for checkpoint in checkpoints]

@@ -5,7 +5,9 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -19,7 +21,7 @@ from qgov.api.permissions import IsPlatformAdminOrReadOnly
 from qgov.api.serializers import QgovModelSerializer
 from qgov.api.viewsets import QgovModelViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
-from qgov.models import RECORD_FIELDS, Agency, ApiToken, AuditEvent, Membership, Notification
+from qgov.models import RECORD_FIELDS, Agency, ApiToken, AuditCheckpoint, AuditEvent, Membership, Notification
 from qgov.permissions import agency_ids_where
 from qgov.roles import Action
 
@@ -130,9 +132,9 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ("id", "seq", "timestamp", "actor", "actor_repr", "agency", "object_type", "object_id",
+        fields = ("id", "chain", "seq", "timestamp", "actor", "actor_repr", "agency", "object_type", "object_id",
                   "object_repr", "action", "changed_fields", "before", "after", "request_id", "source",
-                  "prev_hash", "hash")
+                  "prev_hash", "hash", "key_id")
 
     def get_object_type(self, obj) -> str:
         return f"{obj.content_type.app_label}.{obj.content_type.model}"
@@ -144,11 +146,45 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = AuditEvent.objects.select_related("content_type")
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilterSet
-    ordering_fields = ["seq", "timestamp"]
-    ordering = ["-seq"]
+    ordering_fields = ["id", "seq", "timestamp"]
+    ordering = ["-id"]
 
     def get_queryset(self):
         return super().get_queryset().restrict(self.request.user, Action.VIEW)
+
+
+class AuditCheckpointSerializer(serializers.ModelSerializer):
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditCheckpoint
+        fields = ("id", "chain", "agency", "seq", "hash", "created", "key_id", "signature", "download")
+
+    def get_download(self, obj) -> str:
+        path = reverse("api:auditcheckpoint-download", args=[obj.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class AuditCheckpointViewSet(viewsets.ReadOnlyModelViewSet):
+    """Signed checkpoints of the audit chains of the agencies where the caller is auditor or admin."""
+
+    queryset = AuditCheckpoint.objects.all()
+    serializer_class = AuditCheckpointSerializer
+    filterset_fields = ["chain", "agency"]
+    ordering_fields = ["id", "created", "seq"]
+    ordering = ["-id"]
+
+    def get_queryset(self):
+        return super().get_queryset().restrict(self.request.user, Action.VIEW)
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        """The signed checkpoint file, for `manage.py verify_audit --checkpoint FILE`."""
+        from qgov.views.core import checkpoint_file_response
+
+        return checkpoint_file_response(self.get_object())
 
 
 # --- tokens ---------------------------------------------------------------------------------

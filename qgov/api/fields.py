@@ -1,3 +1,5 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_basic_type, build_object_type
@@ -15,6 +17,40 @@ def api_url(obj, request=None):
     return request.build_absolute_uri(path) if request is not None else path
 
 
+class BriefManyRelatedField(serializers.ManyRelatedField):
+    """A list of ids looked up in one query (not one per id). The value is the evaluated queryset,
+    in the related model's order, which the write services hand on to the response."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) or not hasattr(data, "__iter__"):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if not self.allow_empty and len(data) == 0:
+            self.fail("empty")
+        child = self.child_relation
+        pk_field = child.get_queryset().model._meta.pk
+        try:
+            low, high = connection.ops.integer_field_range(pk_field.get_internal_type())
+        except KeyError:  # not an integer key
+            low = high = None
+        wanted = []
+        for item in data:
+            value = child.pk_field.to_internal_value(item) if child.pk_field is not None else item
+            try:
+                if isinstance(value, bool):
+                    raise TypeError
+                pk = pk_field.get_prep_value(value)
+            except (TypeError, ValueError, DjangoValidationError):
+                child.fail("incorrect_type", data_type=type(item).__name__)
+            in_range = pk is not None and (low is None or low <= pk <= high)
+            wanted.append((item, pk if in_range else None))
+        found = child.get_queryset().filter(pk__in=[pk for _, pk in wanted if pk is not None])
+        present = {obj.pk for obj in found}
+        for item, pk in wanted:
+            if pk not in present:
+                child.fail("does_not_exist", pk_value=item)
+        return found
+
+
 class BriefRelatedField(serializers.PrimaryKeyRelatedField):
     """A relation written as an id and read as {id, display, url}. Only records the caller may
     view are valid choices, so an id from another agency is a 400, not a leak."""
@@ -28,6 +64,13 @@ class BriefRelatedField(serializers.PrimaryKeyRelatedField):
 
     def use_pk_only_optimization(self):
         return False
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        field = super().many_init(*args, **kwargs)
+        if isinstance(field, serializers.ManyRelatedField) and not field.read_only:
+            field.__class__ = BriefManyRelatedField
+        return field
 
     def to_representation(self, value):
         return {"id": value.pk, "display": str(value), "url": api_url(value, self.context.get("request"))}

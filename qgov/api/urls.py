@@ -11,6 +11,7 @@ router.register("agencies", core.AgencyViewSet)
 router.register("users", core.UserViewSet, basename="user")
 router.register("memberships", core.MembershipViewSet)
 router.register("audit-events", core.AuditEventViewSet)
+router.register("audit-checkpoints", core.AuditCheckpointViewSet)
 router.register("tokens", core.ApiTokenViewSet, basename="apitoken")
 router.register("notifications", core.NotificationViewSet, basename="notification")
 

@@ -1,5 +1,6 @@
 """The base viewset every qgov model viewset declares on."""
 
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
@@ -8,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from qgov.api.exceptions import etag
+from qgov.api.permissions import METHOD_ACTIONS
 from qgov.lifecycle import lifecycle_of
 from qgov.roles import Action
 from qgov.services import object_delete, object_transition
@@ -91,7 +93,13 @@ class QgovModelViewSet(viewsets.ModelViewSet):
             setattr(cls, f"transition_{transition.name}", transition_action(transition, serializer_class))
 
     def get_queryset(self):
-        return super().get_queryset().restrict(self.request.user, Action.VIEW)
+        queryset = super().get_queryset().restrict(self.request.user, Action.VIEW)
+        action = METHOD_ACTIONS.get(self.request.method) if self.detail else None
+        if action is not None:
+            # The object permission check (RolePermission) reads this instead of a query of its own.
+            allowed = queryset.model.objects.restrict(self.request.user, action).filter(pk=OuterRef("pk"))
+            queryset = queryset.annotate(qgov_may_write=Exists(allowed))
+        return queryset
 
     def expected_version(self) -> int | None:
         from_header = parse_if_match(self.request.headers.get("If-Match"))

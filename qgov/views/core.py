@@ -1,10 +1,12 @@
 """Pages of the core: dashboard, agency switcher, agency admin (agency, members, system
 tokens), the audit trail and notifications."""
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,7 +17,7 @@ from qgov import dashboard, services
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet
 from qgov.forms import AgencyForm, InviteMemberForm, MembershipForm, SystemTokenForm
 from qgov.middleware import ACTIVE_AGENCY_SESSION_KEY
-from qgov.models import Agency, ApiToken, AuditEvent, Membership, Notification
+from qgov.models import Agency, ApiToken, AuditCheckpoint, AuditEvent, Membership, Notification
 from qgov.permissions import user_can
 from qgov.roles import Action
 from qgov.tables import AgencyTable, AuditEventTable, MembershipTable
@@ -192,6 +194,29 @@ class AuditEventListView(ObjectListView):
     queryset = AuditEvent.objects.select_related("content_type")
     filterset_class = AuditEventFilterSet
     table_class = AuditEventTable
+    template_name = "qgov/auditevent_list.html"
+
+
+class AuditCheckpointListView(LoginRequiredMixin, ListView):
+    """Signed chain heads of the agencies whose audit trail the user may see, to download."""
+
+    template_name = "qgov/auditcheckpoint_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return AuditCheckpoint.objects.restrict(self.request.user, Action.VIEW).select_related("agency")
+
+
+class AuditCheckpointDownloadView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        checkpoint = get_object_or_404(AuditCheckpoint.objects.restrict(request.user, Action.VIEW), pk=pk)
+        return checkpoint_file_response(checkpoint)
+
+
+def checkpoint_file_response(checkpoint) -> HttpResponse:
+    response = HttpResponse(json.dumps(checkpoint.document(), indent=2) + "\n", content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{checkpoint.filename()}"'
+    return response
 
 
 class AuditEventDetailView(ObjectDetailView):

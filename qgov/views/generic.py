@@ -202,7 +202,7 @@ class ObjectHistoryView(ObjectDetailView):
         context = super().get_context_data(**kwargs)
         if not context["can_view_history"]:
             raise PermissionDenied(_("Your role does not include the audit trail."))
-        context["events"] = AuditEvent.objects.for_object(self.object).order_by("-seq")[:200]
+        context["events"] = AuditEvent.objects.for_object(self.object).order_by("-id")[:200]
         return context
 
 
@@ -276,7 +276,7 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
     @staticmethod
     def changes_since(current, version):
         """(field, their value, current value) for each field changed after `version`."""
-        events = AuditEvent.objects.for_object(current).order_by("seq")
+        events = AuditEvent.objects.for_object(current).order_by("id")
         changed = {}
         for event in events:
             if (event.after or {}).get("version", 0) > version:

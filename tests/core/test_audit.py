@@ -107,22 +107,26 @@ def test_events_are_append_only(agency):
 
 
 def _chain_of_three():
-    for code in ("A1", "A2", "A3"):
-        AgencyFactory(code=code)
-    return list(AuditEvent.objects.order_by("seq"))
+    """Three events in one agency's chain: the agency's creation and two edits."""
+    agency = AgencyFactory(code="A1")
+    for description in ("first", "second"):
+        agency.description = description
+        agency.save()
+    return list(AuditEvent.objects.filter(chain=f"agency:{agency.pk}").order_by("seq"))
 
 
 def test_verify_audit_passes_on_an_intact_chain(db):
-    _chain_of_three()
+    events = _chain_of_three()
+    assert [e.seq for e in events] == [1, 2, 3]
     out = io.StringIO()
     call_command("verify_audit", stdout=out)
-    assert out.getvalue().strip() == "Audit chain intact: 3 events verified."
+    assert out.getvalue().strip() == "Audit chains intact: 3 events in 1 chain verified."
 
 
 def test_verify_audit_names_an_altered_event(db):
     events = _chain_of_three()
     AuditEvent.objects.filter(pk=events[1].pk).update(after={**events[1].after, "name": "Forged"})
-    with pytest.raises(CommandError, match=rf"event #2 \(id {events[1].pk}\).*altered"):
+    with pytest.raises(CommandError, match=rf"chain {events[1].chain}: event #2 \(id {events[1].pk}\).*altered"):
         call_command("verify_audit")
 
 
@@ -170,5 +174,5 @@ def test_nightly_task_notifies_platform_admins_of_a_broken_chain(db, superuser, 
 
 def test_head_tracks_the_last_event(db):
     events = _chain_of_three()
-    head = AuditChainHead.objects.get()
+    head = AuditChainHead.objects.get(chain=events[0].chain)
     assert (head.seq, head.hash) == (3, events[-1].hash)

@@ -6,6 +6,7 @@ redis://127.0.0.1:6379/0); skips, saying why, only when it does not.
 """
 
 import email
+import io
 import os
 import subprocess
 import sys
@@ -181,8 +182,36 @@ def test_the_worker_reads_the_same_database_and_finds_a_tampered_event(worker):
 
     assert result == {
         "ok": False,
-        "problem": f"event #1 (id {first.pk}): content does not match its hash: the event was altered",
+        "problem": f"chain {first.chain}: event #1 (id {first.pk}): content does not match its hash: "
+                   "the event was altered",
     }
+
+
+def test_the_worker_signs_checkpoints_that_verify_here(worker, tmp_path):
+    """The daily checkpoint task in the worker signs with the same key this process verifies with,
+    and mails the auditor the file."""
+    from django.core.management import call_command
+
+    from qgov.models import AuditCheckpoint
+
+    agency = AgencyFactory(name="Department of Quantum Networks", code="DQN")
+    auditor = MembershipFactory(agency=agency, role=RoleChoices.AUDITOR).user
+
+    written = tasks.write_audit_checkpoints.delay().get(timeout=TASK_TIMEOUT)
+
+    checkpoint = AuditCheckpoint.objects.get(chain=f"agency:{agency.pk}")
+    assert sorted(written) == sorted(str(c) for c in AuditCheckpoint.objects.all())
+    mails = [email.message_from_string(f.read_text().split("\n" + "-" * 79 + "\n")[0])
+             for f in worker.mail_dir.iterdir()]
+    to_auditor = [m for m in mails if m["To"] == auditor.email]
+    assert len(to_auditor) == 1
+    attachment = [part for part in to_auditor[0].walk() if part.get_filename()][0]
+    assert attachment.get_filename() == checkpoint.filename()
+    path = tmp_path / checkpoint.filename()
+    path.write_bytes(attachment.get_payload(decode=True))
+    out = io.StringIO()
+    call_command("verify_audit", checkpoint=path, stdout=out)
+    assert out.getvalue().startswith(f"Checkpoint verified: chain agency:{agency.pk} still extends checkpoint event #2")
 
 
 def test_notify_emails_through_the_worker_after_commit(worker):

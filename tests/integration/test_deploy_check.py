@@ -15,6 +15,7 @@ TEST_ONLY_VARIABLES = (
     "DJANGO_DEBUG",
     "DJANGO_SECRET_KEY",
     "DJANGO_ALLOWED_HOSTS",
+    "QGOV_AUDIT_KEY",
     "DJANGO_HTTPS",
     "DJANGO_CSRF_TRUSTED_ORIGINS",
     "QGOV_MANIFEST_STATIC",
@@ -25,6 +26,10 @@ TEST_ONLY_VARIABLES = (
 SECRET_KEY_REFUSAL = (
     "django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY must be set to a random value of at least "
     "50 characters when DJANGO_DEBUG is off."
+)
+AUDIT_KEY_REFUSAL = (
+    "django.core.exceptions.ImproperlyConfigured: QGOV_AUDIT_KEY must be set to a random value of at least "
+    "32 characters when DJANGO_DEBUG is off."
 )
 ALLOWED_HOSTS_REFUSAL = (
     "django.core.exceptions.ImproperlyConfigured: DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is off."
@@ -70,6 +75,7 @@ def test_production_settings_pass_the_deploy_check_without_warnings():
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING",
         DJANGO_DEBUG="0", DJANGO_SECRET_KEY=random_secret_key(), DJANGO_ALLOWED_HOSTS="qgov.example.gov",
+        QGOV_AUDIT_KEY=random_secret_key(40),
     )
 
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
@@ -110,6 +116,25 @@ def test_production_refuses_to_start_without_allowed_hosts(allowed_hosts):
     assert result.returncode == 1
     assert result.stdout == ""
     assert last_line(result.stderr) == ALLOWED_HOSTS_REFUSAL
+
+
+@pytest.mark.parametrize(
+    "audit_key",
+    [
+        pytest.param(None, id="not-set"),
+        pytest.param("qgov-insecure-development-only-audit-key", id="published-development-key"),
+        pytest.param(random_secret_key(31), id="31-characters"),
+    ],
+)
+def test_production_refuses_to_start_without_a_real_audit_key(audit_key):
+    if audit_key is None and dotenv_defines("QGOV_AUDIT_KEY"):
+        pytest.skip(".env in the project folder sets QGOV_AUDIT_KEY")
+    result = manage("check", DJANGO_DEBUG="0", DJANGO_SECRET_KEY=random_secret_key(),
+                    DJANGO_ALLOWED_HOSTS="qgov.example.gov", QGOV_AUDIT_KEY=audit_key)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert last_line(result.stderr) == AUDIT_KEY_REFUSAL
 
 
 def test_debug_mode_starts_with_the_development_defaults():

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('qgov', '0001_initial'),
+        ('qgov', '0002_audit_chains'),
     ]
 
     operations = [
