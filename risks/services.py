@@ -112,19 +112,3 @@ def acceptances_lapse(*, today=None) -> int:
                body=risk.status_note, url=risk.get_absolute_url())
         lapsed += 1
     return lapsed
-
-
-def import_agency(*, user, agency_id=None):
-    """The agency an API import writes to: the one named, or the caller's only agency."""
-    from qgov.models import Agency
-
-    candidates = Agency.objects.restrict(user, Action.VIEW)
-    if agency_id is not None:
-        agency = candidates.filter(pk=agency_id).first()
-        if agency is None:
-            raise ValidationError({"agency": _("Unknown agency.")})
-        return agency
-    agencies = list(candidates[:2])
-    if len(agencies) != 1:
-        raise ValidationError({"agency": _("Name the agency to import into.")})
-    return agencies[0]

@@ -5,6 +5,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from qgov.api import core
+from qgov.imports.api import ImportRunViewSet
 
 app_name = "api"
 
@@ -15,6 +16,7 @@ router.register("memberships", core.MembershipViewSet)
 router.register("audit-events", core.AuditEventViewSet)
 router.register("tokens", core.ApiTokenViewSet, basename="apitoken")
 router.register("notifications", core.NotificationViewSet, basename="notification")
+router.register("import-runs", ImportRunViewSet)
 
 # Each domain app's api.py lists its routes in API_ROUTES: [(prefix, viewset), ...].
 for app in settings.QGOV_DOMAIN_APPS:
