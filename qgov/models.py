@@ -417,7 +417,8 @@ class ImportRun(AgencyScopedModel):
 
     creator_field = "requested_by"
     # Progress is written often and outside the import's transaction; the audit trail keeps the outcome.
-    audit_exclude = ("created", "last_updated", "rows_processed")
+    # The stored file's random name says nothing (file_name and sha256 identify the upload).
+    audit_exclude = ("created", "last_updated", "rows_processed", "file")
 
     class Meta:
         ordering = ["-created", "-pk"]

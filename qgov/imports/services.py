@@ -28,7 +28,7 @@ from qgov.services import object_create, object_update, require
 
 logger = logging.getLogger(__name__)
 
-FILE_ROW, HEADER_ROW = 0, 1  # row numbers of problems with the file as a whole and with its header
+FILE_ROW = 0  # the row number of problems with the file as a whole
 PROGRESS_EVERY = 250  # rows between two progress writes
 KEY_CHUNK = 1000  # natural keys per look-up query of existing records
 
@@ -165,13 +165,12 @@ def _blank(cells) -> bool:
 
 
 def _rows(run):
-    """(spreadsheet row number, cells) of each non-blank data row, streamed; the header is row 1."""
+    """(spreadsheet row number, cells) of each non-blank row, streamed: the header, then the data."""
     parser = parser_named(run.format)
     with run.file.open("rb") as stored:
         rows = parser.rows(getattr(stored.file, "file", stored.file))  # the plain file object where there is one
         try:
-            yield HEADER_ROW, next(rows, None)
-            for number, cells in enumerate(rows, start=HEADER_ROW + 1):
+            for number, cells in enumerate(rows, start=1):
                 if not _blank(cells):
                     yield number, cells
         except FileProblem as failure:
@@ -185,14 +184,14 @@ def _survey(run, spec):
     natural keys collected, without keeping the rows."""
     limit = settings.QGOV_IMPORT_MAX_ROWS
     rows = _rows(run)
-    _number, header_cells = next(rows)
+    header_row, header_cells = next(rows, (None, None))
     if header_cells is None:
         raise ImportFailed([problem(FILE_ROW, "file", _("The file is empty."))])
     try:
         header = spec.read_header(header_cells)
     except HeaderProblem as failure:
         rows.close()
-        raise ImportFailed([problem(HEADER_ROW, column, message) for column, message in failure.problems]) from None
+        raise ImportFailed([problem(header_row, column, message) for column, message in failure.problems]) from None
     key_position = next((i for i, column in enumerate(header) if column is not None and column.name == spec.key), None)
     total, keys = 0, set()
     for _number, cells in rows:
