@@ -14,7 +14,7 @@ from collections import Counter
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -234,8 +234,9 @@ class ProgressWriter:
     def __init__(self, run_pk):
         self.run_pk = run_pk
         self.connection = None
-        if connection.vendor != "sqlite":
-            self.connection = type(connection)(copy.copy(connection.settings_dict), alias=connection.alias)
+        current = connections[DEFAULT_DB_ALIAS]
+        if current.vendor != "sqlite":
+            self.connection = type(current)(copy.copy(current.settings_dict), alias=current.alias)
 
     def write(self, processed: int) -> None:
         if self.connection is None:
