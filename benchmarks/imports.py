@@ -92,7 +92,15 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
-def run_size(rows: int, database_url: str) -> dict:
+def disconnect_audit_signals():
+    """Diagnostic only: what the import costs apart from the audit trail's signal receivers."""
+    from django.db.models import signals
+
+    for name in ("pre_save", "post_save", "pre_delete", "post_delete", "m2m_changed"):
+        getattr(signals, name).disconnect(dispatch_uid=f"qgov_audit_{name}")
+
+
+def run_size(rows: int, database_url: str, *, audit: bool = True) -> dict:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.core.management import call_command
     from django.db import connection
@@ -107,6 +115,8 @@ def run_size(rows: int, database_url: str) -> dict:
     fresh_database(database_url)
     call_command("migrate", verbosity=0)
     world = generate_world()
+    if not audit:
+        disconnect_audit_signals()
     content = risk_csv(rows, world)
     editor = world["editor"]
     events_before = AuditEvent.objects.count()
@@ -128,6 +138,7 @@ def run_size(rows: int, database_url: str) -> dict:
         "rows_per_s": round(rows / seconds),
         "queries": counter.count,
         "queries_per_row": round(counter.count / rows, 1),
+        "audit": audit,
         "audit_events": AuditEvent.objects.count() - events_before,
         "created": run.created_count,
         "risk_links": {"threat_vectors": 3, "assets": 2, "controls": 2},
@@ -140,6 +151,8 @@ def run_size(rows: int, database_url: str) -> dict:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[400, 10000])
+    parser.add_argument("--without-audit", action="store_true",
+                        help="diagnostic: disconnect the audit signals (results file suffixed -without-audit)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{SQLITE_FILE}"))
     args = parser.parse_args(argv)
 
@@ -153,11 +166,13 @@ def main(argv=None):
 
     RESULTS_DIR.mkdir(exist_ok=True)
     for rows in args.rows:
-        result = run_size(rows, args.database_url)
+        result = run_size(rows, args.database_url, audit=not args.without_audit)
         result["machine"] = {"python": platform.python_version(), "django": django.get_version(),
-                             "platform": platform.platform(), "cpus": os.cpu_count()}
+                             "platform": platform.platform(), "cpus": os.cpu_count(),
+                             "load_average_1m_after": round(os.getloadavg()[0], 2)}
         result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        path = RESULTS_DIR / f"import-{connection.vendor}-{rows}.json"
+        suffix = "-without-audit" if args.without_audit else ""
+        path = RESULTS_DIR / f"import-{connection.vendor}-{rows}{suffix}.json"
         path.write_text(json.dumps(result, indent=2) + "\n")
         print(f"  -> {path.relative_to(BENCH_DIR.parent)}")
     connection.close()

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 FILE_ROW = 0  # the row number of problems with the file as a whole
 PROGRESS_EVERY = 250  # rows between two progress writes
 KEY_CHUNK = 1000  # natural keys per look-up query of existing records
+MAX_REPORTED = 1000  # problems kept in a run's report; the failed-row count covers them all
 
 
 def problem(row: int, field: str, message) -> dict:
@@ -275,6 +276,10 @@ def _import_rows(run, spec, header, keys) -> Counter:
     finally:
         progress.close()
     if errors:
+        if len(errors) > MAX_REPORTED:
+            errors = errors[:MAX_REPORTED] + [problem(FILE_ROW, "file", _(
+                "… and %(n)s more problems, not listed; fix the ones above and import again.") % {
+                "n": len(errors) - MAX_REPORTED})]
         raise ImportFailed(errors, failed_rows=counts["failed"])
     return counts
 

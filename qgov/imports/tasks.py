@@ -6,10 +6,11 @@ from qgov.audit import audit_context
 from qgov.choices import AuditSourceChoices
 
 
-# Idempotent, so acks_late: a finished run is not run again, and a run whose worker died was rolled
-# back and starts over. The limits leave room for QGOV_IMPORT_MAX_ROWS rows, below Redis's
-# one-hour visibility timeout (after which an unacknowledged task is delivered again).
-@shared_task(acks_late=True, soft_time_limit=1740, time_limit=1800)
+# Idempotent, so acks_late (and delivered again if its worker process dies): a finished run is not
+# run again, and a run whose worker died was rolled back and starts over. The limits leave room for
+# QGOV_IMPORT_MAX_ROWS rows, below Redis's one-hour visibility timeout (after which an
+# unacknowledged task is delivered again).
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1740, time_limit=1800)
 def import_run_execute(run_id: int) -> str:
     from qgov.imports.services import import_run_execute as execute
     from qgov.models import ImportRun

@@ -252,3 +252,16 @@ def test_the_import_page_sits_on_the_run_list(editor, import_file, client):
     assert [run.pk for run in page.context["runs"]] == [run_id]
     assert 'href="/imports/"' in page.content.decode()
     assert f'href="/imports/{run_id}/"' in client.get("/imports/").content.decode()
+
+
+def test_a_long_report_is_cut_but_every_failed_row_is_counted(editor, import_file, monkeypatch):
+    from qgov.imports import services
+
+    monkeypatch.setattr(services, "MAX_REPORTED", 2)
+    response = import_file(editor, HEADER + b"".join(f"R-{i},Bad {i},x,4\n".encode() for i in range(1, 5)))
+    assert (response.run["failed_count"], response.run["errors"]) == (4, [
+        {"row": 2, "field": "inherent_likelihood", "message": "Enter a whole number."},
+        {"row": 3, "field": "inherent_likelihood", "message": "Enter a whole number."},
+        {"row": 0, "field": "file",
+         "message": "… and 2 more problems, not listed; fix the ones above and import again."},
+    ])

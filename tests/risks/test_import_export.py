@@ -67,7 +67,8 @@ def test_csv_import_creates_every_row_with_audit(agency, setup, import_file):
 
 
 def test_one_bad_row_writes_nothing_and_lists_every_problem_of_the_row(agency, setup, import_file):
-    # Five problems on row 4, of both kinds: cells that cannot be read and the model's own rules.
+    # Six problems on row 4, of both kinds: cells that cannot be read and the model's own rules
+    # (the old import stopped at the first kind and listed only those).
     bad = [*GOOD, ["R-0100", "Duplicate and broken", "NOPE-9", "", "", "stranger", 9, "x", "", "",
                    "ignore", "2027-01-01"]]
     events_before = AuditEvent.objects.count()
