@@ -6,6 +6,7 @@ transaction; if any row has a problem, everything is rolled back and the run fai
 row-by-row report, every problem of every row listed at once.
 """
 
+import contextlib
 import copy
 import hashlib
 import logging
@@ -107,9 +108,41 @@ def import_run_create(*, user, agency, model, upload) -> ImportRun:
 # --- running it ---------------------------------------------------------------------------------
 
 
+ADVISORY_LOCK_CLASS = 0x51474F56  # "QGOV": the first key of the runs' PostgreSQL advisory locks
+
+
+@contextlib.contextmanager
+def _claimed(run_id: int):
+    """True while this process holds the run; False when another worker is running it now. On
+    PostgreSQL a session advisory lock, released at the end or when the worker's connection dies
+    (so a run whose worker died can be taken again); SQLite runs one writer at a time anyway."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = [ADVISORY_LOCK_CLASS, run_id % 2**31]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        claimed = cursor.fetchone()[0]
+    try:
+        yield claimed
+    finally:
+        if claimed:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
 def import_run_execute(*, run_id: int) -> ImportRun | None:
-    """Run a queued import. A finished run is left as it is; a run found running (its worker died)
-    starts again from the beginning, since its writes were rolled back."""
+    """Run a queued import. A finished run is left as it is, and so is a run another worker is
+    running right now; a run found running whose worker died starts again from the beginning,
+    since its writes were rolled back."""
+    with _claimed(run_id) as claimed:
+        if not claimed:
+            return ImportRun.objects.filter(pk=run_id).first()
+        return _execute(run_id)
+
+
+def _execute(run_id: int) -> ImportRun | None:
     with transaction.atomic():
         run = (ImportRun.objects.select_for_update(of=("self",))
                .select_related("agency", "content_type", "requested_by").filter(pk=run_id).first())

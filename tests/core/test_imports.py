@@ -265,3 +265,25 @@ def test_a_long_report_is_cut_but_every_failed_row_is_counted(editor, import_fil
         {"row": 0, "field": "file",
          "message": "… and 2 more problems, not listed; fix the ones above and import again."},
     ])
+
+
+def test_a_run_another_worker_holds_is_left_to_it(queued_run):
+    # On PostgreSQL a worker holds a run with an advisory lock for as long as it runs it (a second
+    # delivery of the same task must not import the file twice); SQLite has one writer at a time.
+    from django.db import connections
+
+    from qgov.imports.services import ADVISORY_LOCK_CLASS
+
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    run = queued_run()
+    other = type(connection)(dict(connection.settings_dict))  # a second worker's connection
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [ADVISORY_LOCK_CLASS, run.pk])
+        assert import_run_execute.delay(run.pk).get() == "queued"
+        assert Risk.objects.count() == 0
+    finally:
+        other.close()
+    assert import_run_execute.delay(run.pk).get() == "succeeded"
