@@ -19,9 +19,12 @@ import json
 import os
 import platform
 import random
+import shutil
 import sys
+import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from benchmarks.run import BENCH_DIR, RESULTS_DIR, SQLITE_FILE, configure_environment, fresh_database
 
@@ -157,7 +160,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     configure_environment(args.database_url)
-    os.environ.setdefault("MEDIA_ROOT", str(BENCH_DIR / "media"))
+    media_root = Path(tempfile.mkdtemp(prefix="qgov-import-bench-"))  # the uploads, while their run lasts
+    os.environ["MEDIA_ROOT"] = str(media_root)
     sys.path.insert(0, str(BENCH_DIR.parent))
     import django
 
@@ -176,6 +180,7 @@ def main(argv=None):
         path.write_text(json.dumps(result, indent=2) + "\n")
         print(f"  -> {path.relative_to(BENCH_DIR.parent)}")
     connection.close()
+    shutil.rmtree(media_root, ignore_errors=True)
     if args.database_url.startswith("sqlite"):
         SQLITE_FILE.unlink(missing_ok=True)
 
