@@ -40,9 +40,10 @@ def problem(row: int, field: str, message) -> dict:
 
 
 class ImportFailed(Exception):
-    def __init__(self, errors: list[dict], failed_rows: int = 0):
+    def __init__(self, errors: list[dict], failed_rows: int = 0, processed: int = 0):
         self.errors = errors
         self.failed_rows = failed_rows
+        self.processed = processed
         super().__init__(f"{len(errors)} problems")
 
 
@@ -168,7 +169,8 @@ def _execute(run_id: int) -> ImportRun | None:
             counts = _import_rows(run, spec, header, keys)
             _finish(run, ImportRunStatusChoices.SUCCEEDED, counts=counts)
     except ImportFailed as failure:
-        _finish(run, ImportRunStatusChoices.FAILED, counts={"failed": failure.failed_rows}, errors=failure.errors)
+        _finish(run, ImportRunStatusChoices.FAILED, counts={"failed": failure.failed_rows,
+                                                            "processed": failure.processed}, errors=failure.errors)
     except Exception:
         # A bug or a lost database must not leave the run "running" for ever; the traceback is logged.
         logger.exception("Import run %s stopped on an unexpected error", run.pk)
@@ -186,6 +188,8 @@ def _finish(run, status, *, counts: dict, errors=()) -> None:
     run.failed_count = counts.get("failed", 0)
     if status == ImportRunStatusChoices.SUCCEEDED:
         run.rows_processed = run.rows_total or 0
+    else:
+        run.rows_processed = counts.get("processed", 0)
     run.errors = list(errors)
     name, storage = run.file.name, run.file.storage
     run.file = ""
@@ -313,7 +317,7 @@ def _import_rows(run, spec, header, keys) -> Counter:
             errors = errors[:MAX_REPORTED] + [problem(FILE_ROW, "file", _(
                 "… and %(n)s more problems, not listed; fix the ones above and import again.") % {
                 "n": len(errors) - MAX_REPORTED})]
-        raise ImportFailed(errors, failed_rows=counts["failed"])
+        raise ImportFailed(errors, failed_rows=counts["failed"], processed=processed)
     return counts
 
 

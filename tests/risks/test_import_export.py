@@ -75,7 +75,8 @@ def test_one_bad_row_writes_nothing_and_lists_every_problem_of_the_row(agency, s
     response = import_file(setup["editor"], csv_bytes(bad))
     assert response.status_code == 202
     run = ImportRun.objects.get()
-    assert (run.status, run.created_count, run.failed_count, run.rows_total) == ("failed", 0, 1, 3)
+    assert (run.status, run.created_count, run.failed_count, run.rows_processed, run.rows_total) == (
+        "failed", 0, 1, 3, 3)
     assert run.errors == [
         {"row": 4, "field": "threat_vectors", "message": "“NOPE-9” is not a known threat vector."},
         {"row": 4, "field": "owner", "message": "“stranger” is not a member of this agency."},
