@@ -40,6 +40,7 @@ def configure_environment(database_url: str):
     os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_DEBUG"] = "0"
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(48))
+    os.environ.setdefault("QGOV_AUDIT_KEY", secrets.token_urlsafe(48))
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
     os.environ["DJANGO_HTTPS"] = "0"
     os.environ["QGOV_MANIFEST_STATIC"] = "0"

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,3 +12,6 @@ class QgovConfig(AppConfig):
 
         audit.register_platform_models()
         audit.connect_signals()
+        # Each app's imports.py declares what it lets people import (qgov.imports.register).
+        autodiscover_modules("imports")
+        from qgov.imports import tasks  # noqa: F401 - registers the import task with Celery

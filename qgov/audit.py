@@ -284,11 +284,15 @@ def record_event(instance, *, action: str, before: dict | None, after: dict | No
     chain = chain_of(agency_id)
     key_id, key = current_key()
     content_type = ContentType.objects.get_for_model(instance, for_concrete_model=True)
+    held = _held_heads.get()
     # Without a savepoint: inside the caller's transaction a failure here fails the whole write.
     with transaction.atomic(savepoint=False):
-        # The chain's head row lock serialises appends to this chain only: two writers can never
-        # fork it, and writers of other agencies do not wait.
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=chain)
+        if held is not None and chain in held:
+            head = held[chain]  # locked by this transaction already; written once when the block ends
+        else:
+            # The chain's head row lock serialises appends to this chain only: two writers can
+            # never fork it, and writers of other agencies do not wait.
+            head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=chain)
         event = AuditEvent(
             chain=chain,
             seq=head.seq + 1,
@@ -311,8 +315,38 @@ def record_event(instance, *, action: str, before: dict | None, after: dict | No
         )
         event.hash = compute_hash(event, key)
         event.save(force_insert=True)
-        AuditChainHead.objects.filter(pk=head.pk).update(seq=event.seq, hash=event.hash)
+        if held is not None:
+            head.seq, head.hash = event.seq, event.hash
+            held[chain] = head
+        else:
+            AuditChainHead.objects.filter(pk=head.pk).update(seq=event.seq, hash=event.hash)
     return event
+
+
+_held_heads: contextvars.ContextVar[dict | None] = contextvars.ContextVar("qgov_audit_held_heads", default=None)
+
+
+@contextlib.contextmanager
+def held_chain_heads():
+    """For a bulk write in one transaction (an import): each chain's head row is locked once and
+    written once, when the block ends, instead of once per event. PostgreSQL keeps every version
+    of a row updated inside one transaction, so thousands of head updates make each next lock
+    slower. Use it inside the transaction, and only where any failure rolls the whole
+    transaction back (an event of a rolled-back savepoint would leave the held head ahead)."""
+    from qgov.models import AuditChainHead
+
+    if _held_heads.get() is not None:  # nested: the outer block holds the heads
+        yield
+        return
+    held: dict = {}
+    token = _held_heads.set(held)
+    try:
+        yield
+    finally:
+        _held_heads.reset(token)
+    # Reached only when the block did not raise: the transaction goes on to commit these.
+    for head in held.values():
+        AuditChainHead.objects.filter(pk=head.pk).update(seq=head.seq, hash=head.hash)
 
 
 # --- one event per logical change ------------------------------------------------------------

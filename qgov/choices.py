@@ -36,3 +36,10 @@ class AuditSourceChoices(models.TextChoices):
     COMMAND = "command", _("Management command")
     TASK = "task", _("Background task")
     SYSTEM = "system", _("System")
+
+
+class ImportRunStatusChoices(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")

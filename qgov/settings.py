@@ -251,6 +251,10 @@ SPECTACULAR_SETTINGS = {
 
 QGOV_API_TOKEN_TTL = timedelta(days=env.int("QGOV_API_TOKEN_TTL_DAYS", default=30))
 
+# Imports (CSV, XLSX): the largest file accepted, and the most data rows one import may hold.
+QGOV_IMPORT_MAX_BYTES = env.int("QGOV_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+QGOV_IMPORT_MAX_ROWS = env.int("QGOV_IMPORT_MAX_ROWS", default=50_000)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from qgov.models import Agency, AuditEvent, Membership
+from qgov.imports.views import ImportRunDetailView, ImportRunListView
+from qgov.models import Agency, AuditEvent, ImportRun, Membership
 from qgov.routing import object_urls
 from qgov.views import core
 
@@ -27,6 +28,7 @@ core_patterns = [
     path("audit/checkpoints/<int:pk>/download/", core.AuditCheckpointDownloadView.as_view(),
          name="auditcheckpoint_download"),
     *object_urls("audit", AuditEvent, list_view=core.AuditEventListView, detail_view=core.AuditEventDetailView),
+    *object_urls("imports", ImportRun, list_view=ImportRunListView, detail_view=ImportRunDetailView),
     path("agency/", core.AgencyAdminView.as_view(), name="agency_admin"),
     path("agency/switch/", core.SwitchAgencyView.as_view(), name="agency_switch"),
     path("agency/invite/", core.InviteMemberView.as_view(), name="member_invite"),

@@ -1,16 +1,11 @@
-from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers, status
-from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
-from rest_framework.response import Response
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 
-from qgov.api.exceptions import error_response
 from qgov.api.serializers import QgovModelSerializer
 from qgov.api.viewsets import QgovModelViewSet
+from qgov.imports.api import ImportActionMixin
 from qgov.models import RECORD_FIELDS
 from qgov.roles import Action
-from risks import services
 from risks.filters import (
     AssetFilterSet,
     ControlFilterSet,
@@ -19,7 +14,6 @@ from risks.filters import (
     RiskMatrixFilterSet,
     ThreatVectorFilterSet,
 )
-from risks.imports import ImportFailed, risk_import
 from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
 
 
@@ -88,16 +82,6 @@ class RiskAcceptanceSerializer(QgovModelSerializer):
                   *RECORD_FIELDS)
 
 
-class ImportResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    references = serializers.ListField(child=serializers.CharField())
-
-
-class ImportRequestSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="CSV (UTF-8) or XLSX with the register's import columns.")
-    agency = serializers.IntegerField(required=False, help_text="Needed when you belong to several agencies.")
-
-
 class ThreatVectorViewSet(QgovModelViewSet):
     queryset = ThreatVector.objects.all()
     serializer_class = ThreatVectorSerializer
@@ -127,28 +111,11 @@ class ControlViewSet(QgovModelViewSet):
     filterset_class = ControlFilterSet
 
 
-class RiskViewSet(QgovModelViewSet):
+class RiskViewSet(ImportActionMixin, QgovModelViewSet):
     queryset = Risk.objects.select_related("agency", "owner").prefetch_related("threat_vectors", "assets",
                                                                                 "controls")
     serializer_class = RiskSerializer
     filterset_class = RiskFilterSet
-
-    @extend_schema(request={"multipart/form-data": ImportRequestSerializer},
-                   responses={201: ImportResultSerializer})
-    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
-    def import_register(self, request):
-        """Import risks from CSV or XLSX: all rows or none; errors are reported per row."""
-        payload = ImportRequestSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        agency = services.import_agency(user=request.user, agency_id=payload.validated_data.get("agency"))
-        upload = payload.validated_data["file"]
-        try:
-            created = risk_import(agency=agency, user=request.user, content=upload.read(), filename=upload.name)
-        except ImportFailed as failure:
-            return error_response(status.HTTP_400_BAD_REQUEST, code="invalid", detail=_("Nothing was imported."),
-                                  errors={"rows": failure.as_list()})
-        return Response({"created": len(created), "references": [r.reference for r in created]},
-                        status=status.HTTP_201_CREATED)
 
 
 class RiskAcceptanceViewSet(QgovModelViewSet):

@@ -65,8 +65,3 @@ class RiskAcceptanceForm(QgovModelForm):
         model = RiskAcceptance
         fields = ["risk", "rationale", "valid_until"]
         help_texts = {"valid_until": _("The acceptance lapses after this date and the risk reopens.")}
-
-
-class RiskImportForm(forms.Form):
-    file = forms.FileField(label=_("CSV or XLSX file"), widget=forms.ClearableFileInput(
-        attrs={"class": "form-control", "accept": ".csv,.xlsx"}))

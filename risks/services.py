@@ -1,12 +1,10 @@
 """Risk workflows: default matrices, lapsing acceptances, the agency an import writes to. The
 acceptance decisions themselves are lifecycle transitions (risks/lifecycles.py)."""
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from qgov.roles import Action
 from qgov.services import object_transition
 from risks.choices import RiskAcceptanceStatusChoices
 from risks.models import RiskAcceptance, RiskMatrix
@@ -36,19 +34,3 @@ def acceptances_lapse(*, today=None) -> int:
             "today": today.isoformat(), "until": acceptance.valid_until.isoformat()})
         lapsed += 1
     return lapsed
-
-
-def import_agency(*, user, agency_id=None):
-    """The agency an API import writes to: the one named, or the caller's only agency."""
-    from qgov.models import Agency
-
-    candidates = Agency.objects.restrict(user, Action.VIEW)
-    if agency_id is not None:
-        agency = candidates.filter(pk=agency_id).first()
-        if agency is None:
-            raise ValidationError({"agency": _("Unknown agency.")})
-        return agency
-    agencies = list(candidates[:2])
-    if len(agencies) != 1:
-        raise ValidationError({"agency": _("Name the agency to import into.")})
-    return agencies[0]

@@ -1,14 +1,9 @@
-from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.generic import FormView
 
-from qgov.permissions import user_can
+from qgov.imports.views import ImportView
 from qgov.roles import Action
 from qgov.views.generic import (
     ObjectDeleteView,
@@ -19,7 +14,6 @@ from qgov.views.generic import (
 )
 from risks import filters, forms, tables
 from risks.heatmap import heatmap_svg
-from risks.imports import COLUMNS, ImportFailed, risk_import
 from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
 from risks.selectors import heatmap_counts, matrix_of
 
@@ -216,30 +210,8 @@ class RiskHistoryView(ObjectHistoryView):
     queryset = Risk.objects.all()
 
 
-class RiskImportView(LoginRequiredMixin, FormView):
-    """Upload a CSV or XLSX register: all rows or none, with a row-by-row error report."""
-
-    template_name = "risks/risk_import.html"
-    form_class = forms.RiskImportForm
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and (
-                request.agency is None or not user_can(request.user, request.agency.pk, Action.ADD, Risk)):
-            raise PermissionDenied(_("Your role does not allow importing risks."))
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "columns": COLUMNS}
-
-    def form_valid(self, form):
-        upload = form.cleaned_data["file"]
-        try:
-            created = risk_import(agency=self.request.agency, user=self.request.user, content=upload.read(),
-                                  filename=upload.name)
-        except ImportFailed as failure:
-            return self.render_to_response(self.get_context_data(form=form, errors=failure.errors))
-        messages.success(self.request, _("Imported %(n)s risks.") % {"n": len(created)})
-        return HttpResponseRedirect(reverse("risks:risk_list"))
+class RiskImportView(ImportView):
+    model = Risk
 
 
 # --- acceptances -------------------------------------------------------------------------------

@@ -63,3 +63,24 @@ def celery_tasks_run_in_process(request):
         yield
     finally:
         app.conf.task_always_eager = saved
+
+
+@pytest.fixture
+def import_file(api_as, django_capture_on_commit_callbacks, settings, tmp_path):
+    """import_file(user, content, name=..., path="/api/risks/import/", **fields) -> the API's answer to
+    the upload (202 with the queued run). Uploads are kept under a temporary MEDIA_ROOT; the run
+    executes (eagerly) when the upload commits, and the answer's `run` is the run read back from
+    its Location once it has: the JSON a client polls."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+    def upload(user, content: bytes, name="register.csv", path="/api/risks/import/", **fields):
+        client = api_as(user)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(path, {"file": SimpleUploadedFile(name, content), **fields}, format="multipart")
+        if response.status_code == 202:
+            response.run = client.get(response["Location"]).json()
+        return response
+
+    return upload

@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from qgov import registry
 from qgov.api import core
+from qgov.imports.api import ImportRunViewSet
 
 app_name = "api"
 
@@ -14,6 +15,7 @@ router.register("audit-events", core.AuditEventViewSet)
 router.register("audit-checkpoints", core.AuditCheckpointViewSet)
 router.register("tokens", core.ApiTokenViewSet, basename="apitoken")
 router.register("notifications", core.NotificationViewSet, basename="notification")
+router.register("import-runs", ImportRunViewSet)
 
 # Each domain app declares its routes in its QgovApp: (prefix, viewset) or (prefix, viewset, basename).
 for prefix, viewset, *basename in registry.api_routes():

@@ -82,8 +82,8 @@ def test_no_input_causes_a_server_error(case, caller):
     case.call_and_validate(headers=caller.headers, checks=[not_a_server_error])
 
 
-CORE_PREFIXES = ("/api/agencies/", "/api/audit-events/", "/api/auth/", "/api/memberships/", "/api/notifications/",
-                 "/api/tokens/", "/api/users/")
+CORE_PREFIXES = ("/api/agencies/", "/api/audit-events/", "/api/auth/", "/api/import-runs/", "/api/memberships/",
+                 "/api/notifications/", "/api/tokens/", "/api/users/")
 
 
 def test_the_schema_lists_every_core_operation():
@@ -100,6 +100,8 @@ def test_the_schema_lists_every_core_operation():
         "GET /api/agencies/{id}/",
         "GET /api/audit-events/",
         "GET /api/audit-events/{id}/",
+        "GET /api/import-runs/",
+        "GET /api/import-runs/{id}/",
         "GET /api/memberships/",
         "GET /api/memberships/{id}/",
         "GET /api/notifications/",
