@@ -460,3 +460,29 @@ class ModelTestSuite:
             state_label = lifecycle.state_label(record).lower()
             assert response.json()["errors"] == {lifecycle.field: [f"Currently {state_label}."]}
         assert self.snapshot(record) == before
+
+    def test_lifecycle_owned_fields_cannot_be_imported(self, agency, superuser, settings, tmp_path,
+                                                       django_capture_on_commit_callbacks):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from qgov.imports.spec import spec_for
+
+        lifecycle = self.lifecycle_or_skip()
+        spec = spec_for(self.model)
+        if spec is None:
+            pytest.skip("the model has no import")
+        settings.MEDIA_ROOT = tmp_path
+        required = [column.name for column in spec.columns.values() if column.required]
+        client = self.client_for(superuser)
+        before = self.model.objects.count()
+        for name in sorted(lifecycle.owned_fields):
+            content = ",".join([*required, name]).encode() + b"\n" + b",".join([b"x"] * (len(required) + 1))
+            with django_capture_on_commit_callbacks(execute=True):
+                response = client.post(f"{self.api_path}import/", {
+                    "file": SimpleUploadedFile("records.csv", content), "agency": agency.pk}, format="multipart")
+            assert response.status_code == 202, response.json()
+            run = client.get(response["Location"]).json()
+            assert run["status"] == "failed", name
+            assert {"row": 1, "field": name,
+                    "message": "This field is set by the record's workflow and cannot be imported."} in run["errors"]
+        assert self.model.objects.count() == before

@@ -4,6 +4,7 @@ the core reads them from."""
 from django.utils.translation import gettext as _
 
 from qgov.imports.columns import CellError, Column, cell_text
+from qgov.lifecycle import owned_fields_of
 
 
 class HeaderProblem(Exception):
@@ -12,10 +13,8 @@ class HeaderProblem(Exception):
         super().__init__(f"{len(problems)} header problems")
 
 
-def owned_fields(model) -> frozenset:
-    """Fields only the model's lifecycle may write; never importable."""
-    lifecycle = getattr(model, "lifecycle", None)
-    return frozenset(getattr(lifecycle, "owned_fields", ()) or ())
+# Fields only the model's lifecycle may write are never importable.
+owned_fields = owned_fields_of
 
 
 class ImportSpec:
@@ -54,10 +53,10 @@ class ImportSpec:
             column = self.columns.get(name)
             if name in seen:
                 problems.append((name, _("This column appears twice.")))
+            elif name in owned or (column is not None and column.field in owned):
+                problems.append((name, _("This field is set by the record's workflow and cannot be imported.")))
             elif column is None:
                 problems.append((name, _("Unknown column.")))
-            elif column.field in owned:
-                problems.append((name, _("This field is set by the record's workflow and cannot be imported.")))
             seen.add(name)
         for column in self.columns.values():
             if column.required and column.name not in seen:
