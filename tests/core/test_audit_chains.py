@@ -422,3 +422,31 @@ def test_migration_carries_existing_events_into_the_legacy_chain():
     assert out.getvalue().strip() == "Audit chains intact: 2 events in 1 chain verified."
     AgencyFactory(code="NEW")  # new events start their own chain
     assert verify_chain() is None
+
+
+def test_held_chain_heads_lock_and_write_each_head_once(agency, superuser):
+    """A bulk write holds each chain's head for its transaction: the head row is written once at
+    the end (not once per event), the chain verifies, and a failed block writes no head."""
+    from qgov.audit import held_chain_heads
+
+    risk_matrix_ensure(agency)
+    chain = f"agency:{agency.pk}"
+    start = AuditChainHead.objects.get(chain=chain).seq
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries, held_chain_heads():
+        for n in range(5):
+            services.object_create(model=Risk, user=superuser, data={
+                "agency": agency, "title": f"Bulk {n}", "inherent_likelihood": 2, "inherent_impact": 2})
+    head_writes = [q["sql"] for q in queries.captured_queries if 'UPDATE "qgov_auditchainhead"' in q["sql"]]
+    head_locks = [q["sql"] for q in queries.captured_queries
+                  if 'FROM "qgov_auditchainhead"' in q["sql"] and "FOR UPDATE" in q["sql"]]
+    assert (len(head_writes), len(head_locks)) == (1, 1) if connection.features.has_select_for_update else (1, 0)
+    assert AuditChainHead.objects.get(chain=chain).seq == start + 5
+    assert verify_chain(chain=chain) is None
+
+    with pytest.raises(RuntimeError), transaction.atomic(), held_chain_heads():
+        services.object_create(model=Risk, user=superuser, data={
+            "agency": agency, "title": "Rolled back", "inherent_likelihood": 2, "inherent_impact": 2})
+        raise RuntimeError("the bulk write fails")
+    assert AuditChainHead.objects.get(chain=chain).seq == start + 5
+    assert not Risk.objects.filter(title="Rolled back").exists()
+    assert verify_chain(chain=chain) is None
