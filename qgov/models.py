@@ -285,7 +285,23 @@ class AuditEventQuerySet(RestrictedQuerySet):
         return self.filter(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
 
 
-class AuditEvent(models.Model):
+class AuditRecord:
+    """What the audit trail's records share: read by those who may view an agency's audit trail,
+    written by no one through the generic interfaces."""
+
+    agency_lookup = "agency"
+    action_map = {Action.VIEW: Action.VIEW_AUDIT, Action.EXPORT: Action.VIEW_AUDIT}
+
+    @classmethod
+    def permission_action(cls, action):
+        return cls.action_map.get(action, PLATFORM_ONLY)
+
+    @property
+    def owning_agency_id(self):
+        return self.agency_id
+
+
+class AuditEvent(AuditRecord, models.Model):
     """One create, update or delete. Append-only; each event carries the hash of the one before."""
 
     # Each agency has its own chain ("agency:<id>"), platform records theirs ("platform").
@@ -323,8 +339,6 @@ class AuditEvent(models.Model):
 
     objects = AuditEventQuerySet.as_manager()
 
-    agency_lookup = "agency"
-    action_map = {Action.VIEW: Action.VIEW_AUDIT, Action.EXPORT: Action.VIEW_AUDIT}
 
     class Meta:
         ordering = ["-id"]
@@ -336,13 +350,6 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"#{self.seq} {self.get_action_display()} {self.object_repr}"
 
-    @classmethod
-    def permission_action(cls, action):
-        return cls.action_map.get(action, PLATFORM_ONLY)
-
-    @property
-    def owning_agency_id(self):
-        return self.agency_id
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -368,7 +375,7 @@ class AuditChainHead(models.Model):
         return f"{self.chain} #{self.seq}"
 
 
-class AuditCheckpoint(models.Model):
+class AuditCheckpoint(AuditRecord, models.Model):
     """A chain's head (sequence, hash, time) signed with the audit key: kept here for auditors to
     download and mailed to them, so a rewrite of the chain after it is provable from outside."""
 
@@ -384,8 +391,6 @@ class AuditCheckpoint(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
 
-    agency_lookup = "agency"
-    action_map = {Action.VIEW: Action.VIEW_AUDIT, Action.EXPORT: Action.VIEW_AUDIT}
 
     class Meta:
         ordering = ["-created", "chain"]
@@ -395,13 +400,6 @@ class AuditCheckpoint(models.Model):
     def __str__(self):
         return f"{self.chain} #{self.seq} ({self.created:%Y-%m-%d})"
 
-    @classmethod
-    def permission_action(cls, action):
-        return cls.action_map.get(action, PLATFORM_ONLY)
-
-    @property
-    def owning_agency_id(self):
-        return self.agency_id
 
     def document(self) -> dict:
         """The signed file auditors keep (verify it with `manage.py verify_audit --checkpoint`)."""

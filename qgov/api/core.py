@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from qgov import services
 from qgov.api.exceptions import error_response
 from qgov.api.permissions import IsPlatformAdminOrReadOnly
-from qgov.api.serializers import QgovModelSerializer
+from qgov.api.serializers import QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovModelViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
 from qgov.models import RECORD_FIELDS, Agency, ApiToken, AuditCheckpoint, AuditEvent, Membership, Notification
@@ -190,16 +190,9 @@ class AuditCheckpointViewSet(viewsets.ReadOnlyModelViewSet):
 # --- tokens ---------------------------------------------------------------------------------
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
-        return super().to_internal_value(data)
 
 
 class ObtainTokenView(APIView):

@@ -14,7 +14,21 @@ def _comparable(value):
     return value["id"] if isinstance(value, dict) and "id" in value else value
 
 
-class QgovModelSerializer(serializers.ModelSerializer):
+class StrictFieldsMixin:
+    """Unknown fields in a request are a 400 naming them, never silently dropped (a typo in a
+    field name must not look like success)."""
+
+    extra_known_fields: tuple[str, ...] = ()
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(key for key in data if key not in self.fields and key not in self.extra_known_fields)
+            if unknown:
+                raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class QgovModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """Adds `url`, `display` and `version`; writes go through the core services (permission
     re-check, version check, model validation, audit); unknown fields are an error."""
 
@@ -47,14 +61,12 @@ class QgovModelSerializer(serializers.ModelSerializer):
             fields[name].read_only = True
         return fields
 
+    extra_known_fields = ("version",)  # read by the viewset for If-Match-less clients
+
     def to_internal_value(self, data):
-        if isinstance(data, dict):
-            known = set(self.fields) | {"version"}
-            unknown = sorted(key for key in data if key not in known)
-            if unknown:
-                raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
-            self._refuse_fixed_fields(data)
-        return super().to_internal_value(data)
+        value = super().to_internal_value(data)  # unknown fields first, then the fields' own checks
+        self._refuse_fixed_fields(data)
+        return value
 
     def _refuse_fixed_fields(self, data):
         """Lifecycle-owned fields are written only by transitions, create-only fields only on

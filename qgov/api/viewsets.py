@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from qgov.api.exceptions import etag
 from qgov.api.permissions import METHOD_ACTIONS
+from qgov.api.serializers import StrictFieldsMixin
 from qgov.lifecycle import lifecycle_of
 from qgov.roles import Action
 from qgov.services import object_delete, object_transition
@@ -22,18 +23,11 @@ ERROR_SCHEMA = inline_serializer("Error", {
 })
 
 
-class TransitionRequestSerializer(serializers.Serializer):
+class TransitionRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=4000,
                                    help_text="Why; required where the transition says so.")
     version = serializers.IntegerField(required=False, min_value=1,
                                        help_text="The version you decided on (or send If-Match); stale → 412.")
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
-        return super().to_internal_value(data)
 
 
 def transition_action(transition, serializer_class):
