@@ -12,7 +12,7 @@ from qgov.api.fields import BriefRelatedField
 from qgov.api.serializers import QgovModelSerializer
 from qgov.imports.filters import ImportRunFilterSet
 from qgov.imports.services import import_agency, import_run_create
-from qgov.models import ImportRun
+from qgov.models import RECORD_FIELDS, ImportRun
 from qgov.roles import Action
 
 
@@ -30,8 +30,8 @@ class ImportRunSerializer(QgovModelSerializer):
     class Meta:
         model = ImportRun
         fields = (*QgovModelSerializer.base_fields, "agency", "model", "requested_by", "file_name", "sha256", "size",
-                  "format", "status", "created", "started", "finished", "rows_total", "rows_processed",
-                  "created_count", "updated_count", "unchanged_count", "failed_count", "errors")
+                  "format", "status", "started", "finished", "rows_total", "rows_processed",
+                  "created_count", "updated_count", "unchanged_count", "failed_count", "errors", *RECORD_FIELDS)
         read_only_fields = fields
 
     def get_model(self, obj) -> str:

@@ -35,12 +35,14 @@ def test_create_rate_find_in_heat_map_and_accept(page, register, screenshot, liv
     page.get_by_label("Inherent impact").select_option("5")
     page.get_by_label("Residual likelihood").select_option("2")
     page.get_by_label("Residual impact").select_option("3")
-    page.get_by_label("Status").select_option("assessed")
     page.get_by_role("button", name="Save").click()
 
     risk = Risk.objects.get()
     assert page.url == f"{live_server.url}{risk.get_absolute_url()}"
-    assert page.locator("h1").inner_text() == "R-0001 Detector blinding on the Capital–Northgate link"
+    assert page.locator("h1").inner_text() == "R-0001 Detector blinding on the Capital–Northgate link Draft"
+    page.get_by_role("link", name="Mark assessed").click()
+    page.get_by_role("button", name="Mark assessed").click()
+    assert page.locator("h1 .badge").inner_text() == "Assessed"
     ratings = page.locator("section.card table").first
     assert ratings.locator("tr", has_text="Inherent").locator(".badge").inner_text() == "Critical (20)"
     assert ratings.locator("tr", has_text="Residual").locator(".badge").inner_text() == "Medium (6)"
