@@ -80,8 +80,7 @@ class TransitionForm(forms.Form):
     def __init__(self, *args, transition, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason"].required = transition.reason_required
-        if transition.help_text:
-            self.fields["reason"].help_text = transition.help_text
+        self.fields["reason"].help_text = _("Kept with the record's history and shown to the people told.")
         style_form(self)
 
 

@@ -124,8 +124,25 @@ class Lifecycle:
         return getattr(instance, f"get_{self.field}_display")()
 
     def frozen_message(self, instance) -> str:
-        return _("This %(model)s is %(state)s and can no longer be edited.") % {
+        return _("This %(model)s is “%(state)s” and can no longer be edited.") % {
             "model": instance._meta.verbose_name, "state": self.state_label(instance).lower()}
+
+    def edit_notice(self, instance) -> str | None:
+        """What saving an edit will do to the record's state, said before the user saves."""
+        trigger = self.on_edit.get(self.state_of(instance))
+        if trigger is None:
+            return None
+        name, fields = (trigger, None) if isinstance(trigger, str) else trigger
+        target = self.get(name).target
+        labels = dict(instance._meta.get_field(self.field).flatchoices)
+        if fields is None:
+            return _("This %(model)s is “%(state)s”: saving a change makes it “%(target)s”.") % {
+                "model": instance._meta.verbose_name, "state": self.state_label(instance).lower(),
+                "target": str(labels.get(target, target)).lower()}
+        names = ", ".join(str(instance._meta.get_field(f).verbose_name) for f in sorted(fields))
+        return _("This %(model)s is “%(state)s”: changing %(fields)s makes it “%(target)s”.") % {
+            "model": instance._meta.verbose_name, "state": self.state_label(instance).lower(), "fields": names,
+            "target": str(labels.get(target, target)).lower()}
 
 
 def lifecycle_of(model) -> Lifecycle | None:

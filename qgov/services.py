@@ -140,7 +140,8 @@ def object_update(*, instance, user, data: dict, expected_version: int | None = 
             changed = {key for key in will_be if before.get(key) != will_be.get(key)} - {"version"}
             transition = _edit_transition(lifecycle, on_edit, changed)
         if transition is not None:
-            reason = _("Edited: %(fields)s.") % {"fields": ", ".join(sorted(changed))}
+            reason = _("Edited: %(fields)s.") % {"fields": ", ".join(sorted(_field_label(model, name)
+                                                                           for name in changed))}
             with audit_transition(locked, transition.name, reason, explicit=False):
                 _apply_transition(locked, lifecycle, transition, user=user, reason=reason)
         locked.save()
@@ -154,6 +155,13 @@ def object_update(*, instance, user, data: dict, expected_version: int | None = 
             after = change.after(change.get(locked))
             locked.after_update(user=user, changed={key for key in after if before.get(key) != after.get(key)})
     return locked
+
+
+def _field_label(model, attname: str) -> str:
+    for field in model._meta.get_fields():
+        if getattr(field, "attname", None) == attname or field.name == attname:
+            return str(getattr(field, "verbose_name", attname))
+    return attname
 
 
 def _values(values):
@@ -208,9 +216,9 @@ def object_transition(*, instance, name: str, user=None, reason: str = "", expec
     state = lifecycle.state_of(locked)
     if state not in transition.source:
         state_names = dict(model._meta.get_field(lifecycle.field).flatchoices)
-        allowed = _(" or ").join(str(state_names.get(s, s)).lower() for s in transition.source)
+        allowed = _(" or ").join(f"“{str(state_names.get(s, s)).lower()}”" for s in transition.source)
         raise TransitionRefused(
-            _("This %(model)s is %(state)s; “%(label)s” is only possible when it is %(allowed)s.") % {
+            _("This %(model)s is “%(state)s”; “%(label)s” is only possible when it is %(allowed)s.") % {
                 "model": model._meta.verbose_name, "state": lifecycle.state_label(locked).lower(),
                 "label": transition.label, "allowed": allowed},
             {lifecycle.field: [_("Currently %(state)s.") % {"state": lifecycle.state_label(locked).lower()}]})
@@ -238,7 +246,7 @@ def object_delete(*, instance, user, expected_version: int | None = None) -> Non
         raise VersionConflict(locked, expected_version)
     lifecycle = lifecycle_of(type(locked))
     if lifecycle is not None and not lifecycle.may_delete(locked):
-        raise ValidationError(_("This %(model)s is %(state)s and is kept as a record; it cannot be deleted.") % {
+        raise ValidationError(_("This %(model)s is “%(state)s” and is kept as a record; it cannot be deleted.") % {
             "model": locked._meta.verbose_name, "state": lifecycle.state_label(locked).lower()})
     if hasattr(locked, "clean_delete"):
         locked.clean_delete()

@@ -74,9 +74,11 @@ class AuditEventTable(QgovTable):
                   "source", "request_id")
 
     def render_changed_fields(self, value, record):
-        if record.action != "update":
+        if record.action not in ("update", "transition"):
             return "—"
-        return ", ".join(name for name in value if name != "version")
+        changed = ", ".join(name for name in value if name != "version")
+        transition = (record.detail or {}).get("transition")
+        return f"{transition}: {changed}" if transition else changed
 
     def render_request_id(self, value):
         return format_html('<code title="{}">{}…</code>', value, value[:8])

@@ -44,7 +44,7 @@ RISK_LIFECYCLE = Lifecycle(
         Transition("start_treatment", gettext_lazy("Start treatment"),
                    source=(RiskState.DRAFT, RiskState.ASSESSED), target=RiskState.IN_TREATMENT),
         Transition("close", gettext_lazy("Close"), source=OPEN_RISK_STATES, target=RiskState.CLOSED,
-                   reason_required=True, style="outline-secondary",
+                   reason_required=True, style="secondary",
                    help_text=gettext_lazy("A closed risk leaves the open register; say why it no longer applies.")),
         Transition("reopen", gettext_lazy("Reopen"), source=(RiskState.CLOSED,), target=RiskState.ASSESSED,
                    reason_required=True, style="outline-primary"),
@@ -126,6 +126,8 @@ def _clear_decision(acceptance, *, user, reason):
     acceptance.approved_by = None
     acceptance.approved_at = None
     acceptance.decision_note = ""
+    acceptance.residual_score_at_decision = None
+    acceptance.rating_at_decision = ""
 
 
 def _after_reapproval_required(acceptance, *, user, reason):
@@ -155,6 +157,8 @@ def ask_for_approval(acceptance, *, title, body="", exclude=None):
 
 
 AWAITING_DECISION = (AcceptanceState.REQUESTED, AcceptanceState.REAPPROVAL_REQUIRED)
+# A risk has at most one acceptance in these states at a time.
+OPEN_ACCEPTANCE_STATES = (*AWAITING_DECISION, AcceptanceState.APPROVED)
 
 ACCEPTANCE_LIFECYCLE = Lifecycle(
     field="status",

@@ -29,7 +29,7 @@ from risks.choices import (
     RiskTreatmentChoices,
     ThreatVectorCategoryChoices,
 )
-from risks.lifecycles import ACCEPTANCE_LIFECYCLE, RISK_LIFECYCLE, ask_for_approval
+from risks.lifecycles import ACCEPTANCE_LIFECYCLE, OPEN_ACCEPTANCE_STATES, RISK_LIFECYCLE, ask_for_approval
 
 ONE_TO_FIVE = [MinValueValidator(1), MaxValueValidator(5)]
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -362,6 +362,12 @@ class RiskAcceptance(AgencyScopedModel):
         errors = {}
         if self.risk_id and self.agency_id and self.risk.agency_id != self.agency_id:
             errors["risk"] = _("Choose a risk of the same agency.")
+        elif self._state.adding and self.risk_id:
+            if self.risk.status == RiskStatusChoices.CLOSED:
+                errors["risk"] = _("This risk is closed; reopen it before requesting an acceptance.")
+            elif self.risk.acceptances.filter(status__in=OPEN_ACCEPTANCE_STATES).exists():
+                errors["risk"] = _("This risk already has an acceptance that is requested, approved or awaiting "
+                                   "re-approval.")
         if self._state.adding and self.valid_until and self.valid_until <= timezone.localdate():
             errors["valid_until"] = _("An acceptance must be valid until a future date.")
         if errors:

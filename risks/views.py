@@ -13,7 +13,9 @@ from qgov.views.generic import (
     ObjectListView,
 )
 from risks import filters, forms, tables
+from risks.choices import RiskStatusChoices
 from risks.heatmap import heatmap_svg
+from risks.lifecycles import OPEN_ACCEPTANCE_STATES
 from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
 from risks.selectors import heatmap_counts, matrix_of
 
@@ -179,14 +181,17 @@ class RiskDetailView(ObjectDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         risk = self.object
+        acceptances = list(risk.acceptances.select_related("requested_by", "approved_by"))
         context.update(
             ratings=[self.rating_row(label, likelihood, impact, risk.matrix) for label, (likelihood, impact)
                      in zip((_("Inherent"), _("Current"), _("Residual")), risk.pairs().values(), strict=True)],
             threat_vectors=risk.threat_vectors.all(),
             assets=risk.assets.all(),
             controls=risk.controls.all(),
-            acceptances=risk.acceptances.select_related("requested_by", "approved_by"),
-            can_request_acceptance=self.can(Action.ADD, risk.agency_id),
+            acceptances=acceptances,
+            # One acceptance at a time, and none for a closed risk (the model refuses both too).
+            can_request_acceptance=self.can(Action.ADD, risk.agency_id) and risk.status != RiskStatusChoices.CLOSED
+            and not any(a.status in OPEN_ACCEPTANCE_STATES for a in acceptances),
         )
         return context
 

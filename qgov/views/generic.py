@@ -234,11 +234,7 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
-        lifecycle = lifecycle_of(self.model)
-        notice = None
-        if self.object is not None and lifecycle is not None and lifecycle.is_frozen(self.object):
-            notice = lifecycle.frozen_message(self.object)  # said before any typing is lost
-        return self.render_to_response(self.get_context_data(form=self.get_form(self.object), notice=notice))
+        return self.render_to_response(self.get_context_data(form=self.get_form(self.object)))
 
     def initial_data(self, form) -> dict:
         """Values the form does not ask for; the agency of a new scoped record is the active one."""
@@ -290,6 +286,15 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["object"] = self.object
         context["cancel_url"] = self.object.get_absolute_url() if self.object else context["list_url"]
+        lifecycle = lifecycle_of(self.model)
+        if self.object is not None and lifecycle is not None:
+            # Said before any typing is lost: the record cannot change, or a change costs its state.
+            frozen = lifecycle.is_frozen(self.object)
+            context["frozen"] = frozen
+            context["notice"] = lifecycle.frozen_message(self.object) if frozen else lifecycle.edit_notice(self.object)
+            form = context.get("form")
+            for field in form.fields.values() if frozen and form is not None else ():
+                field.disabled = True
         return context
 
 
@@ -334,9 +339,8 @@ class ObjectTransitionView(ScopedViewMixin, TemplateView):
                 _add_errors(form, error)
             else:
                 self.object.refresh_from_db()
-                messages.success(request, _("%(label)s: “%(object)s” is now %(state)s.") % {
-                    "label": self.transition.label, "object": self.object,
-                    "state": self.lifecycle.state_label(self.object).lower()})
+                messages.success(request, _("“%(object)s” is now %(state)s.") % {
+                    "object": self.object, "state": self.lifecycle.state_label(self.object).lower()})
                 return HttpResponseRedirect(self.object.get_absolute_url())
         return self.render_to_response(self.get_context_data(form=form))
 

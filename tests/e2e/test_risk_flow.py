@@ -74,7 +74,7 @@ def test_create_rate_find_in_heat_map_and_accept(page, register, screenshot, liv
     screenshot(page, "acceptance_confirm")
     page.get_by_role("button", name="Approve").click()
     acceptance.refresh_from_db()
-    assert page.locator(".alert-success").inner_text() == f"Approve: “{acceptance}” is now approved."
+    assert page.locator(".alert-success").inner_text() == f"“{acceptance}” is now approved."
     page.goto(risk.get_absolute_url())
     assert page.locator("tr", has_text="Status").first.locator("td").inner_text() == "Accepted"
     assert page.locator("h1 .badge").inner_text() == "Accepted"

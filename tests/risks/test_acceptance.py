@@ -128,8 +128,8 @@ def test_an_approved_acceptance_cannot_be_approved_again(agency, people, api_as)
     assert client.post(f"/api/risk-acceptances/{acceptance.pk}/approve/").status_code == 200
     again = client.post(f"/api/risk-acceptances/{acceptance.pk}/approve/")
     assert again.status_code == 409
-    assert again.json()["detail"] == ("This risk acceptance is approved; “Approve” is only possible when it is "
-                                      "requested or re-approval required.")
+    assert again.json()["detail"] == ("This risk acceptance is “approved”; “Approve” is only possible when it is "
+                                      "“requested” or “re-approval required”.")
     assert again.json()["errors"] == {"status": ["Currently approved."]}
 
 
@@ -177,7 +177,7 @@ def test_rejection_needs_a_reason_and_freezes_the_record(agency, people, api_as)
                                           format="json")
     assert edit.status_code == 400
     assert edit.json()["errors"] == {"non_field_errors": [
-        "This risk acceptance is rejected and can no longer be edited."]}
+        "This risk acceptance is “rejected” and can no longer be edited."]}
     delete = api_as(people["admin"]).delete(f"/api/risk-acceptances/{acceptance.pk}/")
     assert delete.status_code == 400
     assert AuditEvent.objects.count() == before
@@ -197,7 +197,7 @@ def test_editing_an_approved_acceptance_sends_it_back_for_reapproval(agency, peo
     assert risk.status == "assessed"  # no longer accepted without an approved decision
     event = events_for(acceptance).latest("seq")
     assert (event.action, event.detail) == ("update", {"transition": "require_reapproval",
-                                                       "reason": "Edited: valid_until."})
+                                                       "reason": "Edited: valid until."})
     told = Notification.objects.filter(title__endswith="its acceptance needs re-approval")
     assert sorted(n.user.username for n in told) == ["ada", "ben"]
 
@@ -354,7 +354,7 @@ def test_ui_transition_buttons_and_confirm_page(client, agency, people):
     assert refused.status_code == 200
     assert refused.context["form"].errors == {"reason": ["This field is required."]}
     done = client.post(f"/risks/acceptances/{acceptance.pk}/approve/", {"reason": "", "version": 1}, follow=True)
-    assert "Approve: “" in done.content.decode()
+    assert "” is now approved." in done.content.decode()
     acceptance.refresh_from_db()
     assert acceptance.status == "approved"
     # Approved: the page now offers nothing more, and the edit form says it needs re-approval after saving.
@@ -368,12 +368,12 @@ def test_ui_frozen_record_shows_why_it_cannot_be_edited(client, agency, people):
     page = client.get(f"/risks/acceptances/{acceptance.pk}/")
     assert (page.context["can_change"], page.context["can_delete"]) == (False, False)
     page = client.get(f"/risks/acceptances/{acceptance.pk}/edit/")
-    assert page.context["notice"] == "This risk acceptance is rejected and can no longer be edited."
+    assert page.context["notice"] == "This risk acceptance is “rejected” and can no longer be edited."
     response = client.post(f"/risks/acceptances/{acceptance.pk}/edit/", {
         "rationale": "Changed", "valid_until": "2031-01-01", "version": 2})
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == [
-        "This risk acceptance is rejected and can no longer be edited."]
+        "This risk acceptance is “rejected” and can no longer be edited."]
     acceptance.refresh_from_db()
     assert acceptance.rationale != "Changed"
 
@@ -388,3 +388,39 @@ def test_dashboard_shows_what_awaits_your_approval(client, agency, people):
     client.force_login(people["editor"])
     panels = {str(panel.title): ctx for panel, ctx in client.get("/").context["panels"]}
     assert "Awaiting your approval" not in panels
+
+
+def test_one_open_acceptance_per_risk_and_none_for_a_closed_risk(agency, people, api_as, client):
+    acceptance = approved(agency, people)
+    again = request_acceptance(api_as(people["editor"]), acceptance.risk)
+    assert again.status_code == 400
+    assert again.json()["errors"] == {"risk": [
+        "This risk already has an acceptance that is requested, approved or awaiting re-approval."]}
+    closed = RiskFactory(agency=agency)
+    object_transition(instance=closed, name="close", user=people["editor"], reason="Link decommissioned.")
+    refused = request_acceptance(api_as(people["editor"]), closed)
+    assert refused.json()["errors"] == {"risk": ["This risk is closed; reopen it before requesting an acceptance."]}
+    assert RiskAcceptance.objects.count() == 1
+    client.force_login(people["editor"])
+    assert client.get(f"/risks/register/{acceptance.risk_id}/").context["can_request_acceptance"] is False
+    assert client.get(f"/risks/register/{closed.pk}/").context["can_request_acceptance"] is False
+    assert client.get(f"/risks/register/{RiskFactory(agency=agency).pk}/").context["can_request_acceptance"] is True
+
+
+def test_the_edit_page_says_what_saving_will_cost(agency, people, client):
+    acceptance = approved(agency, people)
+    client.force_login(people["editor"])
+    page = client.get(f"/risks/acceptances/{acceptance.pk}/edit/")
+    assert page.context["notice"] == ("This risk acceptance is “approved”: saving a change makes it "
+                                      "“re-approval required”.")
+    page = client.get(f"/risks/register/{acceptance.risk_id}/edit/")
+    assert page.context["notice"] == (
+        "This risk is “accepted”: changing current impact, current likelihood, inherent impact, inherent "
+        "likelihood, residual impact, residual likelihood, treatment makes it “assessed”.")
+    response = client.post(f"/risks/acceptances/{acceptance.pk}/edit/", {
+        "rationale": acceptance.rationale, "valid_until": "2031-12-31", "version": acceptance.version})
+    assert response.status_code == 302
+    acceptance.refresh_from_db()
+    assert acceptance.status == "reapproval_required"
+    assert events_for(acceptance).latest("id").detail == {"transition": "require_reapproval",
+                                                          "reason": "Edited: valid until."}
