@@ -23,7 +23,7 @@ ERROR_SCHEMA = inline_serializer("Error", {
 })
 
 
-class TransitionRequestSerializer(StrictFieldsMixin, serializers.Serializer):
+class TransitionSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=4000,
                                    help_text="Why; required where the transition says so.")
     version = serializers.IntegerField(required=False, min_value=1,
@@ -34,7 +34,7 @@ def transition_action(transition, serializer_class):
     """The viewset action of one lifecycle transition: POST /api/<resource>/{id}/<transition>/."""
 
     def run(self, request, pk=None):
-        payload = TransitionRequestSerializer(data=request.data)
+        payload = TransitionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         record = object_transition(instance=self.get_object(), name=transition.name, user=request.user,
                                    reason=payload.validated_data.get("reason", ""),
@@ -56,7 +56,7 @@ def transition_action(transition, serializer_class):
     description = str(transition.help_text or "") + (" A reason is required." if transition.reason_required else "")
     run = action(detail=True, methods=["post"], url_path=transition.url_segment,
                  url_name=transition.url_segment)(run)
-    return extend_schema(request=TransitionRequestSerializer, responses=responses, summary=str(transition.label),
+    return extend_schema(request=TransitionSerializer, responses=responses, summary=str(transition.label),
                          description=description.strip())(run)
 
 

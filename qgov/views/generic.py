@@ -130,7 +130,8 @@ def display_fields(obj, exclude=("id",)):
     """(label, value, url) rows for the detail page, straight from the model's fields; the
     record-keeping fields (version, timestamps) come last."""
     rows = []
-    shown = owned_fields_of(type(obj))  # what the lifecycle set is part of the record too
+    # What the lifecycle set, and who created the record, are part of the record too.
+    shown = {*owned_fields_of(type(obj)), getattr(type(obj), "creator_field", None)}
     fields = [f for f in obj._meta.concrete_fields if f.name not in exclude and (f.editable or f.name in shown)]
     fields += [f for f in obj._meta.concrete_fields if f.name in RECORD_FIELDS]
     for field in fields:
@@ -351,7 +352,9 @@ class ObjectTransitionView(ScopedViewMixin, TemplateView):
         missing = [m for guard in transition.guards for m in (guard(obj, self.request.user) or [])] if possible \
             else []
         context.update(object=obj, transition=transition, possible=possible, missing=missing,
-                       state=self.lifecycle.state_label(obj), cancel_url=obj.get_absolute_url())
+                       state=self.lifecycle.state_label(obj), cancel_url=obj.get_absolute_url(),
+                       # What is being decided on, beside the decision.
+                       fields=display_fields(obj, exclude=("id", *RECORD_FIELDS)))
         return context
 
 
