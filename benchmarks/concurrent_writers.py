@@ -109,9 +109,9 @@ def main(argv=None):
     if errors:
         raise SystemExit("\n".join(errors))
 
-    from qgov import audit
+    from qgov.audit_verify import verify_chain
 
-    problems = audit.verify_chain()
+    problems = verify_chain()
     events = AuditEvent.objects.count() - events_before
     ordered = sorted(latencies)
     result = {

@@ -116,7 +116,7 @@ def time_requests(key: str, repeats: int) -> dict:
 
 
 def time_chain_walk(repeats: int) -> dict:
-    from qgov.audit import verify_chain
+    from qgov.audit_verify import verify_chain
 
     samples = []
     for _ in range(repeats):

@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.utils import timezone
 
-from qgov.audit import agency_of_chain, current_key, keyring, sign, verify_chains
+from qgov.audit import agency_of_chain, current_key, keyring, sign
+from qgov.audit_verify import verify_chains
 
 CHECKPOINT_FORMAT = "qgov-audit-checkpoint/1"
 

@@ -4,8 +4,9 @@ import logging
 
 from celery import shared_task
 
-from qgov.audit import audit_context, verify_chain
+from qgov.audit import audit_context
 from qgov.audit_checkpoints import checkpoint_send, checkpoints_write
+from qgov.audit_verify import verify_chain
 from qgov.choices import AuditSourceChoices
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from qgov.audit import audit_context, verify_chain
+from qgov.audit import audit_context
+from qgov.audit_verify import verify_chain
 from qgov.choices import AuditActionChoices, AuditSourceChoices, RoleChoices
 from qgov.models import Agency, AuditChainHead, AuditEvent, Membership
 from qgov.testing import events_for

@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from qgov import services
-from qgov.audit import GENESIS_HASH, compute_hash, key_id_of, one_change, verify_chain, verify_chains
+from qgov.audit import GENESIS_HASH, compute_hash, key_id_of, one_change
+from qgov.audit_verify import verify_chain, verify_chains
 from qgov.choices import RoleChoices
 from qgov.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from qgov.testing import events_for

@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from qgov.audit import verify_chains
 from qgov.audit_checkpoints import verify_checkpoint
+from qgov.audit_verify import verify_chains
 
 
 class Command(BaseCommand):
