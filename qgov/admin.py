@@ -4,6 +4,7 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 
 from qgov import services
+from qgov.lifecycle import owned_fields_of
 from qgov.models import RECORD_FIELDS, Agency, ApiToken, AuditEvent, Membership, Notification, QgovModel
 
 
@@ -43,9 +44,7 @@ class QgovModelAdmin(admin.ModelAdmin):
         names = list(super().get_readonly_fields(request, obj))
         if self._writable():
             names += RECORD_FIELDS
-        lifecycle = getattr(self.model, "lifecycle", None)
-        if lifecycle is not None:
-            names += sorted(lifecycle.owned_fields)
+        names += sorted(owned_fields_of(self.model))
         return list(dict.fromkeys(names))
 
     def has_add_permission(self, request, *args):

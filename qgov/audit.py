@@ -78,13 +78,11 @@ def audit_context(*, source: str, request=None, actor=None, label: str = "", req
 
 # --- lifecycle transitions -----------------------------------------------------------------
 
-@contextlib.contextmanager
-def audit_transition(instance, name: str, reason: str, *, explicit: bool = True):
-    """The event of `instance` for what is saved inside names the transition and its reason; an
-    explicit transition (not one an edit triggered) is recorded with the action "transition".
-    Kept on the instance, because a buffered change writes its events when its block ends."""
+def mark_transition(instance, name: str, reason: str, *, explicit: bool = True) -> None:
+    """The next event of `instance` names the transition and its reason; an explicit transition
+    (not one an edit triggered) is recorded with the action "transition". Kept on the instance,
+    because a buffered change writes its events when its block ends."""
     instance._audit_transition = {"transition": name, "reason": reason, "explicit": explicit}
-    yield
 
 
 def _transition_detail(instance, action):

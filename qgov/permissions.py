@@ -43,6 +43,11 @@ def _requirement(user, action: str, model=None):
         return NOBODY
     if user.is_superuser:
         return EVERYONE
+    return _member_requirement(action, model)
+
+
+def _member_requirement(action: str, model=None):
+    """The rule for an active member who is not a platform admin."""
     required = model.permission_action(action) if model is not None else action
     if required is PLATFORM_ONLY:
         return NOBODY
@@ -62,13 +67,6 @@ def memberships_of(user) -> dict[int, str]:
     if cache is not None:
         cache[user.pk] = roles
     return roles
-
-
-def forget_memberships(user) -> None:
-    """Drop the request's cached memberships of `user` (after the request itself changed them)."""
-    cache = _request_memberships.get()
-    if cache is not None:
-        cache.pop(user.pk, None)
 
 
 def user_can(user, agency_id, action: str, model=None, *, fresh: bool = False) -> bool:
@@ -124,8 +122,10 @@ def users_who_can(agency_id, action: str, model=None):
 
     from qgov.models import Membership
 
-    required = model.permission_action(action) if model is not None else action
-    if required is PLATFORM_ONLY:
+    requirement = _member_requirement(action, model)
+    if requirement == NOBODY:
         return get_user_model().objects.none()
-    holders = Membership.objects.filter(agency_id=agency_id, role__in=roles_for(required)).values("user_id")
-    return get_user_model().objects.filter(pk__in=holders, is_active=True).order_by("username")
+    holders = Membership.objects.filter(agency_id=agency_id)
+    if requirement != EVERYONE:
+        holders = holders.filter(role__in=requirement)
+    return get_user_model().objects.filter(pk__in=holders.values("user_id"), is_active=True).order_by("username")

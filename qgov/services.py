@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from qgov.audit import audit_transition, one_change, snapshot
+from qgov.audit import mark_transition, one_change, snapshot
 from qgov.choices import RoleChoices
 from qgov.lifecycle import TransitionRefused, lifecycle_of, owned_fields_of
 from qgov.models import AgencyScopedModel, ApiToken, Membership, Notification
@@ -142,8 +142,8 @@ def object_update(*, instance, user, data: dict, expected_version: int | None = 
         if transition is not None:
             reason = _("Edited: %(fields)s.") % {"fields": ", ".join(sorted(_field_label(model, name)
                                                                            for name in changed))}
-            with audit_transition(locked, transition.name, reason, explicit=False):
-                _apply_transition(locked, lifecycle, transition, user=user, reason=reason)
+            mark_transition(locked, transition.name, reason, explicit=False)
+            _apply_transition(locked, lifecycle, transition, user=user, reason=reason)
         locked.save()
         for name, ids in m2m_write(locked, m2m, current={n: before[n] for n in m2m if n in before}).items():
             change.m2m_set(locked, name, ids)
@@ -151,9 +151,6 @@ def object_update(*, instance, user, data: dict, expected_version: int | None = 
             carry_caches(instance, locked, skip=m2m)
         if transition is not None and transition.after is not None:
             transition.after(locked, user=user, reason=reason)
-        if hasattr(locked, "after_update"):
-            after = change.after(change.get(locked))
-            locked.after_update(user=user, changed={key for key in after if before.get(key) != after.get(key)})
     return locked
 
 
@@ -230,8 +227,8 @@ def object_transition(*, instance, name: str, user=None, reason: str = "", expec
             _("“%(label)s” is not possible yet.") % {"label": transition.label}, {"non_field_errors": missing})
     with one_change() as change:  # the transition, and what its `after` does to related records
         change.remember(locked, before=snapshot(locked))
-        with audit_transition(locked, transition.name, reason):
-            _apply_transition(locked, lifecycle, transition, user=user, reason=reason)
+        mark_transition(locked, transition.name, reason)
+        _apply_transition(locked, lifecycle, transition, user=user, reason=reason)
         locked.full_clean()
         locked.save()
         if transition.after is not None:

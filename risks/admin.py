@@ -43,8 +43,7 @@ class RiskAdmin(QgovModelAdmin):
 class RiskAcceptanceAdmin(QgovModelAdmin):
     list_display = ("risk", "agency", "status", "valid_until", "requested_by", "approved_by")
     list_filter = ("agency", "status")
-    readonly_fields = ("requested_by", "approved_by", "approved_at", "status", "residual_score_at_decision",
-                       "rating_at_decision")
+    readonly_fields = ("requested_by",)  # the decision fields are the lifecycle's: read-only from the base
 
     def has_add_permission(self, request):
         return False  # requests carry their requester: they are made in the register, not here

@@ -19,7 +19,7 @@ from qgov import services
 from qgov.api.exceptions import error_response
 from qgov.api.permissions import IsPlatformAdminOrReadOnly
 from qgov.api.serializers import QgovModelSerializer, StrictFieldsMixin
-from qgov.api.viewsets import QgovModelViewSet
+from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
 from qgov.models import RECORD_FIELDS, Agency, ApiToken, AuditCheckpoint, AuditEvent, Membership, Notification
 from qgov.permissions import agency_ids_where
@@ -140,17 +140,13 @@ class AuditEventSerializer(serializers.ModelSerializer):
         return f"{obj.content_type.app_label}.{obj.content_type.model}"
 
 
-class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+class AuditEventViewSet(QgovReadOnlyViewSet):
     """The audit trail of the agencies where the caller is auditor or admin."""
 
     queryset = AuditEvent.objects.select_related("content_type")
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilterSet
     ordering_fields = ["id", "seq", "timestamp"]
-    ordering = ["-id"]
-
-    def get_queryset(self):
-        return super().get_queryset().restrict(self.request.user, Action.VIEW)
 
 
 class AuditCheckpointSerializer(serializers.ModelSerializer):
@@ -166,17 +162,13 @@ class AuditCheckpointSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request is not None else path
 
 
-class AuditCheckpointViewSet(viewsets.ReadOnlyModelViewSet):
+class AuditCheckpointViewSet(QgovReadOnlyViewSet):
     """Signed checkpoints of the audit chains of the agencies where the caller is auditor or admin."""
 
     queryset = AuditCheckpoint.objects.all()
     serializer_class = AuditCheckpointSerializer
     filterset_fields = ["chain", "agency"]
     ordering_fields = ["id", "created", "seq"]
-    ordering = ["-id"]
-
-    def get_queryset(self):
-        return super().get_queryset().restrict(self.request.user, Action.VIEW)
 
     @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])

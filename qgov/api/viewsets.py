@@ -70,6 +70,15 @@ def parse_if_match(value: str | None) -> int | None:
         raise ValidationError({"If-Match": [_("Send the ETag of the version you edited, e.g. \"3\".")]}) from None
 
 
+class QgovReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
+    """Records the API only reads (audit events, checkpoints, import runs), scoped by `restrict()`."""
+
+    ordering = ["-id"]
+
+    def get_queryset(self):
+        return super().get_queryset().restrict(self.request.user, Action.VIEW)
+
+
 class QgovModelViewSet(viewsets.ModelViewSet):
     """Lists and reads through `restrict(user, "view")`; writes through the core services; detail
     responses carry an ETag and updates honour If-Match (412 when stale)."""

@@ -3,17 +3,17 @@
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from qgov.api.fields import BriefRelatedField
 from qgov.api.serializers import QgovModelSerializer
+from qgov.api.viewsets import QgovReadOnlyViewSet
 from qgov.imports.filters import ImportRunFilterSet
 from qgov.imports.services import import_agency, import_run_create
 from qgov.models import RECORD_FIELDS, ImportRun
-from qgov.roles import Action
 
 
 class RowProblemSerializer(serializers.Serializer):
@@ -38,17 +38,13 @@ class ImportRunSerializer(QgovModelSerializer):
         return f"{obj.content_type.app_label}.{obj.content_type.model}"
 
 
-class ImportRunViewSet(viewsets.ReadOnlyModelViewSet):
+class ImportRunViewSet(QgovReadOnlyViewSet):
     """Import runs of the agencies the caller belongs to: status, progress, counts and the row report."""
 
     queryset = ImportRun.objects.select_related("agency", "content_type", "requested_by")
     serializer_class = ImportRunSerializer
     filterset_class = ImportRunFilterSet
     ordering_fields = ["id", "created", "status"]
-    ordering = ["-id"]
-
-    def get_queryset(self):
-        return super().get_queryset().restrict(self.request.user, Action.VIEW)
 
 
 class ImportRequestSerializer(serializers.Serializer):

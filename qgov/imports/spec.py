@@ -13,8 +13,6 @@ class HeaderProblem(Exception):
         super().__init__(f"{len(problems)} header problems")
 
 
-# Fields only the model's lifecycle may write are never importable.
-owned_fields = owned_fields_of
 
 
 class ImportSpec:
@@ -39,12 +37,12 @@ class ImportSpec:
         return self.columns.get(self.key) if self.key else None
 
     def importable_columns(self) -> list[Column]:
-        owned = owned_fields(self.model)
+        owned = owned_fields_of(self.model)  # written only by the lifecycle: never importable
         return [column for column in self.columns.values() if column.field not in owned]
 
     def read_header(self, cells) -> list[Column | None]:
         """The column of each position (None for a blank header cell), or HeaderProblem."""
-        owned = owned_fields(self.model)
+        owned = owned_fields_of(self.model)  # written only by the lifecycle: never importable
         names = [cell_text(cell).lower() for cell in cells]
         problems, seen = [], set()
         for name in names:

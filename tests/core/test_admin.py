@@ -11,9 +11,9 @@ from django.contrib.messages import get_messages
 from qgov.choices import RoleChoices
 from qgov.models import RECORD_FIELDS, Agency, AuditEvent, Membership
 from qgov.testing import events_for
-from risks.models import Control, RiskMatrix
+from risks.models import Control, RiskAcceptance, RiskMatrix
 from tests.factories import MembershipFactory
-from tests.risks.factories import AssetFactory, ControlFactory, RiskFactory
+from tests.risks.factories import AssetFactory, RiskAcceptanceFactory, RiskFactory
 
 LAST_ADMIN = "An agency must keep at least one admin."
 
@@ -141,19 +141,19 @@ def test_a_member_added_in_the_agency_inline_goes_through_the_services(platform,
     assert [(e.action, e.source) for e in events_for(membership)] == [("create", "admin")]
 
 
-def test_record_and_lifecycle_owned_fields_are_read_only(platform, agency, monkeypatch):
-    control_admin = admin.site._registry[Control]
-    assert control_admin.get_readonly_fields(None) == list(RECORD_FIELDS)
-    monkeypatch.setattr(Control, "lifecycle", SimpleNamespace(owned_fields=frozenset({"status", "effectiveness"})),
-                        raising=False)
-    assert control_admin.get_readonly_fields(None) == [*RECORD_FIELDS, "effectiveness", "status"]
-    control = ControlFactory(agency=agency, status="planned")
-    page = platform.get(f"/admin/risks/control/{control.pk}/change/")
+def test_record_and_lifecycle_owned_fields_are_read_only(platform, agency):
+    assert admin.site._registry[Control].get_readonly_fields(None) == list(RECORD_FIELDS)
+    acceptance_admin = admin.site._registry[RiskAcceptance]
+    assert acceptance_admin.get_readonly_fields(None) == [
+        "requested_by", *RECORD_FIELDS, "approved_at", "approved_by", "decision_note", "rating_at_decision",
+        "residual_score_at_decision", "status"]
+    acceptance = RiskAcceptanceFactory(agency=agency)
+    page = platform.get(f"/admin/risks/riskacceptance/{acceptance.pk}/change/")
     assert "status" not in page.context["adminform"].form.fields
-    data = {**admin_form_data(page), "status": "implemented", "title": "Renamed"}
-    assert platform.post(f"/admin/risks/control/{control.pk}/change/", data).status_code == 302
-    control.refresh_from_db()
-    assert (control.title, control.status) == ("Renamed", "planned")
+    data = {**admin_form_data(page), "status": "approved", "rationale": "Reworded"}
+    assert platform.post(f"/admin/risks/riskacceptance/{acceptance.pk}/change/", data).status_code == 302
+    acceptance.refresh_from_db()
+    assert (acceptance.rationale, acceptance.status) == ("Reworded", "requested")
 
 
 def test_models_outside_the_core_records_are_read_only_in_the_admin(platform, agency, superuser):
