@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     # Domain apps: each registers its navigation, routes, panels, beat entries and loaders itself
     # (qgov.registry); listing it here is all the core needs.
     "risks",
+    "certification",
 ]
 
 MIDDLEWARE = [
