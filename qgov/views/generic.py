@@ -3,6 +3,7 @@ declarative lines on top of these."""
 
 import datetime
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -235,7 +236,25 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
-        return self.render_to_response(self.get_context_data(form=self.get_form(self.object)))
+        form = self.get_form(self.object)
+        if self.object is None:
+            form.initial.update(self.initial_from_query(form))
+        return self.render_to_response(self.get_context_data(form=form))
+
+    def initial_from_query(self, form) -> dict:
+        """A new record's form may be pre-filled from the query string (`?title=…&assets=3&assets=7`),
+        e.g. by a link that opens a risk for a revoked certificate. Only the model's own fields that
+        the form shows are taken, and only as initial values: the user sees them and the form checks
+        them like any other input when it is sent (choices stay those the user may see)."""
+        model_fields = {field.name for field in self.model._meta.get_fields()}
+        initial = {}
+        for name, field in form.fields.items():
+            if name not in self.request.GET or name not in model_fields or name in ("agency", *RECORD_FIELDS):
+                continue
+            values = self.request.GET.getlist(name)
+            many = isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField)
+            initial[name] = values if many else values[-1]
+        return initial
 
     def initial_data(self, form) -> dict:
         """Values the form does not ask for; the agency of a new scoped record is the active one."""
