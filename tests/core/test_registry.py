@@ -73,7 +73,8 @@ def test_risks_section_navigation(client, agency, member_of):
     client.force_login(member_of(agency))
     page = client.get("/risks/assets/")
     assert [(i["label"], i["url"], i["active"]) for i in page.context["navigation"]] == [
-        ("Dashboard", "/", False), ("Risks", "/risks/register/", True), ("Audit", "/audit/", False),
+        ("Dashboard", "/", False), ("Due soon", "/due/", False), ("Risks", "/risks/register/", True),
+        ("Audit", "/audit/", False),
         ("Agency admin", "/agency/", False)]
     assert [(i["label"], i["url"], i["active"]) for i in page.context["section_navigation"]] == [
         ("Register", "/risks/register/", False), ("Assets", "/risks/assets/", True),
@@ -86,7 +87,8 @@ def test_a_new_app_appears_in_the_navigation_in_its_declared_place(sandbox_app, 
     page = client.get("/sandbox/things/other/")
     assert page.status_code == 200
     assert [(i["label"], i["url"], i["active"]) for i in page.context["navigation"]] == [
-        ("Dashboard", "/", False), ("Risks", "/risks/register/", False), ("Sandbox", "/sandbox/things/", True),
+        ("Dashboard", "/", False), ("Due soon", "/due/", False), ("Risks", "/risks/register/", False),
+        ("Sandbox", "/sandbox/things/", True),
         ("Audit", "/audit/", False), ("Agency admin", "/agency/", False)]
     assert [(i["label"], i["url"], i["active"]) for i in page.context["section_navigation"]] == [
         ("Things", "/sandbox/things/", False), ("Other things", "/sandbox/things/other/", True)]
