@@ -106,7 +106,7 @@ class DayCountsField(forms.CharField):
 class AgencyForm(QgovModelForm):
     reminder_thresholds = DayCountsField(
         label=Agency._meta.get_field("reminder_thresholds").verbose_name.capitalize(),
-        help_text=Agency._meta.get_field("reminder_thresholds").help_text, max_length=60)
+        help_text=Agency._meta.get_field("reminder_thresholds").help_text, max_length=60, required=False)
 
     class Meta:
         model = Agency

@@ -161,10 +161,10 @@ class Agency(QgovModel):
     time_zone = models.CharField(_("time zone"), max_length=64, choices=_timezone_choices, default="UTC")
     description = models.TextField(_("description"), blank=True)
     reminder_thresholds = models.JSONField(
-        _("reminder thresholds (days)"), default=default_reminder_thresholds,
+        _("reminder thresholds (days)"), default=default_reminder_thresholds, blank=True,
         validators=[validate_reminder_thresholds],
-        help_text=_("Days before a due date when the owner and the agency admins are reminded; the largest is "
-                    "the warning window of lists and dashboards."))
+        help_text=_("Days before a due date when the owner and the agency admins are reminded, e.g. 90, 30, 7 "
+                    "(left empty: those); the largest is the warning window of lists and dashboards."))
     jurisdiction = models.CharField(
         _("jurisdiction"), max_length=2, blank=True,
         validators=[RegexValidator(r"^[A-Z]{2}$", _("Use the two capital letters of the ISO 3166-1 country code."))],
@@ -203,7 +203,9 @@ class Agency(QgovModel):
         return min(self.reminder_thresholds or DEFAULT_REMINDER_THRESHOLDS)
 
     def clean(self):
-        if isinstance(self.reminder_thresholds, list) and all(
+        if self.reminder_thresholds in (None, "", []):
+            self.reminder_thresholds = default_reminder_thresholds()
+        elif isinstance(self.reminder_thresholds, list) and all(
                 isinstance(days, int) for days in self.reminder_thresholds):
             self.reminder_thresholds = sorted(self.reminder_thresholds, reverse=True)
         # Walk up the parents: an agency may not end up as its own ancestor.
