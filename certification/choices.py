@@ -78,3 +78,4 @@ class ComplianceReasonChoices(models.TextChoices):
     REVOKED = "revoked", _("Certificate revoked")
     FIRMWARE_MISMATCH = "firmware_mismatch", _("Firmware not covered by the certificate")
     NOT_RECOGNISED = "not_recognised", _("Certificate not recognised in this jurisdiction at this level")
+    EXPIRING = "expiring", _("Certificate expires within the warning window")

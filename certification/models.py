@@ -2,6 +2,7 @@
 arrangements by which one jurisdiction recognises another's certificates), the agency's devices
 and staff, their certificates, and the schemes each agency requires."""
 
+import datetime
 import re
 
 from django.core.exceptions import ValidationError
@@ -16,11 +17,32 @@ from certification.choices import (
     SchemeKindChoices,
     SchemeValidityRuleChoices,
 )
+from certification.lifecycles import (
+    DEVICE_CERTIFICATION_LIFECYCLE,
+    DEVICE_LIFECYCLE,
+    PERSONNEL_ACCREDITATION_LIFECYCLE,
+)
 from qgov.fields import MemberField
 from qgov.models import AgencyScopedModel, CatalogModel
 
 # SHA-256, SHA-384 or SHA-512 of a firmware image, in hex.
 FIRMWARE_HASH = re.compile(r"^(?:[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$")
+FIRMWARE_HASH_MESSAGE = _("Give the hash as 64, 96 or 128 hexadecimal characters (SHA-256, SHA-384 or SHA-512).")
+
+
+def add_years(day: datetime.date, years: int) -> datetime.date:
+    """The same calendar day `years` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def clean_firmware_hash(value: str) -> str:
+    value = (value or "").strip().lower()
+    if value and not FIRMWARE_HASH.match(value):
+        raise ValidationError(FIRMWARE_HASH_MESSAGE, code="invalid")
+    return value
 
 
 # --- catalog -------------------------------------------------------------------------------------
@@ -145,6 +167,8 @@ class Device(AgencyScopedModel):
     status_note = models.TextField(_("status note"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
 
+    lifecycle = DEVICE_LIFECYCLE
+
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["agency", "vendor", "serial"],
@@ -156,11 +180,20 @@ class Device(AgencyScopedModel):
         return self.name
 
     def clean(self):
-        if self.firmware_sha256:
-            self.firmware_sha256 = self.firmware_sha256.strip().lower()
-            if not FIRMWARE_HASH.match(self.firmware_sha256):
-                raise ValidationError({"firmware_sha256": _(
-                    "Give the hash as 64, 96 or 128 hexadecimal characters (SHA-256, SHA-384 or SHA-512).")})
+        errors = {}
+        try:
+            self.firmware_sha256 = clean_firmware_hash(self.firmware_sha256)
+        except ValidationError as error:
+            errors["firmware_sha256"] = error.messages
+        self.vendor, self.serial = (self.vendor or "").strip(), (self.serial or "").strip()
+        if self.agency_id and self.vendor and self.serial:
+            duplicate = Device._base_manager.filter(agency_id=self.agency_id, vendor__iexact=self.vendor,
+                                                    serial=self.serial).exclude(pk=self.pk).first()
+            if duplicate is not None:
+                errors["serial"] = [_("%(vendor)s serial %(serial)s is already registered (%(device)s).") % {
+                    "vendor": self.vendor, "serial": self.serial, "device": duplicate.name}]
+        if errors:
+            raise ValidationError(errors)
 
 
 class CertificateBase(AgencyScopedModel):
@@ -176,10 +209,15 @@ class CertificateBase(AgencyScopedModel):
         help_text=_("Left empty, it follows the scheme's validity rule."))
     status = models.CharField(_("status"), max_length=20, choices=CertificationStatusChoices.choices,
                               default=CertificationStatusChoices.PENDING)
+    review_due = models.DateField(
+        _("review due"), null=True, blank=True,
+        help_text=_("For certificates and clearances that are reviewed rather than expiring; left empty, it "
+                    "follows the scheme's review rule."))
     status_note = models.TextField(_("status note"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
 
     scheme_kind = None  # the SchemeKindChoices value this record's scheme must have
+    accepts_evidence = True  # the certificate itself, the issuer's letter, the register entry
 
     class Meta:
         abstract = True
@@ -192,15 +230,41 @@ class CertificateBase(AgencyScopedModel):
                 errors["scheme"] = _("Choose a %(kind)s scheme.") % {
                     "kind": SchemeKindChoices(self.scheme_kind).label.lower()}
             rank = scheme.level_rank(self.level)
-            if self.level and rank is None:
-                errors["level"] = _("%(scheme)s has no level %(level)s; its levels are %(levels)s.") % {
+            if rank is None:
+                errors["level"] = _("%(scheme)s has no level “%(level)s”; its levels are %(levels)s.") % {
                     "scheme": scheme.code, "level": self.level, "levels": ", ".join(scheme.levels)}
             else:
                 self.level_rank = rank
+            if self.issued and "expires" not in errors:
+                errors.update(self._apply_validity_rule(scheme))
         if self.issued and self.expires and self.expires <= self.issued:
             errors["expires"] = _("The expiry must be after the issue date.")
+        if self.issued and self.review_due and self.review_due <= self.issued:
+            errors["review_due"] = _("The review date must be after the issue date.")
         if errors:
             raise ValidationError(errors)
+
+    def _apply_validity_rule(self, scheme) -> dict:
+        """Fill the expiry (or review date) the scheme's rule gives; refuse an expiry beyond a
+        maximum. Returns the errors."""
+        rule = scheme.validity_rule
+        years = (scheme.interim_validity_years if getattr(self, "interim", False) and scheme.interim_validity_years
+                 else scheme.validity_years)
+        if rule in (SchemeValidityRuleChoices.FIXED, SchemeValidityRuleChoices.MAXIMUM) and years:
+            limit = add_years(self.issued, years)
+            if self.expires is None:
+                self.expires = limit
+            elif rule == SchemeValidityRuleChoices.MAXIMUM and self.expires > limit:
+                return {"expires": _("%(scheme)s certificates are valid for at most %(years)s years: the expiry "
+                                     "may be %(limit)s at the latest.") % {
+                    "scheme": scheme.code, "years": years, "limit": limit.isoformat()}}
+        elif rule == SchemeValidityRuleChoices.REVIEW and years:
+            if self.review_due is None:
+                self.review_due = add_years(self.issued, years)
+        elif rule == SchemeValidityRuleChoices.PER_CERTIFICATE and self.expires is None and self.review_due is None:
+            return {"expires": _("%(scheme)s has no standard validity: give the expiry or the review date the "
+                                 "certificate states.") % {"scheme": scheme.code}}
+        return {}
 
 
 class DeviceCertification(CertificateBase):
@@ -220,6 +284,7 @@ class DeviceCertification(CertificateBase):
 
     scheme_kind = SchemeKindChoices.DEVICE
     create_only_fields = ("agency", "device")
+    lifecycle = DEVICE_CERTIFICATION_LIFECYCLE
 
     class Meta:
         ordering = ["-issued", "pk"]
@@ -239,11 +304,16 @@ class DeviceCertification(CertificateBase):
             errors = error.update_error_dict(errors)
         if self.device_id and self.agency_id and self.device.agency_id != self.agency_id:
             errors["device"] = [_("Choose a device of this agency.")]
-        if self.firmware_sha256:
-            self.firmware_sha256 = self.firmware_sha256.strip().lower()
-            if not FIRMWARE_HASH.match(self.firmware_sha256):
-                errors["firmware_sha256"] = [_(
-                    "Give the hash as 64, 96 or 128 hexadecimal characters (SHA-256, SHA-384 or SHA-512).")]
+        try:
+            self.firmware_sha256 = clean_firmware_hash(self.firmware_sha256)
+        except ValidationError as error:
+            errors["firmware_sha256"] = error.messages
+        self.certificate_id = (self.certificate_id or "").strip()
+        if self.agency_id and self.scheme_id and self.certificate_id and DeviceCertification._base_manager.filter(
+                agency_id=self.agency_id, scheme_id=self.scheme_id, certificate_id=self.certificate_id,
+        ).exclude(pk=self.pk).exists():
+            errors["certificate_id"] = [_("This agency already records certificate %(id)s of this scheme.") % {
+                "id": self.certificate_id}]
         if errors:
             raise ValidationError(errors)
 
@@ -275,11 +345,10 @@ class PersonnelAccreditation(CertificateBase):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="accreditations",
                                verbose_name=_("person"))
     credential_id = models.CharField(_("credential id"), max_length=100, blank=True)
-    review_due = models.DateField(_("review due"), null=True, blank=True,
-                                  help_text=_("For clearances reviewed rather than expiring."))
 
     scheme_kind = SchemeKindChoices.PERSONNEL
     create_only_fields = ("agency", "person")
+    lifecycle = PERSONNEL_ACCREDITATION_LIFECYCLE
 
     class Meta:
         ordering = ["-issued", "pk"]
