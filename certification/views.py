@@ -3,7 +3,12 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from certification import filters, forms, selectors, tables
-from certification.choices import COMPLIANCE_COLOURS, CertificationStatusChoices, ComplianceChoices
+from certification.choices import (
+    COMPLIANCE_COLOURS,
+    CertificationStatusChoices,
+    ComplianceChoices,
+    ComplianceReasonChoices,
+)
 from certification.models import (
     Device,
     DeviceCertification,
@@ -17,7 +22,6 @@ from certification.models import (
 from certification.tables import theme_colour
 from qgov.permissions import user_can
 from qgov.roles import Action
-from risks.models import Risk
 from qgov.views.generic import (
     ObjectDeleteView,
     ObjectDetailView,
@@ -26,6 +30,7 @@ from qgov.views.generic import (
     ObjectListView,
     ScopedViewMixin,
 )
+from risks.models import Risk
 
 # A certificate in one of these states no longer counts: the device's dependent assets were flagged.
 LOST_STATES = (CertificationStatusChoices.SUSPENDED, CertificationStatusChoices.REVOKED,
@@ -41,13 +46,15 @@ class ComplianceListMixin:
         return self.with_compliance(super().get_queryset(), agency=self.request.agency)
 
 
-def compliance_context(holder, findings):
+def compliance_context(findings):
     """What a device or person page shows of its compliance: the overall badge and every finding."""
     status = selectors.compliance_of(findings)
     return {
         "compliance": ComplianceChoices(status).label,
         "compliance_colour": theme_colour(COMPLIANCE_COLOURS.get(status)),
-        "findings": [(finding, theme_colour(COMPLIANCE_COLOURS.get(finding.status))) for finding in findings],
+        "findings": [(finding, theme_colour(COMPLIANCE_COLOURS.get(finding.status)),
+                      ComplianceReasonChoices(finding.reason_code).label if finding.reason_code else _("Met"))
+                     for finding in findings],
     }
 
 
@@ -67,7 +74,7 @@ class SchemeListView(ObjectListView):
 
 
 class SchemeDetailView(ObjectDetailView):
-    queryset = Scheme.objects.all()
+    queryset = Scheme.objects.prefetch_related("recognitions__arrangement")
     template_name = "certification/scheme_detail.html"
     exclude_fields = ("citations", "levels", "unverified")
 
@@ -92,7 +99,7 @@ class RecognitionArrangementListView(ObjectListView):
 
 
 class RecognitionArrangementDetailView(ObjectDetailView):
-    queryset = RecognitionArrangement.objects.all()
+    queryset = RecognitionArrangement.objects.prefetch_related("recognitions__scheme")
     template_name = "certification/recognitionarrangement_detail.html"
     exclude_fields = ("citations", "unverified")
 
@@ -153,7 +160,7 @@ class DeviceDetailView(ObjectDetailView):
         certifications = list(device.certifications.select_related("scheme").order_by("-issued", "-pk"))
         lost = lost_certificates(certifications)
         context.update(
-            compliance_context(device, selectors.device_compliance_reasons(device)),
+            compliance_context(selectors.device_compliance_reasons(device)),
             certifications=tables.DeviceCertificationTable(certifications, exclude=("device",), orderable=False),
             assets=list(selectors.dependent_assets(device).select_related("owner")),
             lost=[(certificate, selectors.register_risk_url(certificate)) for certificate in lost],
@@ -231,7 +238,7 @@ class PersonDetailView(ObjectDetailView):
         person = self.object
         accreditations = person.accreditations.select_related("scheme").order_by("-issued", "-pk")
         context.update(
-            compliance_context(person, selectors.person_compliance_reasons(person)),
+            compliance_context(selectors.person_compliance_reasons(person)),
             accreditations=tables.PersonnelAccreditationTable(accreditations, exclude=("person",), orderable=False),
             can_add_accreditation=user_can(self.request.user, person.agency_id, Action.ADD, PersonnelAccreditation),
         )

@@ -225,7 +225,21 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
             raise PermissionDenied(_("Your role does not allow this change."))
 
     def get_form(self, obj, data=None):
-        return self.form_class(data=data, instance=obj, user=self.request.user, agency=self.request.agency)
+        form = self.form_class(data=data, instance=obj, user=self.request.user, agency=self.request.agency)
+        if obj is None and data is None:
+            form.initial.update(self.initial_from_query(form))
+        return form
+
+    def initial_from_query(self, form) -> dict:
+        """A new record's form filled in from the query string (`?device=3`, `?title=…&assets=1&assets=2`),
+        so that other pages can link to a prepared form ("Add certification" on a device, "Open a
+        register risk" for a device that lost its certificate). Only shown: the save validates as ever."""
+        initial = {}
+        for name, field in form.fields.items():
+            if name in self.request.GET and not field.disabled and not field.widget.is_hidden:
+                values = self.request.GET.getlist(name)
+                initial[name] = values if getattr(field.widget, "allow_multiple_selected", False) else values[-1]
+        return initial
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
