@@ -7,10 +7,12 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import ForeignKey
+from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.choices import BaseChoiceIterator
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
@@ -78,6 +80,9 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
     table_pagination = {"per_page": 50}
     export_formats = ("csv", "xlsx")
     export_trigger_param = "export"
+    # A sidebar select of records (devices, people, assets) lists at most this many, plus those chosen;
+    # the search box finds the others.
+    filter_choices_limit = 100
 
     def get(self, request, *args, **kwargs):
         # A member whose role lacks this model's view action (members list, audit trail) is told so.
@@ -100,6 +105,10 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
             form.fields.pop("agency", None)  # the list is already the active agency's
         if "q" in form.fields:  # search first
             form.fields = {"q": form.fields.pop("q"), **form.fields}
+        for name, field in form.fields.items():
+            if isinstance(field, ModelChoiceField):
+                field.widget.choices = BoundedChoices(field, form.data.getlist(name) if hasattr(form.data, "getlist")
+                                                      else [], self.filter_choices_limit)
         style_form(filterset.form)
         return filterset
 
@@ -115,6 +124,29 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
         context = super().get_context_data(**kwargs)
         context["can_export"] = self.can(Action.EXPORT)
         return context
+
+
+class BoundedChoices(BaseChoiceIterator):
+    """The choices of a record select in a filter sidebar: the first `limit` records and those
+    already chosen, so a fleet of thousands does not become a select of thousands. Validation
+    still takes any record of the field's queryset (links from other pages keep working)."""
+
+    def __init__(self, field, chosen, limit):
+        self.field, self.limit = field, limit
+        self.chosen = [int(value) for value in chosen if str(value).isdigit() and int(value) < 2**63]
+
+    def __iter__(self):
+        field = self.field
+        iterator = field.iterator(field)
+        if field.empty_label is not None:
+            yield ("", field.empty_label)
+        records = list(field.queryset[:self.limit])
+        shown = {record.pk for record in records}
+        missing = [pk for pk in self.chosen if pk not in shown]
+        if missing:
+            records += list(field.queryset.filter(pk__in=missing))
+        for record in records:
+            yield iterator.choice(record)
 
 
 def display_value(obj, field):
