@@ -1,10 +1,13 @@
-"""What certification adds to qgov: its section, routes, panels, schedule and loaders. The core
-reads this declaration (qgov.registry); it names no domain app itself."""
+"""What certification adds to qgov: its section, routes, panels, schedule, loaders and its action
+in the role table. The core reads this declaration (qgov.registry); it names no domain app itself."""
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from certification import panels
-from qgov.registry import QgovApp
+from certification import api, catalog, demo, panels, tasks
+from certification.choices import MANAGE_REQUIREMENTS
+from qgov.choices import RoleChoices
+from qgov.registry import AppAction, QgovApp
 
 APP = QgovApp(
     label="certification",
@@ -20,6 +23,28 @@ APP = QgovApp(
         (_("Schemes"), "certification:scheme_list"),
     ],
     urls="certification.urls",
-    api_routes=[],  # cert backend: the viewsets
+    api_routes=[
+        ("schemes", api.SchemeViewSet),
+        ("recognition-arrangements", api.RecognitionArrangementViewSet),
+        ("recognitions", api.RecognitionViewSet),
+        ("devices", api.DeviceViewSet),
+        ("device-certifications", api.DeviceCertificationViewSet),
+        ("personnel", api.PersonViewSet),
+        ("personnel-accreditations", api.PersonnelAccreditationViewSet),
+        ("required-schemes", api.RequiredSchemeViewSet),
+        ("compliance", api.ComplianceViewSet, "compliance"),
+    ],
+    beat_schedule={
+        "expire-certifications-daily": {
+            "task": tasks.expire_certifications.name,
+            "schedule": crontab(hour=2, minute=15),
+        },
+    },
     panels=[panels.COMPLIANCE_PANEL],
+    # What an agency requires of its devices and staff is a policy decision: its admins set it;
+    # editors keep the devices, people and certificates.
+    actions=[AppAction(MANAGE_REQUIREMENTS, _("Set the schemes devices and staff must hold"),
+                       frozenset({RoleChoices.ADMIN}))],
+    catalog_loader=catalog.load,
+    demo_loader=demo.load,
 )

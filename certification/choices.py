@@ -79,3 +79,7 @@ class ComplianceReasonChoices(models.TextChoices):
     FIRMWARE_MISMATCH = "firmware_mismatch", _("Firmware not covered by the certificate")
     NOT_RECOGNISED = "not_recognised", _("Certificate not recognised in this jurisdiction at this level")
     EXPIRING = "expiring", _("Certificate expires within the warning window")
+
+
+# The role-table action (registered in certification/app.py) that sets an agency's required schemes.
+MANAGE_REQUIREMENTS = "manage_requirements"

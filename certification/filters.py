@@ -43,7 +43,9 @@ class ComplianceFilter(django_filters.MultipleChoiceFilter):
         if not value:
             return qs
         if "compliance" not in qs.query.annotations:
-            qs = self.annotate(qs, agency=getattr(self.parent.request, "agency", None))
+            from certification.selectors import agency_of_request
+
+            qs = self.annotate(qs, agency=agency_of_request(self.parent.request))
         return qs.filter(compliance__in=value)
 
 
@@ -90,6 +92,16 @@ class RecognitionArrangementFilterSet(QgovFilterSet):
     class Meta:
         model = RecognitionArrangement
         fields = ["code"]
+
+
+class RecognitionFilterSet(QgovFilterSet):
+    search_fields = ("arrangement__code", "scheme__code", "conditions")
+    arrangement = django_filters.ModelMultipleChoiceFilter(queryset=RecognitionArrangement.objects.all())
+    scheme = django_filters.ModelMultipleChoiceFilter(queryset=Scheme.objects.all())
+
+    class Meta:
+        model = Recognition
+        fields = ["arrangement", "scheme", "max_level"]
 
 
 class DeviceFilterSet(QgovFilterSet):

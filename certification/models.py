@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from certification.choices import (
+    MANAGE_REQUIREMENTS,
     CertificationStatusChoices,
     DeviceKindChoices,
     DeviceStatusChoices,
@@ -24,6 +25,7 @@ from certification.lifecycles import (
 )
 from qgov.fields import MemberField
 from qgov.models import AgencyScopedModel, CatalogModel
+from qgov.roles import Action
 
 # SHA-256, SHA-384 or SHA-512 of a firmware image, in hex.
 FIRMWARE_HASH = re.compile(r"^(?:[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$")
@@ -381,6 +383,10 @@ class RequiredScheme(AgencyScopedModel):
     personnel_role = models.CharField(_("personnel role"), max_length=30, choices=PersonnelRoleChoices.choices,
                                       blank=True)
     notes = models.TextField(_("notes"), blank=True)
+
+    # Admins only (the app's `manage_requirements` action); everyone in the agency reads them.
+    action_map = {Action.ADD: MANAGE_REQUIREMENTS, Action.CHANGE: MANAGE_REQUIREMENTS,
+                  Action.DELETE: MANAGE_REQUIREMENTS}
 
     class Meta:
         ordering = ["scheme__code", "device_kind", "personnel_role"]

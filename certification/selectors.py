@@ -54,6 +54,29 @@ def agency_warning_window(agency) -> int:
     return int(getattr(agency, "warning_window_days", None) or DEFAULT_WARNING_WINDOW_DAYS)
 
 
+def agency_of_request(request):
+    """The agency whose jurisdiction and warning window a list request is judged by: the browser's
+    active agency, else `?agency=<id>` among the caller's, else the caller's only agency (None when
+    that is not clear: then no recognition applies and the default window is used)."""
+    from qgov.models import Agency
+    from qgov.roles import Action
+
+    if request is None:
+        return None
+    agency = getattr(request, "agency", None)
+    if agency is not None:
+        return agency
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    agencies = Agency.objects.restrict(user, Action.VIEW)
+    wanted = getattr(request, "query_params", request.GET).get("agency", "")
+    if wanted.isdigit():
+        return agencies.filter(pk=int(wanted)).first()
+    found = list(agencies.order_by("pk")[:2])
+    return found[0] if len(found) == 1 else None
+
+
 def recognitions_in(jurisdiction: str) -> list[Recognition]:
     """The recognitions that apply in a jurisdiction: those of every arrangement it is a member of.
     One query over the (small) catalog; membership is tested here so that it works alike on every

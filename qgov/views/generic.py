@@ -3,6 +3,7 @@ declarative lines on top of these."""
 
 import datetime
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -257,21 +258,7 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
             raise PermissionDenied(_("Your role does not allow this change."))
 
     def get_form(self, obj, data=None):
-        form = self.form_class(data=data, instance=obj, user=self.request.user, agency=self.request.agency)
-        if obj is None and data is None:
-            form.initial.update(self.initial_from_query(form))
-        return form
-
-    def initial_from_query(self, form) -> dict:
-        """A new record's form filled in from the query string (`?device=3`, `?title=…&assets=1&assets=2`),
-        so that other pages can link to a prepared form ("Add certification" on a device, "Open a
-        register risk" for a device that lost its certificate). Only shown: the save validates as ever."""
-        initial = {}
-        for name, field in form.fields.items():
-            if name in self.request.GET and not field.disabled and not field.widget.is_hidden:
-                values = self.request.GET.getlist(name)
-                initial[name] = values if getattr(field.widget, "allow_multiple_selected", False) else values[-1]
-        return initial
+        return self.form_class(data=data, instance=obj, user=self.request.user, agency=self.request.agency)
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
@@ -281,7 +268,25 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
-        return self.render_to_response(self.get_context_data(form=self.get_form(self.object)))
+        form = self.get_form(self.object)
+        if self.object is None:
+            form.initial.update(self.initial_from_query(form))
+        return self.render_to_response(self.get_context_data(form=form))
+
+    def initial_from_query(self, form) -> dict:
+        """A new record's form may be pre-filled from the query string (`?title=…&assets=3&assets=7`),
+        e.g. by a link that opens a risk for a revoked certificate. Only the model's own fields that
+        the form shows are taken, and only as initial values: the user sees them and the form checks
+        them like any other input when it is sent (choices stay those the user may see)."""
+        model_fields = {field.name for field in self.model._meta.get_fields()}
+        initial = {}
+        for name, field in form.fields.items():
+            if name not in self.request.GET or name not in model_fields or name in ("agency", *RECORD_FIELDS):
+                continue
+            values = self.request.GET.getlist(name)
+            many = isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField)
+            initial[name] = values if many else values[-1]
+        return initial
 
     def initial_data(self, form) -> dict:
         """Values the form does not ask for; the agency of a new scoped record is the active one."""

@@ -1,0 +1,2 @@
+def load(*, agency, users):  # replaced below
+    return ""

@@ -1,0 +1,43 @@
+"""Certification workflows. Issuing, confirming, suspending, reinstating and revoking are lifecycle
+transitions (certification/lifecycles.py, run by qgov.services.object_transition); this module holds
+what the system does on its own: expiring certificates at their date."""
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from certification.choices import CertificationStatusChoices
+from certification.models import DeviceCertification, PersonnelAccreditation
+from qgov.services import object_transition
+
+LIVE_STATES = (CertificationStatusChoices.VALID, CertificationStatusChoices.SUSPENDED)
+
+
+def _expire(model, *, today) -> int:
+    expired = 0
+    due = model.objects.filter(status__in=LIVE_STATES, expires__lt=today).order_by("pk")
+    for certificate in due:
+        object_transition(instance=certificate, name="expire", system=True, reason=_(
+            "Expired on %(date)s.") % {"date": certificate.expires.isoformat()})
+        expired += 1
+    return expired
+
+
+@transaction.atomic
+def certifications_expire(*, today=None) -> dict[str, int]:
+    """Valid or suspended certifications and accreditations past their expiry become "expired",
+    each with one audited transition that tells the people concerned (device certifications also
+    flag their dependent assets). Idempotent: a second run finds nothing left to do."""
+    today = today or timezone.localdate()
+    return {"device_certifications": _expire(DeviceCertification, today=today),
+            "personnel_accreditations": _expire(PersonnelAccreditation, today=today)}
+
+
+def renewed_q(prefix: str = "") -> Q:
+    """Certifications that a newer valid certificate of the same device and scheme has superseded."""
+
+    newer = DeviceCertification.objects.filter(
+        device_id=OuterRef(f"{prefix}device_id"), scheme_id=OuterRef(f"{prefix}scheme_id"),
+        status=CertificationStatusChoices.VALID, issued__gt=OuterRef(f"{prefix}issued"))
+    return Q(Exists(newer))
