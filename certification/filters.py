@@ -180,11 +180,3 @@ class RequiredSchemeFilterSet(QgovFilterSet):
     class Meta:
         model = RequiredScheme
         fields = ["agency", "scheme", "device_kind", "personnel_role"]
-
-
-class RecognitionFilterSet(QgovFilterSet):
-    search_fields = ("arrangement__code", "scheme__code", "max_level", "conditions")
-
-    class Meta:
-        model = Recognition
-        fields = ["arrangement", "scheme", "max_level"]
