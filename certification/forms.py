@@ -88,7 +88,8 @@ class DeviceCertificationForm(SchemeLevelFormMixin, QgovModelForm):
     class Meta:
         model = DeviceCertification
         fields = ["device", "scheme", "level", "certificate_id", "evaluation_lab", "protection_profile",
-                  "product_version", "firmware_version", "firmware_sha256", "interim", "issued", "expires", "notes"]
+                  "product_version", "firmware_version", "firmware_sha256", "interim", "issued", "expires",
+                  "review_due", "notes"]
 
 
 class PersonForm(QgovModelForm):

@@ -58,6 +58,16 @@ def _device_status(record, table):
     return record.get_status_display(), theme_colour(DEVICE_STATUS_COLOURS.get(record.status))
 
 
+def _short_list(codes, shown=6):
+    """Country codes, the first few and how many more (EUCC: 27 member states)."""
+    codes = list(codes or ())
+    if not codes:
+        return "—"
+    if len(codes) <= shown:
+        return ", ".join(codes)
+    return _("%(codes)s and %(more)s more") % {"codes": ", ".join(codes[:shown - 1]), "more": len(codes) - shown + 1}
+
+
 def _levels(record):
     return " · ".join(record.levels or ())
 
@@ -72,13 +82,21 @@ class SchemeTable(QgovTable):
                   "validity_years")
 
     def render_levels(self, record):
-        return _levels(record)
+        levels = record.levels or ()
+        if len(levels) <= 4:
+            return _levels(record)
+        # Thirteen EALs make every row five lines tall; the detail page lists them all.
+        return _("%(lowest)s … %(highest)s (%(count)s levels)") % {
+            "lowest": levels[0], "highest": levels[-1], "count": len(levels)}
 
     def value_levels(self, record):
         return _levels(record)
 
     def render_jurisdictions(self, value):
-        return ", ".join(value) or "—"
+        return _short_list(value)
+
+    def value_jurisdictions(self, value):
+        return ", ".join(value)
 
 
 class RecognitionArrangementTable(QgovTable):
@@ -89,7 +107,10 @@ class RecognitionArrangementTable(QgovTable):
         fields = ("code", "name", "member_jurisdictions")
 
     def render_member_jurisdictions(self, value):
-        return ", ".join(value) or "—"
+        return _short_list(value)
+
+    def value_member_jurisdictions(self, value):
+        return ", ".join(value)
 
 
 class RecognitionTable(QgovTable):
