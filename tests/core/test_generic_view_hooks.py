@@ -46,3 +46,12 @@ def test_sidebar_record_selects_list_a_bounded_number_and_the_chosen_ones(client
     assert re.findall(r'<option value="(\d*)"', asset_select) == ["", str(assets[0].pk), str(assets[1].pk),
                                                                   str(assets[3].pk)]
     assert chosen.context["filter"].is_valid()  # any record of the agency still filters
+
+
+def test_detail_pages_show_json_lists_as_text(client, agency, member_of):
+    from risks.services import risk_matrix_ensure
+
+    matrix = risk_matrix_ensure(agency)
+    client.force_login(member_of(agency))
+    rows = {str(label): value for label, value, _url in client.get(matrix.get_absolute_url()).context["fields"]}
+    assert rows["likelihood levels"] == ", ".join(matrix.likelihood_labels)
