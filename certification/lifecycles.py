@@ -10,6 +10,7 @@ at once: its owner, the owners of the dependent assets and the agency's admins a
 assets; the device's compliance, being computed, turns non-compliant in the same instant.
 """
 
+from django.urls import NoReverseMatch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -53,6 +54,14 @@ def _not_past_expiry(certificate, user):
     return []
 
 
+def _link(record) -> str:
+    """The record's page, or "" where the UI does not route it (the API-only deployment)."""
+    try:
+        return record.get_absolute_url()
+    except NoReverseMatch:
+        return ""
+
+
 def agency_admins(agency_id):
     """The agency's admins: the members whose role may manage members."""
     return users_who_can(agency_id, Action.MANAGE_MEMBERS)
@@ -86,7 +95,7 @@ def _flag_dependent_assets(certification, *, user, reason):
                       *(asset.owner for asset in assets if asset.owner_id),
                       *agency_admins(certification.agency_id)])
     notify(users=people, agency=certification.agency, title=title, body=body.strip(),
-           url=device.get_absolute_url())
+           url=_link(device))
 
 
 def _tell_accreditation_change(accreditation, *, user, reason):
@@ -96,7 +105,7 @@ def _tell_accreditation_change(accreditation, *, user, reason):
         "person": person.name, "scheme": accreditation.scheme.code, "level": accreditation.level, "state": state}
     people = _active([person.user if person.user_id else None, *agency_admins(accreditation.agency_id)])
     notify(users=people, agency=accreditation.agency, title=title, body=reason,
-           url=person.get_absolute_url())
+           url=_link(person))
 
 
 def certificate_lifecycle(after_loss) -> Lifecycle:

@@ -237,7 +237,7 @@ class CertificateBase(AgencyScopedModel):
                     "scheme": scheme.code, "level": self.level, "levels": ", ".join(scheme.levels)}
             else:
                 self.level_rank = rank
-            if self.issued and "expires" not in errors:
+            if self.issued and not errors:
                 errors.update(self._apply_validity_rule(scheme))
         if self.issued and self.expires and self.expires <= self.issued:
             errors["expires"] = _("The expiry must be after the issue date.")
