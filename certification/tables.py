@@ -141,11 +141,12 @@ class DeviceCertificationTable(QgovTable):
     status = BadgeColumn(_certificate_status, order_by=("status",))
     issued = tables.DateColumn(format="Y-m-d")
     expires = tables.DateColumn(format="Y-m-d")
+    review_due = tables.DateColumn(format="Y-m-d")
 
     class Meta(QgovTable.Meta):
         model = DeviceCertification
         fields = ("certificate_id", "device", "scheme", "level", "firmware_version", "status", "issued", "expires",
-                  "interim")
+                  "review_due", "interim")
 
 
 class PersonTable(QgovTable):

@@ -156,6 +156,8 @@ def display_value(obj, field):
     value = getattr(obj, field.name)
     if isinstance(value, datetime.datetime):
         return date_format(timezone.localtime(value), "Y-m-d H:i T")
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
     if isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
         return ", ".join(str(item) for item in value)  # a JSON list of codes or labels, not its Python repr
     return value

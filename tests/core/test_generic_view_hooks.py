@@ -55,3 +55,10 @@ def test_detail_pages_show_json_lists_as_text(client, agency, member_of):
     client.force_login(member_of(agency))
     rows = {str(label): value for label, value, _url in client.get(matrix.get_absolute_url()).context["fields"]}
     assert rows["likelihood levels"] == ", ".join(matrix.likelihood_labels)
+
+
+def test_detail_pages_say_yes_or_no(client, agency, member_of):
+    asset = AssetFactory(agency=agency, harvestable=True)
+    client.force_login(member_of(agency))
+    rows = {str(label): value for label, value, _url in client.get(asset.get_absolute_url()).context["fields"]}
+    assert rows["harvest-now-decrypt-later applies"] == "Yes"
