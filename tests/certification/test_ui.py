@@ -381,3 +381,20 @@ def test_section_navigation(client, agency, member_of, fleet):
     assert [(str(link["label"]), link["active"]) for link in links] == [
         ("Compliance", False), ("Devices", True), ("Certifications", False), ("Personnel", False),
         ("Accreditations", False), ("Required schemes", False), ("Schemes", False)]
+
+
+def test_pages_do_not_fail_on_missing_optional_data(client, agency, member_of, superuser):
+    client.force_login(member_of(agency))
+    empty = client.get("/certification/compliance/")
+    assert empty.status_code == 200
+    assert "Nothing expires in this period." in empty.content.decode()
+    bare = DeviceFactory(agency=agency, name="Bare", firmware_version="", firmware_sha256="", site="")
+    no_expiry = DeviceCertificationFactory(agency=agency, device=bare, expires=None, status="pending")
+    loner = PersonFactory(agency=agency, name="No user", email="")
+    for record in (bare, no_expiry, loner):
+        assert client.get(record.get_absolute_url()).status_code == 200
+    assert client.get("/").status_code == 200
+    client.force_login(superuser)  # a platform admin outside every agency
+    for url in LISTS[:-1]:
+        assert client.get(url).status_code == 200, url
+    assert client.get(bare.get_absolute_url()).status_code == 200
