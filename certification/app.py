@@ -45,6 +45,9 @@ APP = QgovApp(
     # editors keep the devices, people and certificates.
     actions=[AppAction(MANAGE_REQUIREMENTS, _("Set the schemes devices and staff must hold"),
                        frozenset({RoleChoices.ADMIN}))],
+    api_enum_names={f"{name.removesuffix('Choices')}Enum": f"certification.choices.{name}" for name in (
+        "SchemeKindChoices", "SchemeValidityRuleChoices", "DeviceKindChoices", "DeviceStatusChoices",
+        "CertificationStatusChoices", "PersonnelRoleChoices", "ComplianceChoices")},
     catalog_loader=catalog.load,
     demo_loader=demo.load,
 )

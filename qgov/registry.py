@@ -36,6 +36,10 @@ class QgovApp:
     agency_setup: Sequence[Callable] = ()  # called with each new agency; each must be idempotent
     catalog_loader: Callable[[], str] | None = None  # loads the app's shared reference data; returns a summary
     demo_loader: Callable | None = None  # load(agency=..., users={role: user}) adds demo records
+    # OpenAPI enum names for the app's choice sets ({"DeviceStatusEnum": "app.choices.DeviceStatusChoices"}),
+    # added to drf-spectacular's ENUM_NAME_OVERRIDES so that fields of one name ("status", "kind") in
+    # several models get stable, distinct enum names in /api/schema/.
+    api_enum_names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def url_prefix(self) -> str:
@@ -57,8 +61,19 @@ def register(app: QgovApp) -> QgovApp:
     for panel in app.panels:
         dashboard.register(panel)
     add_beat_entries(app.beat_schedule)
+    _add_enum_names(app.api_enum_names)
     _apps[app.label] = app
     return app
+
+
+def _add_enum_names(names: Mapping[str, str]) -> None:
+    from django.conf import settings
+
+    overrides = settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})
+    clashes = sorted(name for name, path in names.items() if overrides.get(name, path) != path)
+    if clashes:
+        raise ValueError(f"OpenAPI enum names already taken: {', '.join(clashes)}")
+    overrides.update(names)  # in place: drf-spectacular holds this very dict
 
 
 def unregister(label: str) -> None:

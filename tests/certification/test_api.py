@@ -160,3 +160,11 @@ def test_the_status_column_is_not_importable(agency, member_of, import_file):
                            name="devices.csv", path="/api/devices/import/")
     assert response.status_code in (400, 202)
     assert Device.objects.count() == 0
+
+
+def test_the_schema_names_the_app_enums(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    enums = schema["components"]["schemas"]
+    assert enums["DeviceStatusEnum"]["enum"] == ["planned", "in_service", "withdrawn", "disposed"]
+    assert enums["CertificationStatusEnum"]["enum"] == ["pending", "valid", "suspended", "revoked", "expired"]
+    assert "/api/compliance/" in schema["paths"] and "/api/device-certifications/{id}/revoke/" in schema["paths"]
