@@ -398,3 +398,17 @@ def test_pages_do_not_fail_on_missing_optional_data(client, agency, member_of, s
     for url in LISTS[:-1]:
         assert client.get(url).status_code == 200, url
     assert client.get(bare.get_absolute_url()).status_code == 200
+
+
+def test_lists_offer_csv_and_xlsx_of_the_filtered_rows(client, agency, member_of, fleet):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(member_of(agency, RoleChoices.EDITOR))
+    html = client.get("/certification/devices/", {"compliance": "non_compliant"}).content.decode()
+    assert 'href="?compliance=non_compliant&amp;export=xlsx"' in html
+    response = client.get("/certification/devices/", {"compliance": "non_compliant", "export": "xlsx"})
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+    assert [(row[0], row[-1]) for row in rows[1:]] == [("TX-Bare", "Non-compliant")]
