@@ -44,8 +44,8 @@ def sandbox_app():
 
 def test_no_qgov_file_names_a_domain_app():
     labels = [app.label for app in registry.apps()]
-    assert labels == ["risks"]
-    planned = ["certification", "procurement", "incidents"]
+    assert labels == ["risks", "certification"]
+    planned = ["procurement", "incidents"]
     named = re.compile(rf"\b({'|'.join(labels)})\b|\b({'|'.join(planned)})[:.]")
     offenders = []
     for path in sorted(QGOV.rglob("*")):
@@ -62,8 +62,8 @@ def test_no_qgov_file_names_a_domain_app():
 def test_risks_beat_entry_is_scheduled_from_its_declaration():
     assert "lapse-risk-acceptances-daily" not in settings.CELERY_BEAT_SCHEDULE
     schedule = celery_app.conf.beat_schedule
-    assert sorted(schedule) == ["lapse-risk-acceptances-daily", "verify-audit-chain-nightly",
-                                "write-audit-checkpoints-daily"]
+    assert sorted(schedule) == ["expire-certifications-daily", "lapse-risk-acceptances-daily",
+                                "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]
     assert schedule["lapse-risk-acceptances-daily"]["task"] == "risks.tasks.lapse_risk_acceptances"
     assert str(schedule["lapse-risk-acceptances-daily"]["schedule"]) == "<crontab: 0 2 * * * (m/h/dM/MY/d)>"
     assert "risks.tasks.lapse_risk_acceptances" in celery_app.tasks
@@ -106,14 +106,15 @@ def test_a_new_app_gets_its_api_routes_and_dashboard_panel(sandbox_app, client, 
 
 def test_a_new_app_adds_its_beat_entries_and_removes_them_when_unregistered(sandbox_app):
     schedule = celery_app.conf.beat_schedule
-    assert sorted(schedule) == ["lapse-risk-acceptances-daily", "sandbox-nightly", "verify-audit-chain-nightly",
-                              "write-audit-checkpoints-daily"]
+    assert sorted(schedule) == ["expire-certifications-daily", "lapse-risk-acceptances-daily", "sandbox-nightly",
+                              "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]
     assert schedule["sandbox-nightly"]["task"] == "tests.sandbox.tidy"
     with pytest.raises(ValueError, match="already registered"):
         registry.register(sandbox.APP)
     registry.unregister(sandbox.APP.label)
     assert sorted(celery_app.conf.beat_schedule) == [
-        "lapse-risk-acceptances-daily", "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]
+        "expire-certifications-daily", "lapse-risk-acceptances-daily", "verify-audit-chain-nightly",
+        "write-audit-checkpoints-daily"]
     registry.register(sandbox.APP)  # for the fixture to remove
 
 
@@ -123,13 +124,14 @@ EXPECTED_WITH_SANDBOX = {
     "editor": {"view", "add", "change", "export", "transition", "release_sandbox"},
     "auditor": {"view", "export", "request_report", "view_audit"},
     "admin": {"view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-              "transition", "approve", "release_sandbox"},
+              "transition", "approve", "manage_requirements", "release_sandbox"},
 }
 
 
 def test_a_new_app_adds_its_actions_to_the_one_role_table(sandbox_app, agency, other_agency, member_of):
     assert roles.all_actions() == ["view", "add", "change", "delete", "export", "request_report", "view_audit",
-                                   "manage_members", "transition", "approve", "release_sandbox"]
+                                   "manage_members", "transition", "approve", "manage_requirements",
+                                   "release_sandbox"]
     assert {role: set(actions) for role, actions in roles.ROLE_ACTIONS.items()} == EXPECTED_WITH_SANDBOX
     for role, granted in EXPECTED_WITH_SANDBOX.items():
         user = member_of(agency, role)
@@ -162,7 +164,7 @@ def test_load_catalogs_and_load_demo_call_every_app_loader(sandbox_app, db):
     out = io.StringIO()
     call_command("load_catalogs", stdout=out)
     lines = out.getvalue().splitlines()
-    assert [line.split(":")[0] for line in lines] == ["risks", "sandbox"]
-    assert lines[1] == "sandbox: 3 sandboxes"
+    assert [line.split(":")[0] for line in lines] == ["risks", "certification", "sandbox"]
+    assert lines[2] == "sandbox: 3 sandboxes"
     call_command("load_demo", password="demo-password-for-tests", stdout=io.StringIO())
     assert sandbox.calls == [("catalog",), ("agency_setup", "DEMO"), ("demo", "DEMO", sorted(RoleChoices.values))]

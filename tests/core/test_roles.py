@@ -13,17 +13,17 @@ EXPECTED = {
     "editor": {"view", "add", "change", "export", "transition"},
     "auditor": {"view", "export", "request_report", "view_audit"},
     "admin": {"view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-              "transition", "approve"},
+              "transition", "approve", "manage_requirements"},
 }
 ALL_ACTIONS = ["view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-               "transition", "approve"]
+               "transition", "approve", "manage_requirements"]
 
 
 def test_the_table_covers_every_role_and_action():
     assert set(ROLE_ACTIONS) == set(RoleChoices.values)
-    assert sorted(Action.values) == sorted(ALL_ACTIONS)
-    # The installed apps add no actions of their own (tests/core/test_registry.py shows one that does).
-    assert APP_ACTIONS == {}
+    # certification adds one action of its own: only admins set the schemes an agency requires.
+    assert sorted([*Action.values, "manage_requirements"]) == sorted(ALL_ACTIONS)
+    assert APP_ACTIONS == {"manage_requirements": "Set the schemes devices and staff must hold"}
     assert sorted(all_actions()) == sorted(ALL_ACTIONS)
     assert {role: set(actions) for role, actions in ROLE_ACTIONS.items()} == EXPECTED
 
