@@ -266,6 +266,7 @@ class PersonnelAccreditationListView(ObjectListView):
 
 class PersonnelAccreditationDetailView(ObjectDetailView):
     queryset = PersonnelAccreditation.objects.select_related("agency", "person", "scheme")
+    template_name = "certification/personnelaccreditation_detail.html"
 
 
 class PersonnelAccreditationEditView(ObjectEditView):
