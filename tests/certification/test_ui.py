@@ -336,7 +336,7 @@ def test_device_page_says_under_which_arrangement_a_certificate_counts(client, a
     page = client.get(fleet["bare"].get_absolute_url())
     assert page.context["compliance"] == "Compliant"
     html = page.content.decode()
-    assert "Met by ANSSI-CC EAL4 (ANSSI-1) (recognised under SOG-IS)." in html
+    assert "Met by ANSSI-CC EAL4 (ANSSI-1) (recognised under SOG-IS up to EAL4)." in html
     assert "Under the SOG-IS arrangement." in html
 
 
