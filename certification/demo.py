@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from certification import catalog
 from certification.models import Device, DeviceCertification, Person, PersonnelAccreditation, RequiredScheme, Scheme
-from qgov.services import object_create, object_transition
+from qgov.services import object_create, object_transition, object_update
 from risks.models import Asset
 
 JURISDICTION = "DE"  # the demo agency sits in Germany: BSI is its national Common Criteria scheme
@@ -113,10 +113,9 @@ def load(*, agency, users):
         return  # already loaded
     if not Scheme.objects.filter(code="CC-BSI").exists():
         catalog.load()
-    if hasattr(type(agency), "jurisdiction") and not agency.jurisdiction:
-        agency.jurisdiction = JURISDICTION
-        agency.save(update_fields=["jurisdiction"])
     editor, admin = users["editor"], users["admin"]
+    if not agency.jurisdiction:  # recognition arrangements apply by the agency's country
+        agency = object_update(instance=agency, user=admin, data={"jurisdiction": JURISDICTION})
     today = timezone.localdate()
     schemes = {scheme.code: scheme for scheme in Scheme.objects.all()}
 

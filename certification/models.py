@@ -7,6 +7,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from certification.choices import (
@@ -23,6 +24,7 @@ from certification.lifecycles import (
     DEVICE_LIFECYCLE,
     PERSONNEL_ACCREDITATION_LIFECYCLE,
 )
+from qgov.duedates import DueDate
 from qgov.fields import MemberField
 from qgov.models import AgencyScopedModel, CatalogModel
 from qgov.roles import Action
@@ -287,6 +289,12 @@ class DeviceCertification(CertificateBase):
     scheme_kind = SchemeKindChoices.DEVICE
     create_only_fields = ("agency", "device")
     lifecycle = DEVICE_CERTIFICATION_LIFECYCLE
+    # Reminded at the agency's thresholds until it is renewed (a newer valid certificate of the
+    # same device and scheme) or leaves "valid"; escalated to the admins at the last threshold.
+    due_dates = (
+        DueDate(field="expires", label=_("Certificate expires"), owner="device__owner", escalate=True,
+                open=lambda: Q(status=CertificationStatusChoices.VALID) & ~Exists(_newer_valid_certificate())),
+    )
 
     class Meta:
         ordering = ["-issued", "pk"]
@@ -320,6 +328,13 @@ class DeviceCertification(CertificateBase):
             raise ValidationError(errors)
 
 
+def _newer_valid_certificate():
+    """A valid certification of the same device and scheme issued later: the renewal."""
+    return DeviceCertification.objects.filter(
+        device_id=OuterRef("device_id"), scheme_id=OuterRef("scheme_id"), status=CertificationStatusChoices.VALID,
+        issued__gt=OuterRef("issued"))
+
+
 class Person(AgencyScopedModel):
     """A member of staff who operates, administers or audits the quantum estate; optionally a qgov user."""
 
@@ -351,6 +366,14 @@ class PersonnelAccreditation(CertificateBase):
     scheme_kind = SchemeKindChoices.PERSONNEL
     create_only_fields = ("agency", "person")
     lifecycle = PERSONNEL_ACCREDITATION_LIFECYCLE
+    # The holder (where they sign in to qgov) and the admins are reminded of the expiry and of the
+    # review date, until the accreditation is renewed or leaves "valid".
+    due_dates = (
+        DueDate(field="expires", label=_("Accreditation expires"), owner="person__user", escalate=True,
+                open=lambda: Q(status=CertificationStatusChoices.VALID) & ~Exists(_newer_valid_accreditation())),
+        DueDate(field="review_due", label=_("Accreditation review due"), owner="person__user",
+                open=lambda: Q(status=CertificationStatusChoices.VALID) & ~Exists(_newer_valid_accreditation())),
+    )
 
     class Meta:
         ordering = ["-issued", "pk"]
@@ -370,6 +393,13 @@ class PersonnelAccreditation(CertificateBase):
             errors["person"] = [_("Choose a person of this agency.")]
         if errors:
             raise ValidationError(errors)
+
+
+def _newer_valid_accreditation():
+    """A valid accreditation of the same person and scheme issued later: the renewal."""
+    return PersonnelAccreditation.objects.filter(
+        person_id=OuterRef("person_id"), scheme_id=OuterRef("scheme_id"), status=CertificationStatusChoices.VALID,
+        issued__gt=OuterRef("issued"))
 
 
 class RequiredScheme(AgencyScopedModel):

@@ -45,13 +45,14 @@ NOT_CHECKED_DEVICE_STATES = (DeviceStatusChoices.WITHDRAWN, DeviceStatusChoices.
 # --- the agency's settings (one place to read them) ------------------------------------------------
 
 def agency_jurisdiction(agency) -> str:
-    """The ISO 3166-1 alpha-2 code of the country the agency sits in; "" when not set."""
-    return (getattr(agency, "jurisdiction", "") or "").strip().upper()
+    """The ISO 3166-1 alpha-2 code of the country the agency sits in; "" when not set (or no agency)."""
+    return agency.jurisdiction if agency is not None else ""
 
 
 def agency_warning_window(agency) -> int:
-    """Days before an expiry from which a certificate counts as expiring (the largest reminder threshold)."""
-    return int(getattr(agency, "warning_window_days", None) or DEFAULT_WARNING_WINDOW_DAYS)
+    """Days before an expiry from which a certificate counts as expiring: the agency's largest
+    reminder threshold (90 days by default, and without an agency)."""
+    return agency.warning_window_days if agency is not None else DEFAULT_WARNING_WINDOW_DAYS
 
 
 def agency_of_request(request):

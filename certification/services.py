@@ -3,7 +3,6 @@ transitions (certification/lifecycles.py, run by qgov.services.object_transition
 what the system does on its own: expiring certificates at their date."""
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,12 +31,3 @@ def certifications_expire(*, today=None) -> dict[str, int]:
     today = today or timezone.localdate()
     return {"device_certifications": _expire(DeviceCertification, today=today),
             "personnel_accreditations": _expire(PersonnelAccreditation, today=today)}
-
-
-def renewed_q(prefix: str = "") -> Q:
-    """Certifications that a newer valid certificate of the same device and scheme has superseded."""
-
-    newer = DeviceCertification.objects.filter(
-        device_id=OuterRef(f"{prefix}device_id"), scheme_id=OuterRef(f"{prefix}scheme_id"),
-        status=CertificationStatusChoices.VALID, issued__gt=OuterRef(f"{prefix}issued"))
-    return Q(Exists(newer))

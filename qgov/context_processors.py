@@ -6,7 +6,7 @@ from qgov.selectors import unread_notification_count
 
 # The core's entries of the main navigation: (label, URL name, path prefixes that highlight it).
 # Each registered domain app's section comes between the dashboard and the audit trail.
-CORE_START = [(_("Dashboard"), "dashboard", ())]
+CORE_START = [(_("Dashboard"), "dashboard", ()), (_("Due soon"), "qgov:due_soon", ("/due/",))]
 CORE_END = [
     (_("Audit"), "qgov:auditevent_list", ("/audit/",)),
     (_("Agency admin"), "qgov:agency_admin", ("/agency/", "/agencies/", "/members/")),

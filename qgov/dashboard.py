@@ -56,4 +56,18 @@ def _agency_overview(request, agency):
     }
 
 
+# How many upcoming due dates the panel names; the due-soon page lists them all.
+DUE_SOON_PANEL_ITEMS = 5
+
+
+def _due_soon(request, agency):
+    from qgov.duedates.selectors import due_items
+
+    items = due_items(user=request.user, agency=agency, within_days=agency.warning_window_days)
+    upcoming = [item for item in items if not item.overdue]
+    return {"overdue_count": len(items) - len(upcoming), "upcoming_count": len(upcoming),
+            "next": upcoming[:DUE_SOON_PANEL_ITEMS], "window": agency.warning_window_days}
+
+
 register(Panel(title=_("Agency"), template="qgov/panels/agency_overview.html", context=_agency_overview, order=0))
+register(Panel(title=_("Due soon"), template="qgov/panels/due_soon.html", context=_due_soon, order=1))

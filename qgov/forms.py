@@ -84,10 +84,34 @@ class TransitionForm(forms.Form):
         style_form(self)
 
 
+class DayCountsField(forms.CharField):
+    """A list of day counts typed as "90, 30, 7"; the model validates the values."""
+
+    def prepare_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(days) for days in value)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if not text:
+            return []
+        try:
+            return [int(part) for part in text.replace(";", ",").split(",") if part.strip()]
+        except ValueError:
+            raise forms.ValidationError(_("Give whole numbers of days separated by commas, e.g. 90, 30, 7."),
+                                        code="invalid") from None
+
+
 class AgencyForm(QgovModelForm):
+    reminder_thresholds = DayCountsField(
+        label=Agency._meta.get_field("reminder_thresholds").verbose_name.capitalize(),
+        help_text=Agency._meta.get_field("reminder_thresholds").help_text, max_length=60, required=False)
+
     class Meta:
         model = Agency
-        fields = ["name", "code", "sector", "parent", "time_zone", "description"]
+        fields = ["name", "code", "sector", "parent", "time_zone", "jurisdiction", "reminder_thresholds",
+                  "description"]
 
 
 class MembershipForm(QgovModelForm):

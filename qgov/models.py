@@ -63,6 +63,8 @@ class QgovModel(models.Model):
     creator_field: str | None = None
     # Fields set when the record is created and never changed afterwards (form, API, services).
     create_only_fields: tuple[str, ...] = ("agency",)
+    # Expiries and deadlines the core reminds about and lists as due (qgov.duedates.DueDate).
+    due_dates: tuple = ()
 
     class Meta:
         abstract = True
@@ -118,6 +120,22 @@ class AgencyScopedModel(QgovModel):
         abstract = True
 
 
+DEFAULT_REMINDER_THRESHOLDS = (90, 30, 7)
+
+
+def default_reminder_thresholds():
+    return list(DEFAULT_REMINDER_THRESHOLDS)
+
+
+def validate_reminder_thresholds(value):
+    if not isinstance(value, list) or not 1 <= len(value) <= 6:
+        raise ValidationError(_("Give from 1 to 6 numbers of days, e.g. 90, 30, 7."), code="count")
+    if any(isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650 for days in value):
+        raise ValidationError(_("Each threshold is a whole number of days from 1 to 3650."), code="range")
+    if len(set(value)) != len(value):
+        raise ValidationError(_("Give each number of days once."), code="duplicate")
+
+
 def _timezone_choices():
     return [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
@@ -142,6 +160,16 @@ class Agency(QgovModel):
     )
     time_zone = models.CharField(_("time zone"), max_length=64, choices=_timezone_choices, default="UTC")
     description = models.TextField(_("description"), blank=True)
+    reminder_thresholds = models.JSONField(
+        _("reminder thresholds (days)"), default=default_reminder_thresholds, blank=True,
+        validators=[validate_reminder_thresholds],
+        help_text=_("Days before a due date when the owner and the agency admins are reminded, e.g. 90, 30, 7 "
+                    "(left empty: those); the largest is the warning window of lists and dashboards."))
+    jurisdiction = models.CharField(
+        _("jurisdiction"), max_length=2, blank=True,
+        validators=[RegexValidator(r"^[A-Z]{2}$", _("Use the two capital letters of the ISO 3166-1 country code."))],
+        help_text=_("ISO 3166-1 alpha-2 country code, e.g. DE: decides which certificate recognition "
+                    "arrangements apply."))
 
     agency_lookup = "pk"
     action_map = {Action.ADD: PLATFORM_ONLY, Action.DELETE: PLATFORM_ONLY, Action.CHANGE: Action.MANAGE_MEMBERS}
@@ -166,7 +194,20 @@ class Agency(QgovModel):
 
         agency_setup(self)
 
+    @property
+    def warning_window_days(self) -> int:
+        return max(self.reminder_thresholds or DEFAULT_REMINDER_THRESHOLDS)
+
+    @property
+    def last_threshold_days(self) -> int:
+        return min(self.reminder_thresholds or DEFAULT_REMINDER_THRESHOLDS)
+
     def clean(self):
+        if self.reminder_thresholds in (None, "", []):
+            self.reminder_thresholds = default_reminder_thresholds()
+        elif isinstance(self.reminder_thresholds, list) and all(
+                isinstance(days, int) for days in self.reminder_thresholds):
+            self.reminder_thresholds = sorted(self.reminder_thresholds, reverse=True)
         # Walk up the parents: an agency may not end up as its own ancestor.
         seen, parent = {self.pk}, self.parent
         while parent is not None:
@@ -436,6 +477,11 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+
+
+from qgov.duedates.models import Reminder  # noqa: E402, F401 - the core's models in one namespace
 
 
 def import_upload_path(instance, filename):

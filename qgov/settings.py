@@ -172,6 +172,9 @@ MEDIA_URL = "/media/"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="qgov <noreply@qgov.invalid>")
+# Where qgov is reached, e.g. https://qgov.example.gov: put before the links in reminders, so that
+# emailed links work outside the browser. Empty: links are paths.
+QGOV_SITE_URL = env("QGOV_SITE_URL", default="")
 
 # Transport security: on by default in production, off for the local development server.
 HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
@@ -212,6 +215,12 @@ CELERY_BEAT_SCHEDULE = {
     "write-audit-checkpoints-daily": {
         "task": "qgov.tasks.write_audit_checkpoints",
         "schedule": crontab(hour=1, minute=45),
+    },
+    # After the apps' nightly state changes (e.g. risk acceptances lapse at 02:00), so that what
+    # lapsed overnight is not reminded about.
+    "send-due-date-reminders-daily": {
+        "task": "qgov.tasks.send_due_date_reminders",
+        "schedule": crontab(hour=6, minute=0),
     },
 }
 

@@ -20,6 +20,14 @@ def send_notification_emails(ids: list[int]) -> int:
         return notification_emails_send(ids=ids)
 
 
+@shared_task(acks_late=True)  # idempotent: each reminder is a unique row, inserted before anything is sent
+def send_due_date_reminders() -> int:
+    from qgov.duedates.services import due_reminders_send
+
+    with audit_context(source=AuditSourceChoices.TASK, label="task:send_due_date_reminders"):
+        return due_reminders_send()
+
+
 @shared_task(acks_late=True)
 def verify_audit_chain() -> dict:
     """Nightly check of the audit chain; platform admins are told when it is broken."""

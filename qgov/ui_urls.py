@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from qgov.duedates.views import DueSoonView
 from qgov.imports.views import ImportRunDetailView, ImportRunListView
 from qgov.models import Agency, AuditEvent, ImportRun, Membership
 from qgov.routing import object_urls
@@ -35,6 +36,7 @@ core_patterns = [
     path("agency/tokens/add/", core.SystemTokenCreateView.as_view(), name="token_add"),
     path("tokens/<int:pk>/revoke/", core.TokenRevokeView.as_view(), name="token_revoke"),
     path("notifications/", core.NotificationListView.as_view(), name="notifications"),
+    path("due/", DueSoonView.as_view(), name="due_soon"),
 ]
 
 urlpatterns = [

@@ -6,9 +6,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from qgov.duedates import DueDate
 from qgov.fields import MemberField
 from qgov.models import AgencyScopedModel, CatalogModel
 from risks import mosca
@@ -349,6 +351,13 @@ class RiskAcceptance(AgencyScopedModel):
     creator_field = "requested_by"
     create_only_fields = ("agency", "risk")  # an acceptance is a decision about one risk
     lifecycle = ACCEPTANCE_LIFECYCLE
+    # The acceptance lapses the day after; before that the risk owner and the approvers (agency
+    # admins) are reminded, and escalated to at the last threshold, to renew it or let it go.
+    due_dates = (
+        DueDate(field="valid_until", label=_("Risk acceptance ends"), owner="risk__owner", escalate=True,
+                open=Q(status__in=[RiskAcceptanceStatusChoices.APPROVED,
+                                   RiskAcceptanceStatusChoices.REAPPROVAL_REQUIRED])),
+    )
 
     class Meta:
         ordering = ["-created"]

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -21,7 +21,16 @@ from qgov.api.permissions import IsPlatformAdminOrReadOnly
 from qgov.api.serializers import QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
-from qgov.models import RECORD_FIELDS, Agency, ApiToken, AuditCheckpoint, AuditEvent, Membership, Notification
+from qgov.models import (
+    RECORD_FIELDS,
+    Agency,
+    ApiToken,
+    AuditCheckpoint,
+    AuditEvent,
+    Membership,
+    Notification,
+    validate_reminder_thresholds,
+)
 from qgov.permissions import agency_ids_where
 from qgov.roles import Action
 
@@ -31,11 +40,22 @@ User = get_user_model()
 # --- agencies and memberships ---------------------------------------------------------------
 
 
+@extend_schema_field({"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 3650},
+                     "minItems": 1, "maxItems": 6, "uniqueItems": True})
+class DayCountsField(serializers.JSONField):
+    """A list of distinct day counts (stored largest first)."""
+
+
 class AgencySerializer(QgovModelSerializer):
+    reminder_thresholds = DayCountsField(
+        required=False, validators=[validate_reminder_thresholds],
+        help_text="Days before a due date when the owner and the agency admins are reminded, e.g. [90, 30, 7]; "
+                  "the largest is the warning window.")
+
     class Meta:
         model = Agency
-        fields = (*QgovModelSerializer.base_fields, "name", "code", "sector", "parent", "time_zone", "description",
-                  *RECORD_FIELDS)
+        fields = (*QgovModelSerializer.base_fields, "name", "code", "sector", "parent", "time_zone", "jurisdiction",
+                  "reminder_thresholds", "description", *RECORD_FIELDS)
 
 
 class AgencyViewSet(QgovModelViewSet):

@@ -72,7 +72,8 @@ def arrangements(bsi, anssi, niap):
 
 @pytest.fixture
 def german_agency(agency):
-    agency.jurisdiction = "DE"  # read through certification.selectors.agency_jurisdiction
+    agency.jurisdiction = "DE"
+    agency.save()
     return agency
 
 

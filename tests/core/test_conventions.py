@@ -66,3 +66,17 @@ def test_every_api_list_route_is_plural_kebab_case():
     for prefix, _viewset, _basename in router.registry:
         assert prefix == prefix.lower() and "_" not in prefix, prefix
         assert prefix.endswith("s") or prefix.rsplit("-", 1)[-1] in uncountable, prefix
+
+
+def _declaring_models():
+    from qgov.duedates import declaring_models
+
+    return declaring_models()
+
+
+@pytest.mark.parametrize("model", _declaring_models(), ids=lambda model: model._meta.label)
+def test_due_date_declarations_name_a_real_date_field_and_owner(model):
+    """Each DueDate names a date field of the model and an owner path ending at the user model."""
+    from qgov.duedates import declaration_problems
+
+    assert declaration_problems(model) == []

@@ -63,7 +63,8 @@ def test_risks_beat_entry_is_scheduled_from_its_declaration():
     assert "lapse-risk-acceptances-daily" not in settings.CELERY_BEAT_SCHEDULE
     schedule = celery_app.conf.beat_schedule
     assert sorted(schedule) == ["expire-certifications-daily", "lapse-risk-acceptances-daily",
-                                "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]
+                                "send-due-date-reminders-daily", "verify-audit-chain-nightly",
+                                "write-audit-checkpoints-daily"]
     assert schedule["lapse-risk-acceptances-daily"]["task"] == "risks.tasks.lapse_risk_acceptances"
     assert str(schedule["lapse-risk-acceptances-daily"]["schedule"]) == "<crontab: 0 2 * * * (m/h/dM/MY/d)>"
     assert "risks.tasks.lapse_risk_acceptances" in celery_app.tasks
@@ -73,7 +74,7 @@ def test_risks_section_navigation(client, agency, member_of):
     client.force_login(member_of(agency))
     page = client.get("/risks/assets/")
     assert [(i["label"], i["url"], i["active"]) for i in page.context["navigation"]] == [
-        ("Dashboard", "/", False), ("Risks", "/risks/register/", True),
+        ("Dashboard", "/", False), ("Due soon", "/due/", False), ("Risks", "/risks/register/", True),
         ("Certification", "/certification/compliance/", False), ("Audit", "/audit/", False),
         ("Agency admin", "/agency/", False)]
     assert [(i["label"], i["url"], i["active"]) for i in page.context["section_navigation"]] == [
@@ -87,7 +88,7 @@ def test_a_new_app_appears_in_the_navigation_in_its_declared_place(sandbox_app, 
     page = client.get("/sandbox/things/other/")
     assert page.status_code == 200
     assert [(i["label"], i["url"], i["active"]) for i in page.context["navigation"]] == [
-        ("Dashboard", "/", False), ("Risks", "/risks/register/", False),
+        ("Dashboard", "/", False), ("Due soon", "/due/", False), ("Risks", "/risks/register/", False),
         ("Certification", "/certification/compliance/", False), ("Sandbox", "/sandbox/things/", True),
         ("Audit", "/audit/", False), ("Agency admin", "/agency/", False)]
     assert [(i["label"], i["url"], i["active"]) for i in page.context["section_navigation"]] == [
@@ -100,21 +101,23 @@ def test_a_new_app_gets_its_api_routes_and_dashboard_panel(sandbox_app, client, 
     client.force_login(user)
     dashboard = client.get("/")
     assert [panel.title for panel, _ctx in dashboard.context["panels"]] == [
-        "Agency", "Quantum-exposed assets (Mosca)", "Risk register", "Certification compliance", "Sandboxes"]
+        "Agency", "Due soon", "Quantum-exposed assets (Mosca)", "Risk register", "Certification compliance",
+        "Sandboxes"]
     assert "<p>3 sandboxes in DQN</p>" in dashboard.content.decode()
 
 
 def test_a_new_app_adds_its_beat_entries_and_removes_them_when_unregistered(sandbox_app):
     schedule = celery_app.conf.beat_schedule
     assert sorted(schedule) == ["expire-certifications-daily", "lapse-risk-acceptances-daily", "sandbox-nightly",
-                              "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]
+                                "send-due-date-reminders-daily", "verify-audit-chain-nightly",
+                                "write-audit-checkpoints-daily"]
     assert schedule["sandbox-nightly"]["task"] == "tests.sandbox.tidy"
     with pytest.raises(ValueError, match="already registered"):
         registry.register(sandbox.APP)
     registry.unregister(sandbox.APP.label)
     assert sorted(celery_app.conf.beat_schedule) == [
-        "expire-certifications-daily", "lapse-risk-acceptances-daily", "verify-audit-chain-nightly",
-        "write-audit-checkpoints-daily"]
+        "expire-certifications-daily", "lapse-risk-acceptances-daily", "send-due-date-reminders-daily",
+        "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]
     registry.register(sandbox.APP)  # for the fixture to remove
 
 

@@ -10,7 +10,7 @@ from qgov.models import ApiToken, Membership, Notification
 from tests.factories import TEST_PASSWORD, AgencyFactory, MembershipFactory
 
 User = get_user_model()
-NAVIGATION = ["Dashboard", "Risks", "Audit", "Agency admin"]
+NAVIGATION = ["Dashboard", "Due soon", "Risks", "Audit", "Agency admin"]
 
 
 def test_pages_need_a_login(client, agency):

@@ -66,3 +66,13 @@ class RiskAcceptanceFactory(factory.django.DjangoModelFactory):
     requested_by = factory.SubFactory(UserFactory)
     rationale = "Residual exposure needs physical access to the transmitter room."
     valid_until = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=90))
+
+
+def approved_acceptance(*, agency, owner=None, valid_until, **fields):
+    """An approved acceptance (set straight in the database: the approval flow is tested in
+    test_acceptance.py), of a risk owned by `owner`: what the due-date reminders work on."""
+    from django.db import transaction
+
+    with transaction.atomic():  # numbering the risk locks a row; tests on real transactions need one
+        risk = RiskFactory(agency=agency, owner=owner)
+        return RiskAcceptanceFactory(agency=agency, risk=risk, valid_until=valid_until, status="approved", **fields)

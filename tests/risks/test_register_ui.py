@@ -91,7 +91,7 @@ def test_dashboard_lists_exposed_assets_and_register_counts(client, agency, memb
     panels = {str(panel.title): ctx for panel, ctx in client.get("/").context["panels"]}
     assert [asset.name for asset, _ in panels["Quantum-exposed assets (Mosca)"]["assets"]] == ["Cabinet archive"]
     register = panels["Risk register"]
-    assert (register["open_count"], register["overdue"], register["expiring"]) == (1, 1, 0)
+    assert (register["open_count"], register["overdue"]) == (1, 1)
     assert [(band["name"], n) for band, n in register["bands"]] == [("Critical", 1), ("High", 0), ("Medium", 0),
                                                                    ("Low", 0)]
 
