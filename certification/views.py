@@ -1,6 +1,4 @@
 from django.core.exceptions import PermissionDenied
-from django.urls import NoReverseMatch, reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
@@ -58,15 +56,6 @@ def compliance_context(findings):
                       ComplianceReasonChoices(finding.reason_code).label if finding.reason_code else _("Met"))
                      for finding in findings],
     }
-
-
-def due_soon_url(days: int) -> str | None:
-    """The core's "due soon" page (every app's expiries and deadlines) over `days` days; None in a
-    deployment without it yet (the due-dates piece lands separately)."""
-    try:
-        return f"{reverse('qgov:due_soon')}?{urlencode({'within': days})}"
-    except NoReverseMatch:
-        return None
 
 
 def lost_certificates(certificates):
@@ -343,7 +332,6 @@ class ComplianceView(ScopedViewMixin, TemplateView):
         expiring = sorted([*summary["expiring_certifications"], *summary["expiring_accreditations"]],
                           key=lambda certificate: (certificate.expires, certificate._meta.model_name, certificate.pk))
         context.update(
-            due_url=due_soon_url(summary["days"]),
             summary=summary,
             cards=[(_("Devices"), "certification:device_list", self.cards(summary["devices"])),
                    (_("Personnel"), "certification:person_list", self.cards(summary["people"]))],
