@@ -337,7 +337,7 @@ def test_device_page_says_under_which_arrangement_a_certificate_counts(client, a
     assert page.context["compliance"] == "Compliant"
     html = page.content.decode()
     assert "Met by ANSSI-CC EAL4 (ANSSI-1) (recognised under SOG-IS up to EAL4)." in html
-    assert "Under the SOG-IS arrangement." in html
+    assert "About the SOG-IS arrangement" in html
 
 
 # --- the compliance dashboard and its panel ---------------------------------------------------
