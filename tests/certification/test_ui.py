@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from certification.models import Device, DeviceCertification, PersonnelAccreditation, RequiredScheme
 from qgov.choices import RoleChoices
-from qgov.models import Agency
 from tests.certification.factories import (
     ArrangementFactory,
     ClearanceSchemeFactory,
@@ -327,7 +326,6 @@ def test_device_page_shows_every_reason(client, agency, member_of, fleet):
         assert str(reason) in html and message in html
 
 
-@pytest.mark.skipif(not hasattr(Agency, "jurisdiction"), reason="agencies have no jurisdiction yet")
 def test_device_page_says_under_which_arrangement_a_certificate_counts(client, agency, member_of, fleet):
     agency.jurisdiction = "DE"
     agency.save()
