@@ -4,7 +4,7 @@ in the role table. The core reads this declaration (qgov.registry); it names no 
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from certification import api, catalog, demo, tasks
+from certification import api, catalog, demo, panels, tasks
 from certification.choices import MANAGE_REQUIREMENTS
 from qgov.choices import RoleChoices
 from qgov.registry import AppAction, QgovApp
@@ -13,8 +13,16 @@ APP = QgovApp(
     label="certification",
     nav_label=_("Certification"),
     nav_order=20,
-    nav=[],  # cert UI: the section's pages
-    urls=None,  # cert UI: "certification.urls"
+    nav=[
+        (_("Compliance"), "certification:compliance"),
+        (_("Devices"), "certification:device_list"),
+        (_("Certifications"), "certification:devicecertification_list"),
+        (_("Personnel"), "certification:person_list"),
+        (_("Accreditations"), "certification:personnelaccreditation_list"),
+        (_("Required schemes"), "certification:requiredscheme_list"),
+        (_("Schemes"), "certification:scheme_list"),
+    ],
+    urls="certification.urls",
     api_routes=[
         ("schemes", api.SchemeViewSet),
         ("recognition-arrangements", api.RecognitionArrangementViewSet),
@@ -32,7 +40,7 @@ APP = QgovApp(
             "schedule": crontab(hour=2, minute=15),
         },
     },
-    panels=[],  # cert UI: dashboard panels
+    panels=[panels.COMPLIANCE_PANEL],
     # What an agency requires of its devices and staff is a policy decision: its admins set it;
     # editors keep the devices, people and certificates.
     actions=[AppAction(MANAGE_REQUIREMENTS, _("Set the schemes devices and staff must hold"),

@@ -8,10 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import ForeignKey
+from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.choices import BaseChoiceIterator
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
@@ -79,6 +81,9 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
     table_pagination = {"per_page": 50}
     export_formats = ("csv", "xlsx")
     export_trigger_param = "export"
+    # A sidebar select of records (devices, people, assets) lists at most this many, plus those chosen;
+    # the search box finds the others.
+    filter_choices_limit = 100
 
     def get(self, request, *args, **kwargs):
         # A member whose role lacks this model's view action (members list, audit trail) is told so.
@@ -101,6 +106,10 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
             form.fields.pop("agency", None)  # the list is already the active agency's
         if "q" in form.fields:  # search first
             form.fields = {"q": form.fields.pop("q"), **form.fields}
+        for name, field in form.fields.items():
+            if isinstance(field, ModelChoiceField):
+                field.widget.choices = BoundedChoices(field, form.data.getlist(name) if hasattr(form.data, "getlist")
+                                                      else [], self.filter_choices_limit)
         style_form(filterset.form)
         return filterset
 
@@ -118,12 +127,39 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
         return context
 
 
+class BoundedChoices(BaseChoiceIterator):
+    """The choices of a record select in a filter sidebar: the first `limit` records and those
+    already chosen, so a fleet of thousands does not become a select of thousands. Validation
+    still takes any record of the field's queryset (links from other pages keep working)."""
+
+    def __init__(self, field, chosen, limit):
+        self.field, self.limit = field, limit
+        self.chosen = [int(value) for value in chosen if str(value).isdigit() and int(value) < 2**63]
+
+    def __iter__(self):
+        field = self.field
+        iterator = field.iterator(field)
+        if field.empty_label is not None:
+            yield ("", field.empty_label)
+        records = list(field.queryset[:self.limit])
+        shown = {record.pk for record in records}
+        missing = [pk for pk in self.chosen if pk not in shown]
+        if missing:
+            records += list(field.queryset.filter(pk__in=missing))
+        for record in records:
+            yield iterator.choice(record)
+
+
 def display_value(obj, field):
     if field.choices:
         return getattr(obj, f"get_{field.name}_display")()
     value = getattr(obj, field.name)
     if isinstance(value, datetime.datetime):
         return date_format(timezone.localtime(value), "Y-m-d H:i T")
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
+        return ", ".join(str(item) for item in value)  # a JSON list of codes or labels, not its Python repr
     return value
 
 

@@ -60,7 +60,7 @@ class TestRecognitionArrangement(ModelTestSuite):
     model = RecognitionArrangement
     api_path = "/api/recognition-arrangements/"
     list_queries = 3
-    ui_list_queries = 7
+    ui_list_queries = 8
     scoped = False
 
     def make_record(self, agency):
@@ -82,7 +82,7 @@ class TestRecognition(ModelTestSuite):
     model = Recognition
     api_path = "/api/recognitions/"
     list_queries = 2
-    ui_list_queries = 7
+    ui_list_queries = 9
     scoped = False
 
     def make_record(self, agency):
@@ -148,7 +148,7 @@ class TestPerson(ModelTestSuite):
     model = Person
     api_path = "/api/personnel/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 9
 
     def make_record(self, agency):
         return PersonFactory(agency=agency)

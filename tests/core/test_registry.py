@@ -75,7 +75,7 @@ def test_risks_section_navigation(client, agency, member_of):
     page = client.get("/risks/assets/")
     assert [(i["label"], i["url"], i["active"]) for i in page.context["navigation"]] == [
         ("Dashboard", "/", False), ("Due soon", "/due/", False), ("Risks", "/risks/register/", True),
-        ("Audit", "/audit/", False),
+        ("Certification", "/certification/compliance/", False), ("Audit", "/audit/", False),
         ("Agency admin", "/agency/", False)]
     assert [(i["label"], i["url"], i["active"]) for i in page.context["section_navigation"]] == [
         ("Register", "/risks/register/", False), ("Assets", "/risks/assets/", True),
@@ -89,7 +89,7 @@ def test_a_new_app_appears_in_the_navigation_in_its_declared_place(sandbox_app, 
     assert page.status_code == 200
     assert [(i["label"], i["url"], i["active"]) for i in page.context["navigation"]] == [
         ("Dashboard", "/", False), ("Due soon", "/due/", False), ("Risks", "/risks/register/", False),
-        ("Sandbox", "/sandbox/things/", True),
+        ("Certification", "/certification/compliance/", False), ("Sandbox", "/sandbox/things/", True),
         ("Audit", "/audit/", False), ("Agency admin", "/agency/", False)]
     assert [(i["label"], i["url"], i["active"]) for i in page.context["section_navigation"]] == [
         ("Things", "/sandbox/things/", False), ("Other things", "/sandbox/things/other/", True)]
@@ -101,7 +101,8 @@ def test_a_new_app_gets_its_api_routes_and_dashboard_panel(sandbox_app, client, 
     client.force_login(user)
     dashboard = client.get("/")
     assert [panel.title for panel, _ctx in dashboard.context["panels"]] == [
-        "Agency", "Due soon", "Quantum-exposed assets (Mosca)", "Risk register", "Sandboxes"]
+        "Agency", "Due soon", "Quantum-exposed assets (Mosca)", "Risk register", "Certification compliance",
+        "Sandboxes"]
     assert "<p>3 sandboxes in DQN</p>" in dashboard.content.decode()
 
 
