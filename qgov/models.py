@@ -63,6 +63,8 @@ class QgovModel(models.Model):
     creator_field: str | None = None
     # Fields set when the record is created and never changed afterwards (form, API, services).
     create_only_fields: tuple[str, ...] = ("agency",)
+    # Whether evidence files may be attached to its records (docs/evidence.md).
+    accepts_evidence: bool = False
 
     class Meta:
         abstract = True
@@ -495,3 +497,7 @@ class ImportRun(AgencyScopedModel):
     @property
     def target_model(self):
         return self.content_type.model_class()
+
+
+# Evidence files live in their own package; re-exported here with the other core models.
+from qgov.evidence.models import CustodyEvent, EvidenceFile  # noqa: E402, F401
