@@ -191,3 +191,16 @@ def evidence_withdraw(*, evidence, user, reason: str) -> CustodyEvent:
     for name in ("withdrawn_at", "withdrawn_by", "withdrawn_reason", "version"):
         setattr(evidence, name, getattr(locked, name))
     return event
+
+
+def evidence_orphans(*, older_than) -> list[str]:
+    """Stored evidence files (top level of the evidence storage, where uploads are written) that
+    no EvidenceFile row names and that were last modified before `older_than`: what a process
+    killed between storing an upload and committing it leaves behind."""
+    storage = evidence_storage()
+    try:
+        _folders, names = storage.listdir("")
+    except FileNotFoundError:
+        return []
+    known = set(EvidenceFile.objects.filter(file__in=names).values_list("file", flat=True))
+    return sorted(name for name in names if name not in known and storage.get_modified_time(name) < older_than)

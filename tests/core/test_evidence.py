@@ -538,3 +538,76 @@ def _committed_risk_and_editor():
         agency = AgencyFactory(code="TX")
         editor = MembershipFactory(agency=agency, role=RoleChoices.EDITOR, user=UserFactory(username="erin")).user
         return RiskFactory(agency=agency), editor
+
+
+def test_orphans_left_by_a_dead_process_are_found_and_removed(attached, media_root):
+    import os
+    import time
+
+    from django.core.management import call_command
+
+    folder = Path(media_root) / "private" / "evidence"
+    (folder / "0123abcd.pdf").write_bytes(PDF)
+    (folder / "fresh.pdf").write_bytes(PDF)
+    hour_ago = time.time() - 2 * 3600
+    os.utime(folder / "0123abcd.pdf", (hour_ago, hour_ago))
+    os.utime(folder / attached.file.name, (hour_ago, hour_ago))
+    out = io.StringIO()
+    call_command("evidence_orphans", stdout=out)
+    assert out.getvalue() == "orphan: 0123abcd.pdf\n1 orphaned evidence files.\n"
+    assert len(stored_files(media_root)) == 3
+    call_command("evidence_orphans", "--delete", stdout=io.StringIO())
+    assert sorted(path.name for path in stored_files(media_root)) == sorted([attached.file.name, "fresh.pdf"])
+
+
+def test_the_card_costs_one_query(rf, risk, attached, editor):
+    from django.template import Context, Template
+
+    from qgov.permissions import request_scope
+
+    request = rf.get("/")
+    request.user = editor
+    template = Template("{% load evidence %}{% evidence_card record %}")
+    with request_scope():  # as in a request: the memberships are read once
+        template.render(Context({"request": request, "record": risk}))
+        with CaptureQueriesContext(connection) as queries:
+            html = template.render(Context({"request": request, "record": risk}))
+    assert len(queries) == 1  # the files, their uploader and custodian
+    assert html.count('data-testid="evidence-row"') == 1
+
+
+def test_the_schema_documents_the_evidence_endpoints(api_as, superuser):
+    paths = api_as(superuser).get("/api/schema/", {"format": "json"}).json()["paths"]
+    assert set(paths["/api/risks/{id}/evidence/"]) == {"get", "post"}
+    assert set(paths["/api/controls/{id}/evidence/"]) == {"get", "post"}
+    assert "/api/assets/{id}/evidence/" not in paths
+    for action in ("download", "verify", "handover", "withdraw"):
+        assert f"/api/evidence-files/{{id}}/{action}/" in paths
+    post = paths["/api/risks/{id}/evidence/"]["post"]
+    assert list(post["requestBody"]["content"]) == ["multipart/form-data"]
+
+
+def test_handover_form_offers_only_members_who_may_view(client, attached, editor, member_of, other_agency):
+    colleague = member_of(attached.agency, RoleChoices.AUDITOR, username="audrey")
+    member_of(other_agency, RoleChoices.ADMIN, username="stranger")
+    client.force_login(editor)
+    form = client.get(reverse("qgov:evidencefile_handover", args=[attached.pk])).context["form"]
+    assert [user.username for user in form.fields["to_user"].queryset] == ["audrey", "erin"]
+    response = client.post(reverse("qgov:evidencefile_handover", args=[attached.pk]),
+                           {"to_user": colleague.pk, "note": "For the audit"}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Handed over to audrey."]
+    assert custody(attached)[-1] == (Custody.HANDED_OVER, "erin", editor.pk, colleague.pk, "For the audit", "")
+
+
+def test_withdraw_page(client, attached, editor, member_of):
+    client.force_login(editor)
+    url = reverse("qgov:evidencefile_withdraw", args=[attached.pk])
+    page = client.post(url, {"reason": ""})
+    assert page.status_code == 200 and list(page.context["form"].errors) == ["reason"]
+    response = client.post(url, {"reason": "Superseded by the 2027 report"}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Withdrawn; the file and its custody log are kept."]
+    attached.refresh_from_db()
+    assert (attached.withdrawn_by, attached.withdrawn_reason) == (editor, "Superseded by the 2027 report")
+    viewer = member_of(attached.agency, RoleChoices.VIEWER)
+    client.force_login(viewer)
+    assert client.post(url, {"reason": "x"}).status_code == 403
