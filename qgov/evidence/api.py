@@ -61,7 +61,7 @@ class EvidenceFileDetailSerializer(EvidenceFileSerializer):
     custody_events = CustodyEventSerializer(many=True, read_only=True)
 
     class Meta(EvidenceFileSerializer.Meta):
-        fields = (*EvidenceFileSerializer.Meta.fields, "custody_events")
+        fields = (*EvidenceFileSerializer.Meta.fields[:-len(RECORD_FIELDS)], "custody_events", *RECORD_FIELDS)
         read_only_fields = fields
 
 

@@ -220,7 +220,8 @@ def test_every_serializer_ends_with_the_record_fields():
         if model is not None and issubclass(model, QgovModel):
             assert tuple(serializer.Meta.fields[-3:]) == RECORD_FIELDS, serializer
             checked += 1
-    assert checked == 3 + sum(len(app.api_routes) for app in registry.apps())  # agencies, memberships, import runs
+    # agencies, memberships, import runs, evidence files
+    assert checked == 4 + sum(len(app.api_routes) for app in registry.apps())
 
 
 def test_risks_defines_none_of_the_core_building_blocks():
