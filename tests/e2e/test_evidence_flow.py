@@ -4,6 +4,7 @@ it over to a colleague; the custody log shows it all. In a real browser, with sc
 import hashlib
 
 import pytest
+from django.db import transaction
 
 from qgov.choices import RoleChoices
 from qgov.models import EvidenceFile
@@ -19,11 +20,12 @@ REPORT = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 
 def test_attach_verify_download_and_hand_over(page, screenshot, live_server, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    agency = AgencyFactory(name="Department of Quantum Networks", code="DQN")
-    risk_matrix_ensure(agency)
-    MembershipFactory(agency=agency, role=RoleChoices.EDITOR, user=UserFactory(username="ed"))
-    MembershipFactory(agency=agency, role=RoleChoices.AUDITOR, user=UserFactory(username="audrey"))
-    risk = RiskFactory(agency=agency, title="Detector blinding")
+    with transaction.atomic():  # a risk takes the next reference under a row lock
+        agency = AgencyFactory(name="Department of Quantum Networks", code="DQN")
+        risk_matrix_ensure(agency)
+        MembershipFactory(agency=agency, role=RoleChoices.EDITOR, user=UserFactory(username="ed"))
+        MembershipFactory(agency=agency, role=RoleChoices.AUDITOR, user=UserFactory(username="audrey"))
+        risk = RiskFactory(agency=agency, title="Detector blinding")
     sign_in(page, "ed", TEST_PASSWORD)
 
     page.goto(risk.get_absolute_url())
