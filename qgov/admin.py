@@ -5,7 +5,17 @@ from django.http import HttpResponseRedirect
 
 from qgov import services
 from qgov.lifecycle import owned_fields_of
-from qgov.models import RECORD_FIELDS, Agency, ApiToken, AuditEvent, Membership, Notification, QgovModel
+from qgov.models import (
+    RECORD_FIELDS,
+    Agency,
+    ApiToken,
+    AuditEvent,
+    CustodyEvent,
+    EvidenceFile,
+    Membership,
+    Notification,
+    QgovModel,
+)
 
 
 class AdminWriteRefused(Exception):
@@ -178,3 +188,39 @@ class AuditEventAdmin(QgovModelAdmin):
 class NotificationAdmin(QgovModelAdmin):
     list_display = ("title", "user", "agency", "created", "read_at", "emailed_at")
     readonly_fields = ("user", "agency", "title", "body", "url", "created", "read_at", "emailed_at")
+
+
+class CustodyEventInline(admin.TabularInline):
+    model = CustodyEvent
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("at", "action", "actor_name", "from_user", "to_user", "note", "observed_sha256")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EvidenceFile)
+class EvidenceFileAdmin(admin.ModelAdmin):
+    """Read-only: evidence is added, handed over and withdrawn through its workflows, never edited."""
+
+    list_display = ("file_name", "agency", "content_type", "object_id", "size", "uploader_name", "uploaded_at",
+                    "custodian", "withdrawn_at")
+    list_filter = ("agency", "content_type")
+    search_fields = ("file_name", "sha256", "description")
+    inlines = [CustodyEventInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

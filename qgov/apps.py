@@ -12,6 +12,9 @@ class QgovConfig(AppConfig):
 
         audit.register_platform_models()
         audit.connect_signals()
+        from qgov import files
+
+        files.connect_signals()  # files stored in a transaction that rolled back are removed
         # Each app's imports.py declares what it lets people import (qgov.imports.register).
         autodiscover_modules("imports")
         from qgov.imports import tasks  # noqa: F401 - registers the import task with Celery

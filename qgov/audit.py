@@ -201,7 +201,9 @@ def snapshot(instance, *, include_m2m: bool = True, m2m: dict | None = None) -> 
     for concrete in model._meta.concrete_fields:
         if concrete.name in excluded:
             continue
-        data[concrete.attname] = concrete.value_from_object(instance)
+        value = concrete.value_from_object(instance)
+        # A stored file is recorded by its name in storage (its content has its own hash field).
+        data[concrete.attname] = value.name if isinstance(concrete, models.FileField) else value
     if include_m2m and instance.pk is not None:
         known = dict(m2m or {})
         missing = [f.name for f in audited_m2m(model) if f.name not in known]

@@ -65,6 +65,8 @@ class QgovModel(models.Model):
     create_only_fields: tuple[str, ...] = ("agency",)
     # Expiries and deadlines the core reminds about and lists as due (qgov.duedates.DueDate).
     due_dates: tuple = ()
+    # Whether evidence files may be attached to its records (docs/evidence.md).
+    accepts_evidence: bool = False
 
     class Meta:
         abstract = True
@@ -541,3 +543,7 @@ class ImportRun(AgencyScopedModel):
     @property
     def target_model(self):
         return self.content_type.model_class()
+
+
+# Evidence files live in their own package; re-exported here with the other core models.
+from qgov.evidence.models import CustodyEvent, EvidenceFile  # noqa: E402, F401

@@ -159,6 +159,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static", ("bootstrap", xstatic.pkg.bootstrap.BASE_DIR)]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Evidence files: MEDIA_ROOT/private/evidence/, never given a URL (docs/evidence.md).
+    "evidence": {"BACKEND": "qgov.evidence.storage.EvidenceStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG and env.bool("QGOV_MANIFEST_STATIC", default=True)
@@ -264,6 +266,15 @@ QGOV_API_TOKEN_TTL = timedelta(days=env.int("QGOV_API_TOKEN_TTL_DAYS", default=3
 # Imports (CSV, XLSX): the largest file accepted, and the most data rows one import may hold.
 QGOV_IMPORT_MAX_BYTES = env.int("QGOV_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 QGOV_IMPORT_MAX_ROWS = env.int("QGOV_IMPORT_MAX_ROWS", default=50_000)
+
+# Evidence files: the largest upload accepted, and the file types (extensions) allowed.
+QGOV_EVIDENCE_MAX_BYTES = env.int("QGOV_EVIDENCE_MAX_BYTES", default=25 * 1024 * 1024)
+QGOV_EVIDENCE_ALLOWED_TYPES = [
+    extension.strip().lower().lstrip(".")
+    for extension in env.list("QGOV_EVIDENCE_ALLOWED_TYPES", default=[
+        "pdf", "png", "jpg", "jpeg", "txt", "csv", "json", "xml", "xlsx", "docx", "zip"])
+    if extension.strip()
+]
 
 LOGGING = {
     "version": 1,

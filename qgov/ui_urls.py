@@ -30,6 +30,7 @@ core_patterns = [
          name="auditcheckpoint_download"),
     *object_urls("audit", AuditEvent, list_view=core.AuditEventListView, detail_view=core.AuditEventDetailView),
     *object_urls("imports", ImportRun, list_view=ImportRunListView, detail_view=ImportRunDetailView),
+    path("evidence/", include("qgov.evidence.urls")),
     path("agency/", core.AgencyAdminView.as_view(), name="agency_admin"),
     path("agency/switch/", core.SwitchAgencyView.as_view(), name="agency_switch"),
     path("agency/invite/", core.InviteMemberView.as_view(), name="member_invite"),

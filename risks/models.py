@@ -219,6 +219,8 @@ class Control(AgencyScopedModel):
     effectiveness = models.CharField(_("effectiveness"), max_length=20, choices=ControlEffectivenessChoices.choices,
                                      default=ControlEffectivenessChoices.NOT_ASSESSED)
 
+    accepts_evidence = True  # test reports and audit findings that show the control works
+
     class Meta:
         ordering = ["title"]
         verbose_name = _("control")
@@ -262,6 +264,7 @@ class Risk(AgencyScopedModel):
                                    help_text=_("Why the status last changed."))
 
     lifecycle = RISK_LIFECYCLE
+    accepts_evidence = True  # evidence of the treatment: assessments, test results, decisions
 
     class Meta:
         ordering = ["reference"]

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from qgov import registry
 from qgov.api import core
 from qgov.duedates.api import DueDateViewSet
+from qgov.evidence.api import EvidenceFileViewSet
 from qgov.imports.api import ImportRunViewSet
 
 app_name = "api"
@@ -18,6 +19,7 @@ router.register("tokens", core.ApiTokenViewSet, basename="apitoken")
 router.register("notifications", core.NotificationViewSet, basename="notification")
 router.register("import-runs", ImportRunViewSet)
 router.register("due-dates", DueDateViewSet, basename="duedate")
+router.register("evidence-files", EvidenceFileViewSet)
 
 # Each domain app declares its routes in its QgovApp: (prefix, viewset) or (prefix, viewset, basename).
 for prefix, viewset, *basename in registry.api_routes():

@@ -94,6 +94,11 @@ class QgovModelViewSet(viewsets.ModelViewSet):
         lifecycle = lifecycle_of(queryset.model) if queryset is not None else None
         for transition in lifecycle.public_transitions if lifecycle else ():
             setattr(cls, f"transition_{transition.name}", transition_action(transition, serializer_class))
+        # A model that accepts evidence gets GET|POST …/{id}/evidence/ (docs/evidence.md).
+        if queryset is not None and getattr(queryset.model, "accepts_evidence", False):
+            from qgov.evidence.api import add_evidence_action
+
+            add_evidence_action(cls)
 
     def get_queryset(self):
         queryset = super().get_queryset().restrict(self.request.user, Action.VIEW)

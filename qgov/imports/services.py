@@ -8,7 +8,6 @@ row-by-row report, every problem of every row listed at once.
 
 import contextlib
 import copy
-import hashlib
 import logging
 from collections import Counter
 
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from qgov.audit import held_chain_heads
 from qgov.choices import ImportRunStatusChoices
+from qgov.files import sha256_and_size
 from qgov.imports.parsers import FileProblem, parser_for, parser_named, supported_extensions
 from qgov.imports.spec import HeaderProblem, spec_for
 from qgov.models import Agency, ImportRun
@@ -90,16 +90,13 @@ def import_run_create(*, user, agency, model, upload) -> ImportRun:
     problems = upload_problems(upload)
     if problems:
         raise ValidationError({"file": problems})
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    sha256, _size = sha256_and_size(upload)
     run = object_create(model=ImportRun, user=user, data={
         "agency": agency,
         "content_type": ContentType.objects.get_for_model(model),
         "file": upload,
         "file_name": upload.name[-255:],
-        "sha256": digest.hexdigest(),
+        "sha256": sha256,
         "size": upload.size,
         "format": parser_for(upload.name).format,
     })
