@@ -60,6 +60,7 @@ class DueDateViewSet(viewsets.GenericViewSet):
     caller's agencies; only records the caller may view. Sorted by date."""
 
     permission_classes = [IsAuthenticated]  # due_items restricts every model's records to the caller's
+    filter_backends = ()  # the parameters are DueDateQuerySerializer's; there is no queryset to filter
     serializer_class = DueItemSerializer
 
     @extend_schema(

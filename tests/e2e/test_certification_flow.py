@@ -4,12 +4,14 @@ non-compliant on the compliance dashboard, with the reason and its dependent lin
 real browser, with screenshots."""
 
 import datetime
+import hashlib
 
 import pytest
 from django.utils import timezone
 
 from certification.models import Device, DeviceCertification
 from qgov.choices import RoleChoices
+from qgov.models import EvidenceFile
 from risks.services import risk_matrix_ensure
 from tests.certification.factories import RequiredSchemeFactory, SchemeFactory
 from tests.e2e.test_login_dashboard import sign_in
@@ -17,6 +19,8 @@ from tests.factories import TEST_PASSWORD, AgencyFactory, MembershipFactory, Use
 from tests.risks.factories import AssetFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CERTIFICATE_PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 
 
 @pytest.fixture
@@ -30,7 +34,9 @@ def agency_that_requires_cc():
             "link": AssetFactory(agency=agency, name="Capital–Northgate QKD link", asset_type="qkd_link")}
 
 
-def test_register_certify_revoke_and_see_it_non_compliant(page, agency_that_requires_cc, screenshot, live_server):
+def test_register_certify_revoke_and_see_it_non_compliant(page, agency_that_requires_cc, screenshot, live_server,
+                                                          settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
     scheme, link = agency_that_requires_cc["scheme"], agency_that_requires_cc["link"]
     sign_in(page, "ada", TEST_PASSWORD)
 
@@ -64,6 +70,19 @@ def test_register_certify_revoke_and_see_it_non_compliant(page, agency_that_requ
     certification = DeviceCertification.objects.get()
     assert page.url == f"{live_server.url}{certification.get_absolute_url()}"
     assert page.locator("h1 .badge").inner_text() == "Pending"
+
+    # The certificate itself goes on the record as evidence, hashed at upload.
+    card = page.get_by_test_id("evidence-card")
+    card.get_by_label("File").set_input_files({"name": "BSI-DSZ-CC-1234-2026.pdf", "mimeType": "application/pdf",
+                                               "buffer": CERTIFICATE_PDF})
+    card.get_by_label("Description").fill("Certificate as issued by BSI")
+    card.get_by_role("button", name="Upload").click()
+    sha256 = hashlib.sha256(CERTIFICATE_PDF).hexdigest()
+    assert page.get_by_role("alert").first.inner_text().strip() == (
+        f"Added “BSI-DSZ-CC-1234-2026.pdf” (SHA-256 {sha256}).")
+    evidence = EvidenceFile.objects.get()
+    assert (evidence.record, evidence.sha256, evidence.size) == (certification, sha256, len(CERTIFICATE_PDF))
+    screenshot(page, "certification_evidence")
 
     page.get_by_role("link", name="Confirm valid").click()
     page.get_by_role("button", name="Confirm valid").click()
