@@ -221,6 +221,7 @@ class CertificateBase(AgencyScopedModel):
     notes = models.TextField(_("notes"), blank=True)
 
     scheme_kind = None  # the SchemeKindChoices value this record's scheme must have
+    holder_field = None  # whose certificate it is: "device" or "person"
     accepts_evidence = True  # the certificate itself, the issuer's letter, the register entry
 
     class Meta:
@@ -245,8 +246,20 @@ class CertificateBase(AgencyScopedModel):
             errors["expires"] = _("The expiry must be after the issue date.")
         if self.issued and self.review_due and self.review_due <= self.issued:
             errors["review_due"] = _("The review date must be after the issue date.")
+        holder_id = getattr(self, f"{self.holder_field}_id")
+        if holder_id and self.agency_id and getattr(self, self.holder_field).agency_id != self.agency_id:
+            errors[self.holder_field] = _("Choose a %(holder)s of this agency.") % {
+                "holder": self._meta.get_field(self.holder_field).verbose_name}
         if errors:
             raise ValidationError(errors)
+
+    @classmethod
+    def renewals(cls):
+        """For a subquery: a valid certificate of the same holder and scheme issued later — the
+        record that renews the outer one."""
+        return cls.objects.filter(**{f"{cls.holder_field}_id": OuterRef(f"{cls.holder_field}_id")},
+                                  scheme_id=OuterRef("scheme_id"), status=CertificationStatusChoices.VALID,
+                                  issued__gt=OuterRef("issued"))
 
     def _apply_validity_rule(self, scheme) -> dict:
         """Fill the expiry (or review date) the scheme's rule gives; refuse an expiry beyond a
@@ -287,13 +300,14 @@ class DeviceCertification(CertificateBase):
                                   help_text=_("An interim validation, with the scheme's shorter life."))
 
     scheme_kind = SchemeKindChoices.DEVICE
+    holder_field = "device"
     create_only_fields = ("agency", "device")
     lifecycle = DEVICE_CERTIFICATION_LIFECYCLE
     # Reminded at the agency's thresholds until it is renewed (a newer valid certificate of the
     # same device and scheme) or leaves "valid"; escalated to the admins at the last threshold.
     due_dates = (
         DueDate(field="expires", label=_("Certificate expires"), owner="device__owner", escalate=True,
-                open=lambda: Q(status=CertificationStatusChoices.VALID) & ~Exists(_newer_valid_certificate())),
+                open=lambda: Q(status=CertificationStatusChoices.VALID) & ~Exists(DeviceCertification.renewals())),
     )
 
     class Meta:
@@ -312,8 +326,6 @@ class DeviceCertification(CertificateBase):
             super().clean()
         except ValidationError as error:
             errors = error.update_error_dict(errors)
-        if self.device_id and self.agency_id and self.device.agency_id != self.agency_id:
-            errors["device"] = [_("Choose a device of this agency.")]
         try:
             self.firmware_sha256 = clean_firmware_hash(self.firmware_sha256)
         except ValidationError as error:
@@ -326,13 +338,6 @@ class DeviceCertification(CertificateBase):
                 "id": self.certificate_id}]
         if errors:
             raise ValidationError(errors)
-
-
-def _newer_valid_certificate():
-    """A valid certification of the same device and scheme issued later: the renewal."""
-    return DeviceCertification.objects.filter(
-        device_id=OuterRef("device_id"), scheme_id=OuterRef("scheme_id"), status=CertificationStatusChoices.VALID,
-        issued__gt=OuterRef("issued"))
 
 
 class Person(AgencyScopedModel):
@@ -364,15 +369,16 @@ class PersonnelAccreditation(CertificateBase):
     credential_id = models.CharField(_("credential id"), max_length=100, blank=True)
 
     scheme_kind = SchemeKindChoices.PERSONNEL
+    holder_field = "person"
     create_only_fields = ("agency", "person")
     lifecycle = PERSONNEL_ACCREDITATION_LIFECYCLE
     # The holder (where they sign in to qgov) and the admins are reminded of the expiry and of the
     # review date, until the accreditation is renewed or leaves "valid".
     due_dates = (
         DueDate(field="expires", label=_("Accreditation expires"), owner="person__user", escalate=True,
-                open=lambda: Q(status=CertificationStatusChoices.VALID) & ~Exists(_newer_valid_accreditation())),
+                open=lambda: Q(status=CertificationStatusChoices.VALID) & ~Exists(PersonnelAccreditation.renewals())),
         DueDate(field="review_due", label=_("Accreditation review due"), owner="person__user",
-                open=lambda: Q(status=CertificationStatusChoices.VALID) & ~Exists(_newer_valid_accreditation())),
+                open=lambda: Q(status=CertificationStatusChoices.VALID) & ~Exists(PersonnelAccreditation.renewals())),
     )
 
     class Meta:
@@ -382,24 +388,6 @@ class PersonnelAccreditation(CertificateBase):
 
     def __str__(self):
         return f"{self.scheme.code} {self.level} — {self.person}"
-
-    def clean(self):
-        errors = {}
-        try:
-            super().clean()
-        except ValidationError as error:
-            errors = error.update_error_dict(errors)
-        if self.person_id and self.agency_id and self.person.agency_id != self.agency_id:
-            errors["person"] = [_("Choose a person of this agency.")]
-        if errors:
-            raise ValidationError(errors)
-
-
-def _newer_valid_accreditation():
-    """A valid accreditation of the same person and scheme issued later: the renewal."""
-    return PersonnelAccreditation.objects.filter(
-        person_id=OuterRef("person_id"), scheme_id=OuterRef("scheme_id"), status=CertificationStatusChoices.VALID,
-        issued__gt=OuterRef("issued"))
 
 
 class RequiredScheme(AgencyScopedModel):
