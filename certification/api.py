@@ -277,8 +277,12 @@ class ComplianceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "people": serializers.DictField(child=serializers.IntegerField()),
         "days": serializers.IntegerField(),
         "warning_window_days": serializers.IntegerField(),
-        "expiring_certifications": serializers.ListField(child=serializers.DictField()),
-        "expiring_accreditations": serializers.ListField(child=serializers.DictField()),
+        "expiring_certifications": serializers.ListField(
+            child=serializers.DictField(), help_text="The first 50, soonest first; the count covers them all."),
+        "expiring_certifications_count": serializers.IntegerField(),
+        "expiring_accreditations": serializers.ListField(
+            child=serializers.DictField(), help_text="The first 50, soonest first; the count covers them all."),
+        "expiring_accreditations_count": serializers.IntegerField(),
     }))
     @action(detail=False, methods=["get"])
     def summary(self, request):
@@ -294,5 +298,7 @@ class ComplianceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             "agency": agency.pk, "devices": summary["devices"], "people": summary["people"],
             "days": summary["days"], "warning_window_days": summary["warning_window_days"],
             "expiring_certifications": [brief(c, "device") for c in summary["expiring_certifications"]],
+            "expiring_certifications_count": summary["expiring_certifications_count"],
             "expiring_accreditations": [brief(a, "person") for a in summary["expiring_accreditations"]],
+            "expiring_accreditations_count": summary["expiring_accreditations_count"],
         })

@@ -21,6 +21,7 @@ APP = QgovApp(
         (_("Accreditations"), "certification:personnelaccreditation_list"),
         (_("Required schemes"), "certification:requiredscheme_list"),
         (_("Schemes"), "certification:scheme_list"),
+        (_("Recognition"), "certification:recognitionarrangement_list"),
     ],
     urls="certification.urls",
     api_routes=[

@@ -246,6 +246,9 @@ class CertificateBase(AgencyScopedModel):
             errors["expires"] = _("The expiry must be after the issue date.")
         if self.issued and self.review_due and self.review_due <= self.issued:
             errors["review_due"] = _("The review date must be after the issue date.")
+        elif self.expires and self.review_due and self.review_due > self.expires and "expires" not in errors:
+            errors["review_due"] = _("The review date falls after the expiry (%(expires)s); leave it empty or "
+                                     "set it earlier.") % {"expires": self.expires.isoformat()}
         holder_id = getattr(self, f"{self.holder_field}_id")
         if holder_id and self.agency_id and getattr(self, self.holder_field).agency_id != self.agency_id:
             errors[self.holder_field] = _("Choose a %(holder)s of this agency.") % {
@@ -276,8 +279,10 @@ class CertificateBase(AgencyScopedModel):
                                      "may be %(limit)s at the latest.") % {
                     "scheme": scheme.code, "years": years, "limit": limit.isoformat()}}
         elif rule == SchemeValidityRuleChoices.REVIEW and years:
-            if self.review_due is None:
-                self.review_due = add_years(self.issued, years)
+            review = add_years(self.issued, years)
+            # A certificate that states its own expiry needs no review after it.
+            if self.review_due is None and (self.expires is None or review < self.expires):
+                self.review_due = review
         elif rule == SchemeValidityRuleChoices.PER_CERTIFICATE and self.expires is None and self.review_due is None:
             return {"expires": _("%(scheme)s has no standard validity: give the expiry or the review date the "
                                  "certificate states.") % {"scheme": scheme.code}}
@@ -307,6 +312,9 @@ class DeviceCertification(CertificateBase):
     # same device and scheme) or leaves "valid"; escalated to the admins at the last threshold.
     due_dates = (
         DueDate(field="expires", label=_("Certificate expires"), owner="device__owner", escalate=True,
+                open=lambda: Q(status=CertificationStatusChoices.VALID) & ~Exists(DeviceCertification.renewals())),
+        # Common Criteria certificates do not expire but are reviewed (archived) after about five years.
+        DueDate(field="review_due", name="review", label=_("Certificate review due"), owner="device__owner",
                 open=lambda: Q(status=CertificationStatusChoices.VALID) & ~Exists(DeviceCertification.renewals())),
     )
 

@@ -335,17 +335,23 @@ class ComplianceView(ScopedViewMixin, TemplateView):
             summary=summary,
             cards=[(_("Devices"), "certification:device_list", self.cards(summary["devices"])),
                    (_("Personnel"), "certification:person_list", self.cards(summary["people"]))],
-            expiring=expiring,
+            expiring=expiring[:selectors.SUMMARY_LISTED],
+            expiring_total=summary["expiring_certifications_count"] + summary["expiring_accreditations_count"],
+            non_compliant_devices=summary["devices"][ComplianceChoices.NON_COMPLIANT],
+            non_compliant_people=summary["people"][ComplianceChoices.NON_COMPLIANT],
             devices=[(d, self.problems(device_findings.get(d.pk, []))) for d in devices],
             people=[(p, self.problems(person_findings.get(p.pk, []))) for p in people],
             can_view_people=user_can(user, agency.pk, Action.VIEW, Person),
         )
         return context
 
+    # The page shows the first of each; the counts above and the filtered lists cover them all.
+    listed = 25
+
     def non_compliant(self, with_compliance, queryset):
         queryset = queryset.restrict(self.request.user, Action.VIEW).in_agency(self.request.agency)
         return list(with_compliance(queryset, agency=self.request.agency)
-                    .filter(compliance=ComplianceChoices.NON_COMPLIANT).order_by("name"))
+                    .filter(compliance=ComplianceChoices.NON_COMPLIANT).order_by("name")[:self.listed])
 
     @staticmethod
     def cards(counts):

@@ -43,6 +43,11 @@ class QgovTable(tables.Table):
         attrs = {"class": "table table-sm table-hover align-middle"}
         empty_text = _("Nothing here yet.")
 
+    def as_values(self, exclude_columns=None):
+        # Exports carry data: an empty cell is empty, not the page's "—".
+        for row in super().as_values(exclude_columns):
+            yield ["" if value == self.default else value for value in row]
+
 
 class AgencyTable(QgovTable):
     name = tables.Column(linkify=True)

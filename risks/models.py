@@ -265,6 +265,11 @@ class Risk(AgencyScopedModel):
 
     lifecycle = RISK_LIFECYCLE
     accepts_evidence = True  # evidence of the treatment: assessments, test results, decisions
+    # An open risk is reviewed by its date; the owner and the admins are reminded, not escalated.
+    due_dates = (
+        DueDate(field="review_date", label=_("Risk review due"), owner="owner",
+                open=~Q(status=RiskStatusChoices.CLOSED)),
+    )
 
     class Meta:
         ordering = ["reference"]

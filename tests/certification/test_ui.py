@@ -124,9 +124,9 @@ def _requirements(agency, n):
 
 @pytest.mark.parametrize(("url", "make", "queries"), [
     # session, user, active agency, memberships, notifications, count, the page, the sidebar's choices
-    ("/certification/devices/", _certifications, 9),
+    ("/certification/devices/", _certifications, 10),
     ("/certification/certifications/", _certifications, 9),
-    ("/certification/personnel/", _accreditations, 9),
+    ("/certification/personnel/", _accreditations, 10),
     ("/certification/accreditations/", _accreditations, 9),
     ("/certification/required-schemes/", _requirements, 8),
 ])
@@ -378,7 +378,7 @@ def test_section_navigation(client, agency, member_of, fleet):
     links = client.get("/certification/devices/").context["section_navigation"]
     assert [(str(link["label"]), link["active"]) for link in links] == [
         ("Compliance", False), ("Devices", True), ("Certifications", False), ("Personnel", False),
-        ("Accreditations", False), ("Required schemes", False), ("Schemes", False)]
+        ("Accreditations", False), ("Required schemes", False), ("Schemes", False), ("Recognition", False)]
 
 
 def test_pages_do_not_fail_on_missing_optional_data(client, agency, member_of, superuser):
@@ -417,3 +417,15 @@ def test_compliance_page_links_to_the_due_soon_page(client, agency, member_of, f
     html = client.get("/certification/compliance/").content.decode()
     assert 'href="/due/?within=90"' in html
     assert 'href="/due/?within=90"' in client.get("/").content.decode()  # the panel's expiring count
+
+
+def test_compliance_page_lists_the_first_and_links_to_all(client, agency, member_of, fleet):
+    # A national fleet does not become one page: 25 devices shown, the count and a link to the rest.
+    for n in range(30):
+        DeviceFactory(agency=agency, name=f"TX-Lost-{n:02}", serial=f"L{n}")
+    client.force_login(member_of(agency))
+    page = client.get("/certification/compliance/")
+    shown = [device.name for device, _problems in page.context["devices"]]
+    assert (len(shown), shown[0], page.context["non_compliant_devices"]) == (25, "TX-Bare", 31)
+    assert ('href="/certification/devices/?compliance=non_compliant">All 31 non-compliant devices'
+            in page.content.decode())

@@ -170,6 +170,18 @@ def test_a_review_rule_sets_a_review_date_and_no_expiry(agency):
     assert (certificate.expires, certificate.review_due) == (None, datetime.date(2031, 1, 15))
 
 
+def test_a_stated_expiry_takes_the_place_of_the_review(agency):
+    # The scheme would review at issue + 5 years; a certificate that ends before then is not reviewed.
+    certificate = build(agency, expires=datetime.date(2027, 12, 31))
+    certificate.full_clean()
+    assert (certificate.expires, certificate.review_due) == (datetime.date(2027, 12, 31), None)
+    certificate = build(agency, expires=datetime.date(2027, 12, 31), review_due=datetime.date(2028, 1, 1))
+    with pytest.raises(ValidationError) as error:
+        certificate.full_clean()
+    assert error.value.message_dict == {"review_due": [
+        "The review date falls after the expiry (2027-12-31); leave it empty or set it earlier."]}
+
+
 def test_a_per_certificate_rule_needs_a_date(agency):
     person = PersonFactory(agency=agency)
     nsv = ClearanceSchemeFactory()

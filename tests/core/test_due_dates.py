@@ -63,6 +63,20 @@ def test_risk_acceptances_declare_their_end():
         ("valid_until", "risk__owner", True)]
 
 
+def test_open_risks_are_due_for_review_and_closed_ones_are_not(api_as, agency, people):
+    from risks.choices import RiskStatusChoices
+    from tests.risks.factories import RiskFactory
+
+    today = dt.date.today()
+    review = RiskFactory(agency=agency, owner=people["owner"], title="Detector blinding",
+                         review_date=today + dt.timedelta(days=10))
+    RiskFactory(agency=agency, owner=people["owner"], status=RiskStatusChoices.CLOSED,
+                review_date=today + dt.timedelta(days=5))
+    answer = api_as(people["viewer"]).get("/api/due-dates/", {"within": 30, "type": "risks.risk"}).json()
+    assert [(r["record"]["id"], r["label"], r["days_left"]) for r in answer["results"]] == [
+        (review.pk, "Risk review due", 10)]
+
+
 def test_a_wrong_declaration_is_reported():
     class Broken:
         __name__ = "Broken"
@@ -338,7 +352,7 @@ def test_the_api_lists_due_dates_of_my_agencies(api_as, people, due_records):
 @pytest.mark.parametrize(("query", "errors"), [
     ({"within": 0}, {"within": ["Ensure this value is greater than or equal to 1."]}),
     ({"within": 3651}, {"within": ["Ensure this value is less than or equal to 3650."]}),
-    ({"type": "risks.risk"}, {"type": ['"risks.risk" is not a valid choice.']}),
+    ({"type": "risks.control"}, {"type": ['"risks.control" is not a valid choice.']}),
     ({"wihtin": 30}, {"wihtin": ["Unknown field."]}),
 ])
 def test_the_api_refuses_bad_parameters(api_as, people, query, errors):
