@@ -79,10 +79,35 @@ def summarise(samples: list[float]) -> dict:
     }
 
 
-def time_requests(key: str, repeats: int) -> dict:
+def time_get(client, label: str, path: str, params: dict, repeats: int):
+    """One untimed GET (its SQL queries captured), then `repeats` timed ones. Returns the timing
+    summary with the query count and the response size, the first response and its queries."""
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        first = client.get(path, params)
+    queries = list(captured.captured_queries)  # now: the next request clears the connection's query log
+    if first.status_code != 200:
+        raise SystemExit(f"{label}: HTTP {first.status_code}: {first.content[:300]!r}")
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        response = client.get(path, params)
+        samples.append(time.perf_counter() - start)
+        assert response.status_code == 200
+    return {**summarise(samples), "queries": len(queries), "bytes": len(response.content)}, first, queries
+
+
+def machine() -> dict:
+    import django
+
+    return {"python": platform.python_version(), "django": django.get_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count(), "load_average_1m_after": round(os.getloadavg()[0], 2)}
+
+
+def time_requests(key: str, repeats: int) -> dict:
+    from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Token {key}")
     visible_events = client.get("/api/audit-events/", {"limit": 1}).json()["count"]
@@ -91,24 +116,13 @@ def time_requests(key: str, repeats: int) -> dict:
         params = dict(params)
         if params.get("offset") == "LAST":
             params["offset"] = max(0, visible_events - 50)
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(path, params)
-        queries = len(captured)  # now: the next request clears the connection's query log
-        if response.status_code != 200:
-            raise SystemExit(f"{label}: HTTP {response.status_code}: {response.content[:300]!r}")
-        body = response.json()
-        samples = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            response = client.get(path, params)
-            samples.append(time.perf_counter() - start)
-            assert response.status_code == 200
+        timing, first, _queries = time_get(client, label, path, params, repeats)
+        body = first.json()
         results[label] = {
-            **summarise(samples),
-            "queries": queries,
+            **{key: value for key, value in timing.items() if key != "bytes"},
             "count": body["count"],
             "rows": len(body["results"]),
-            "bytes": len(response.content),
+            "bytes": timing["bytes"],
         }
         print(f"  {label:52} median {results[label]['median_ms']:8.2f} ms  p95 {results[label]['p95_ms']:8.2f} ms"
               f"  {results[label]['queries']} queries, {results[label]['rows']} of {results[label]['count']} rows")
