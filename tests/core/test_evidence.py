@@ -442,7 +442,7 @@ def test_evidence_page_shows_custody_log(client, attached, editor):
     assert page.status_code == 200
     assert page.context["record"] == attached.record
     assert [e.action for e in page.context["custody_events"]] == [Custody.UPLOADED]
-    assert f'<code data-testid="evidence-sha256">{PDF_SHA256}</code>' in page.content.decode()
+    assert f'<code class="text-break" data-testid="evidence-sha256">{PDF_SHA256}</code>' in page.content.decode()
 
 
 def test_query_counts_do_not_grow_with_files(client, api_as, risk, editor):

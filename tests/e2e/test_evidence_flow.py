@@ -65,4 +65,7 @@ def test_attach_verify_download_and_hand_over(page, screenshot, live_server, set
     ]
     screenshot(page, "evidence_custody_log")
     assert EvidenceFile.objects.get().custodian.username == "audrey"
+    page.set_viewport_size({"width": 390, "height": 844})  # the file page on a phone: no sideways scrolling
+    screenshot(page, "evidence_custody_log_narrow")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.failed_responses == []
