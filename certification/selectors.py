@@ -16,9 +16,7 @@ left, and records of a kind no requirement names: `not_required`.
 """
 
 import datetime
-import operator
 from dataclasses import dataclass
-from functools import reduce
 from urllib.parse import urlencode
 
 from django.db.models import Case, Count, Exists, OuterRef, Q, Value, When
@@ -120,9 +118,10 @@ def _good_certificates(model, holder, *, good_on, recognition_ids, firmware: boo
     return certificates
 
 
-def _correlated_compliance(requirements, model, holder, *, today, window, recognition_ids, firmware, not_checked):
-    """Compliance with each record's requirements read by a correlated subquery: for records of
-    agencies other than the one the list is judged by (a multi-agency API list)."""
+def _compliance(requirements, model, holder, *, agency, today, firmware, not_checked: Q):
+    today = today or timezone.localdate()
+    window = agency_warning_window(agency)
+    recognition_ids = [r.pk for r in recognitions_in(agency_jurisdiction(agency))]
 
     def unmet(good_on):
         good = _good_certificates(model, holder, good_on=good_on, recognition_ids=recognition_ids,
@@ -139,70 +138,13 @@ def _correlated_compliance(requirements, model, holder, *, today, window, recogn
     )
 
 
-def _met(model, holder, requirement, recognitions, *, good_on, firmware: bool):
-    """Exists a certificate of the outer record that meets `requirement` on `good_on`; the
-    requirement and the recognitions that apply are constants of the query."""
-    accepted = Q(scheme_id=requirement.scheme_id)
-    for recognition in recognitions:
-        if recognition.scheme.family == requirement.scheme.family and recognition.scheme_id != requirement.scheme_id:
-            accepted |= Q(scheme_id=recognition.scheme_id, level_rank__lte=recognition.max_level_rank)
-    certificates = model.objects.filter(
-        accepted, Q(expires__isnull=True) | Q(expires__gte=good_on), **{holder: OuterRef("pk")},
-        status=CertState.VALID, level_rank__gte=requirement.min_level_rank)
-    if firmware:
-        certificates = certificates.filter(
-            Q(firmware_version="") | Q(firmware_version=OuterRef("firmware_version")),
-            Q(firmware_sha256="") | Q(firmware_sha256=OuterRef("firmware_sha256")))
-    return Exists(certificates)
-
-
-def _compliance(correlated_requirements, model, holder, *, agency, today, firmware, not_checked: Q,
-                kind_field: str, requirement_field: str):
-    today = today or timezone.localdate()
-    window = agency_warning_window(agency)
-    recognitions = recognitions_in(agency_jurisdiction(agency))
-    fallback = _correlated_compliance(
-        correlated_requirements, model, holder, today=today, window=window, firmware=firmware,
-        recognition_ids=[r.pk for r in recognitions], not_checked=not_checked)
-    if agency is None:
-        return fallback
-    # An agency requires a handful of schemes: read them once and put them in the query as
-    # constants, so the database checks each record's certificates without looking the
-    # requirements up again for every row (the correlated form cost ~20 ms per 1,000 devices).
-    by_kind: dict[str, list] = {}
-    for requirement in RequiredScheme.objects.filter(agency=agency).exclude(**{requirement_field: ""}) \
-            .select_related("scheme").order_by("pk"):
-        by_kind.setdefault(getattr(requirement, requirement_field), []).append(requirement)
-
-    def unmet(good_on):
-        return reduce(operator.or_, [
-            Q(**{kind_field: kind}) & reduce(operator.or_, [
-                ~_met(model, holder, requirement, recognitions, good_on=good_on, firmware=firmware)
-                for requirement in requirements])
-            for kind, requirements in by_kind.items()])
-
-    if not by_kind:
-        return Case(When(~Q(agency_id=agency.pk), then=fallback), default=Value(ComplianceChoices.NOT_REQUIRED),
-                    output_field=CharFieldType())
-    return Case(
-        When(~Q(agency_id=agency.pk), then=fallback),
-        When(not_checked, then=Value(ComplianceChoices.NOT_REQUIRED)),
-        When(~Q(**{f"{kind_field}__in": list(by_kind)}), then=Value(ComplianceChoices.NOT_REQUIRED)),
-        When(unmet(today), then=Value(ComplianceChoices.NON_COMPLIANT)),
-        When(unmet(today + datetime.timedelta(days=window + 1)), then=Value(ComplianceChoices.EXPIRING)),
-        default=Value(ComplianceChoices.COMPLIANT),
-        output_field=CharFieldType(),
-    )
-
-
 def devices_with_compliance(queryset, *, agency, today=None):
     """The devices annotated with `compliance` (a ComplianceChoices value), in the same query.
-    `agency` gives the jurisdiction, the warning window and the requirements (a device of
-    another agency in the same list is judged by its own agency's requirements)."""
+    `agency` gives the jurisdiction and the warning window: lists are one agency's."""
     requirements = RequiredScheme.objects.filter(agency_id=OuterRef("agency_id"), device_kind=OuterRef("kind"))
     return queryset.annotate(compliance=_compliance(
         requirements, DeviceCertification, "device", agency=agency, today=today, firmware=True,
-        not_checked=Q(status__in=NOT_CHECKED_DEVICE_STATES), kind_field="kind", requirement_field="device_kind"))
+        not_checked=Q(status__in=NOT_CHECKED_DEVICE_STATES)))
 
 
 def people_with_compliance(queryset, *, agency, today=None):
@@ -210,7 +152,7 @@ def people_with_compliance(queryset, *, agency, today=None):
     requirements = RequiredScheme.objects.filter(agency_id=OuterRef("agency_id"), personnel_role=OuterRef("role"))
     return queryset.annotate(compliance=_compliance(
         requirements, PersonnelAccreditation, "person", agency=agency, today=today, firmware=False,
-        not_checked=Q(active=False), kind_field="role", requirement_field="personnel_role"))
+        not_checked=Q(active=False)))
 
 
 # --- the reasons -----------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def test_compliance_list_is_paginated_with_reasons_in_constant_queries(agency, m
         counts.append(len(queries))
     # the agency, the count, the page with its compliance, then for the findings the requirements and the
     # certificates (an agency without a jurisdiction has no recognitions to read)
-    assert counts == [6, 6], [q["sql"][:100] for q in queries.captured_queries]
+    assert counts == [5, 5], [q["sql"][:100] for q in queries.captured_queries]
     body = response.json()
     assert body["count"] == 8
     first = body["results"][0]
@@ -179,4 +179,4 @@ def test_compliance_list_with_recognitions_in_constant_queries(agency, member_of
         with CaptureQueriesContext(connection) as queries:
             assert client.get("/api/compliance/").status_code == 200
         counts.append(len(queries))
-    assert counts == [8, 8], [q["sql"][:100] for q in queries.captured_queries]  # + the recognitions, twice
+    assert counts == [7, 7], [q["sql"][:100] for q in queries.captured_queries]  # + the recognitions, twice
