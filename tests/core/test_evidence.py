@@ -1,6 +1,6 @@
 """Evidence files: upload (UI and API), hash and size, type and size limits, private storage and
 permission-checked downloads, verify, custody log, handover, withdrawal, audit, query budgets,
-and no file left behind by a refused upload or a rolled-back transaction."""
+and the orphan sweep (rolled-back transactions: test_evidence_rollback.py)."""
 
 import hashlib
 import io
@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import DatabaseError, connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from qgov.choices import AuditActionChoices, RoleChoices
 from qgov.evidence import services
 from qgov.evidence.choices import CustodyEventActionChoices as Custody
-from qgov.files import discard_rolled_back_files
 from qgov.models import CustodyEvent, EvidenceFile
 from qgov.testing import events_for
 from tests.risks.factories import AssetFactory, ControlFactory, RiskFactory
@@ -466,78 +465,6 @@ def test_query_counts_do_not_grow_with_files(client, api_as, risk, editor):
 CARD_QUERIES = 11
 LIST_QUERIES = 2  # count and page
 RECORD_QUERIES = 5
-
-
-# --- no file left behind ----------------------------------------------------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_failed_database_write_leaves_no_file(monkeypatch, media_root):
-    risk, editor = _committed_risk_and_editor()
-
-    def fail(*args, **kwargs):
-        raise DatabaseError("disk full")
-
-    monkeypatch.setattr(CustodyEvent, "save", fail)
-    with pytest.raises(DatabaseError):
-        services.evidence_attach(record=risk, upload=upload(), user=editor)
-    assert stored_files(media_root) == []
-    assert EvidenceFile.objects.count() == 0
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_outer_transaction_leaves_no_file(media_root):
-    risk, editor = _committed_risk_and_editor()
-    with pytest.raises(RuntimeError), transaction.atomic():
-        services.evidence_attach(record=risk, upload=upload(), user=editor)
-        assert len(stored_files(media_root)) == 1  # written, waiting for the commit
-        raise RuntimeError("the caller's next step failed")
-    assert EvidenceFile.objects.count() == 0
-    assert discard_rolled_back_files() != []  # what the end of the request or task runs
-    assert stored_files(media_root) == []
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_end_of_a_request_removes_a_rolled_back_file(client, media_root):
-    risk, editor = _committed_risk_and_editor()
-    with pytest.raises(RuntimeError), transaction.atomic():
-        services.evidence_attach(record=risk, upload=upload(), user=editor)
-        raise RuntimeError
-    assert len(stored_files(media_root)) == 1
-    client.get("/login/")  # request_finished
-    assert stored_files(media_root) == []
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_savepoint_inside_a_committed_transaction_leaves_no_file(media_root):
-    risk, editor = _committed_risk_and_editor()
-    with transaction.atomic():
-        kept = services.evidence_attach(record=risk, upload=upload("kept.pdf"), user=editor)
-        with pytest.raises(RuntimeError), transaction.atomic():
-            services.evidence_attach(record=risk, upload=upload("dropped.pdf"), user=editor)
-            raise RuntimeError
-    discard_rolled_back_files()
-    assert [path.name for path in stored_files(media_root)] == [kept.file.name]
-    assert list(EvidenceFile.objects.values_list("file_name", flat=True)) == ["kept.pdf"]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_committed_upload_keeps_its_file(media_root):
-    risk, editor = _committed_risk_and_editor()
-    with transaction.atomic():
-        evidence = services.evidence_attach(record=risk, upload=upload(), user=editor)
-    assert discard_rolled_back_files() == []
-    assert [path.name for path in stored_files(media_root)] == [evidence.file.name]
-    assert services.evidence_verify(evidence=evidence, user=editor) is True
-
-
-def _committed_risk_and_editor():
-    from tests.factories import AgencyFactory, MembershipFactory, UserFactory
-
-    with transaction.atomic():  # a risk takes the next reference under a row lock
-        agency = AgencyFactory(code="TX")
-        editor = MembershipFactory(agency=agency, role=RoleChoices.EDITOR, user=UserFactory(username="erin")).user
-        return RiskFactory(agency=agency), editor
 
 
 def test_orphans_left_by_a_dead_process_are_found_and_removed(attached, media_root):
