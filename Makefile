@@ -3,7 +3,7 @@
 #   make run     install, migrate, load catalogs and demo data, serve on http://127.0.0.1:8000/
 #   make test    the whole test suite (SQLite and eager Celery unless DATABASE_URL / CELERY_BROKER_URL are set)
 #   make e2e     only the browser tests
-#   make bench   the benchmarks in benchmarks/, results in benchmarks/results/
+#   make bench   the national-scale benchmark suite (benchmarks/README.md), results in benchmarks/RESULTS.md
 #   make lint    ruff
 
 SHELL := /bin/bash
@@ -15,6 +15,8 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 PYTEST := $(VENV)/bin/pytest
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core, at most 4; PYTEST_WORKERS=0 runs in this process.
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -32,7 +34,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
 # Debian packages the tests use: the browser for e2e tests, pdftoppm/pdftotext for report checks.
 SYSTEM_PACKAGES := chromium poppler-utils
 
-.PHONY: help run test e2e bench lint static system-packages clean
+.PHONY: help run test e2e bench bench-audit bench-packages lint static system-packages clean
 
 help:
 	@echo "make run | make test | make e2e | make bench | make lint"
@@ -79,16 +81,35 @@ static: $(RUN_STAMP)
 	DJANGO_DEBUG=1 $(MANAGE) collectstatic --noinput --verbosity 0
 
 test: $(DEV_STAMP) system-packages static
-	$(PYTEST) $(PYTEST_ARGS)
+	$(PYTEST) -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 e2e: $(DEV_STAMP) system-packages static
 	$(PYTEST) -m e2e tests/e2e $(PYTEST_ARGS)
 
-bench: $(DEV_STAMP)
+# The national-scale suite (issue #7, benchmarks/README.md): PostgreSQL at BENCH_DATABASE_URL
+# (default postgres://postgres@127.0.0.1:5432/qgov_national_bench, skipped if unreachable) and
+# SQLite, gunicorn over loopback, wrk for throughput; writes benchmarks/RESULTS.md.
+#   make bench                                        the "before" run (generates the data)
+#   make bench BENCH_ARGS="--label after --reuse"     same data, migrated, measured again
+bench: $(DEV_STAMP) bench-packages
+	$(PY) -m benchmarks.national_run $(BENCH_ARGS)
+
+# The audit-trail benchmark that `make bench` ran before the national suite.
+bench-audit: $(DEV_STAMP)
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
+# wrk measures throughput; without it the suite skips that measure and says so.
+bench-packages:
+	@if command -v wrk >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "make: not root, so not installing wrk; throughput is skipped. Install it with: sudo apt-get install -y wrk"; \
+		exit 0; \
+	fi; \
+	echo "make: installing Debian package: wrk"; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf staticfiles .pytest_cache .ruff_cache artifacts test.sqlite3 benchmarks/bench.sqlite3
+	rm -rf staticfiles .pytest_cache .ruff_cache artifacts test.sqlite3 benchmarks/bench.sqlite3 benchmarks/national-*.sqlite3

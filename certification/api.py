@@ -236,7 +236,7 @@ class ComplianceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def agency(self):
         agencies = Agency.objects.restrict(self.request.user, Action.VIEW)
         wanted = self.request.query_params.get("agency")
-        if wanted:
+        if wanted is not None:  # sent empty, it is refused like any other value that is not an agency
             if not wanted.isdigit() or not (agency := agencies.filter(pk=int(wanted)).first()):
                 raise ValidationError({"agency": [_("Choose one of your agencies.")]})
             return agency

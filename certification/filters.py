@@ -87,7 +87,7 @@ class SchemeFilterSet(QgovFilterSet):
 class RecognitionArrangementFilterSet(QgovFilterSet):
     search_fields = ("code", "name", "description")
     scheme = django_filters.ModelChoiceFilter(field_name="recognitions__scheme", queryset=Scheme.objects.all(),
-                                              label=_("Recognises scheme"), distinct=True)
+                                              label=_("Recognises scheme"))
 
     class Meta:
         model = RecognitionArrangement
@@ -109,7 +109,7 @@ class DeviceFilterSet(QgovFilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=DeviceKindChoices.choices)
     status = django_filters.MultipleChoiceFilter(choices=DeviceStatusChoices.choices)
     scheme = django_filters.ModelChoiceFilter(field_name="certifications__scheme", queryset=Scheme.objects.all(),
-                                              label=_("Certified under"), distinct=True)
+                                              label=_("Certified under"))
     expiring = ExpiringWithinFilter("certifications__expires", EXPIRY_DAYS,
                                     label=_("A certificate expires within 90 days"),
                                     when={"certifications__status__in": LIVE_CERTIFICATE["status__in"]})
@@ -140,7 +140,7 @@ class PersonFilterSet(QgovFilterSet):
     search_fields = ("name", "email", "unit")
     role = django_filters.MultipleChoiceFilter(choices=PersonnelRoleChoices.choices)
     scheme = django_filters.ModelChoiceFilter(field_name="accreditations__scheme", queryset=Scheme.objects.all(),
-                                              label=_("Accredited under"), distinct=True)
+                                              label=_("Accredited under"))
     expiring = ExpiringWithinFilter("accreditations__expires", EXPIRY_DAYS,
                                     label=_("An accreditation expires within 90 days"),
                                     when={"accreditations__status__in": LIVE_CERTIFICATE["status__in"]})

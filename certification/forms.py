@@ -79,7 +79,7 @@ class DeviceForm(QgovModelForm):
                   "assets", "notes"]
         widgets = {"assets": forms.SelectMultiple(attrs={"size": 6})}
         help_texts = {"assets": _("The QKD links, trusted nodes and systems that depend on it. "
-                                  "Hold Ctrl (⌘ on a Mac) to choose several.")}
+                                  "Type to search; choose as many as apply.")}
 
 
 class DeviceCertificationForm(SchemeLevelFormMixin, QgovModelForm):

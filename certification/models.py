@@ -25,7 +25,7 @@ from certification.lifecycles import (
     PERSONNEL_ACCREDITATION_LIFECYCLE,
 )
 from qgov.duedates import DueDate
-from qgov.fields import MemberField
+from qgov.fields import LongTextField, MemberField
 from qgov.models import AgencyScopedModel, CatalogModel
 from qgov.roles import Action
 
@@ -74,9 +74,9 @@ class Scheme(CatalogModel):
     interim_validity_years = models.PositiveSmallIntegerField(
         _("interim validity (years)"), null=True, blank=True,
         help_text=_("For schemes that issue interim certificates with a shorter life (CMVP: 2 years)."))
-    description = models.TextField(_("description"), blank=True)
+    description = LongTextField(_("description"), blank=True)
     citations = models.JSONField(_("citations"), default=list, blank=True)
-    unverified = models.TextField(
+    unverified = LongTextField(
         _("not verified"), blank=True,
         help_text=_("Facts in this entry that could not be confirmed at their source."))
 
@@ -104,9 +104,9 @@ class RecognitionArrangement(CatalogModel):
     name = models.CharField(_("name"), max_length=200)
     member_jurisdictions = models.JSONField(
         _("member jurisdictions"), default=list, help_text=_("ISO 3166-1 alpha-2 codes."))
-    description = models.TextField(_("description"), blank=True)
+    description = LongTextField(_("description"), blank=True)
     citations = models.JSONField(_("citations"), default=list, blank=True)
-    unverified = models.TextField(_("not verified"), blank=True)
+    unverified = LongTextField(_("not verified"), blank=True)
 
     class Meta:
         ordering = ["code"]
@@ -127,7 +127,7 @@ class Recognition(CatalogModel):
                                verbose_name=_("scheme"))
     max_level = models.CharField(_("up to level"), max_length=40)
     max_level_rank = models.PositiveSmallIntegerField(_("up to level (rank)"), editable=False)
-    conditions = models.TextField(_("conditions"), blank=True)
+    conditions = LongTextField(_("conditions"), blank=True)
 
     natural_key_field = None
 
@@ -168,8 +168,8 @@ class Device(AgencyScopedModel):
                                     help_text=_("The QKD links, trusted nodes and systems that depend on it."))
     status = models.CharField(_("status"), max_length=20, choices=DeviceStatusChoices.choices,
                               default=DeviceStatusChoices.PLANNED)
-    status_note = models.TextField(_("status note"), blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    status_note = LongTextField(_("status note"), blank=True)
+    notes = LongTextField(_("notes"), blank=True)
 
     lifecycle = DEVICE_LIFECYCLE
 
@@ -217,8 +217,8 @@ class CertificateBase(AgencyScopedModel):
         _("review due"), null=True, blank=True,
         help_text=_("For certificates and clearances that are reviewed rather than expiring; left empty, it "
                     "follows the scheme's review rule."))
-    status_note = models.TextField(_("status note"), blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    status_note = LongTextField(_("status note"), blank=True)
+    notes = LongTextField(_("notes"), blank=True)
 
     scheme_kind = None  # the SchemeKindChoices value this record's scheme must have
     holder_field = None  # whose certificate it is: "device" or "person"
@@ -358,7 +358,7 @@ class Person(AgencyScopedModel):
     unit = models.CharField(_("unit"), max_length=200, blank=True)
     active = models.BooleanField(_("active"), default=True,
                                  help_text=_("People who left keep their records but are no longer checked."))
-    notes = models.TextField(_("notes"), blank=True)
+    notes = LongTextField(_("notes"), blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -408,7 +408,7 @@ class RequiredScheme(AgencyScopedModel):
     device_kind = models.CharField(_("device kind"), max_length=30, choices=DeviceKindChoices.choices, blank=True)
     personnel_role = models.CharField(_("personnel role"), max_length=30, choices=PersonnelRoleChoices.choices,
                                       blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = LongTextField(_("notes"), blank=True)
 
     # Admins only (the app's `manage_requirements` action); everyone in the agency reads them.
     action_map = {Action.ADD: MANAGE_REQUIREMENTS, Action.CHANGE: MANAGE_REQUIREMENTS,

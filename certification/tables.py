@@ -17,6 +17,7 @@ from certification.models import (
     RequiredScheme,
     Scheme,
 )
+from qgov.exports import ExportColumn
 from qgov.tables import BadgeColumn, QgovTable
 
 # Bootstrap's theme colours as CSS, so badges match the rest of the page in light and dark themes.
@@ -77,6 +78,13 @@ def _levels(record):
     return " · ".join(record.levels or ())
 
 
+def _applies_to(record, table):
+    return record.get_device_kind_display() or record.get_personnel_role_display()
+
+
+COMPLIANCE_EXPORT = ExportColumn("compliance", _("Compliance"), choices=ComplianceChoices.choices)
+
+
 class SchemeTable(QgovTable):
     code = tables.Column(linkify=True)
     levels = tables.Column(orderable=False, verbose_name=_("Levels"))
@@ -86,6 +94,12 @@ class SchemeTable(QgovTable):
         fields = ("code", "name", "kind", "issuing_body", "jurisdictions", "levels", "validity_rule",
                   "validity_years")
 
+    export_columns = (
+        ExportColumn("code"), ExportColumn("name"), ExportColumn("kind"), ExportColumn("family"),
+        ExportColumn("issuing_body"), ExportColumn("jurisdictions"), ExportColumn("levels"),
+        ExportColumn("validity_rule"), ExportColumn("validity_years"), ExportColumn("interim_validity_years"),
+    )
+
     def render_levels(self, record):
         levels = record.levels or ()
         if len(levels) <= 4:
@@ -94,14 +108,8 @@ class SchemeTable(QgovTable):
         return _("%(lowest)s … %(highest)s (%(count)s levels)") % {
             "lowest": levels[0], "highest": levels[-1], "count": len(levels)}
 
-    def value_levels(self, record):
-        return _levels(record)
-
     def render_jurisdictions(self, value):
         return _short_list(value)
-
-    def value_jurisdictions(self, value):
-        return ", ".join(value)
 
 
 class RecognitionArrangementTable(QgovTable):
@@ -111,11 +119,10 @@ class RecognitionArrangementTable(QgovTable):
         model = RecognitionArrangement
         fields = ("code", "name", "member_jurisdictions")
 
+    export_columns = (ExportColumn("code"), ExportColumn("name"), ExportColumn("member_jurisdictions"))
+
     def render_member_jurisdictions(self, value):
         return _short_list(value)
-
-    def value_member_jurisdictions(self, value):
-        return ", ".join(value)
 
 
 class RecognitionTable(QgovTable):
@@ -127,6 +134,11 @@ class RecognitionTable(QgovTable):
         model = Recognition
         fields = ("arrangement", "scheme", "max_level", "conditions")
 
+    export_columns = (
+        ExportColumn("arrangement__code"), ExportColumn("scheme__code"), ExportColumn("max_level"),
+        ExportColumn("conditions"),
+    )
+
 
 class DeviceTable(QgovTable):
     name = tables.Column(linkify=True)
@@ -137,6 +149,12 @@ class DeviceTable(QgovTable):
         model = Device
         fields = ("name", "kind", "vendor", "model", "serial", "firmware_version", "site", "owner", "status",
                   "compliance")
+
+    export_columns = (
+        ExportColumn("name"), ExportColumn("kind"), ExportColumn("vendor"), ExportColumn("model"),
+        ExportColumn("serial"), ExportColumn("firmware_version"), ExportColumn("site"), ExportColumn("owner"),
+        ExportColumn("assets__name"), ExportColumn("status"), COMPLIANCE_EXPORT,
+    )
 
 
 class DeviceCertificationTable(QgovTable):
@@ -153,6 +171,15 @@ class DeviceCertificationTable(QgovTable):
         fields = ("certificate_id", "device", "scheme", "level", "firmware_version", "status", "issued", "expires",
                   "review_due", "interim")
 
+    export_columns = (
+        ExportColumn("certificate_id"), ExportColumn("device__name"), ExportColumn("device__serial",
+                                                                                  _("Device serial number")),
+        ExportColumn("scheme__code"), ExportColumn("level"), ExportColumn("evaluation_lab"),
+        ExportColumn("product_version"), ExportColumn("firmware_version"), ExportColumn("protection_profile"),
+        ExportColumn("status"), ExportColumn("issued"), ExportColumn("expires"), ExportColumn("review_due"),
+        ExportColumn("interim"),
+    )
+
 
 class PersonTable(QgovTable):
     name = tables.Column(linkify=True)
@@ -161,6 +188,11 @@ class PersonTable(QgovTable):
     class Meta(QgovTable.Meta):
         model = Person
         fields = ("name", "role", "unit", "email", "user", "active", "compliance")
+
+    export_columns = (
+        ExportColumn("name"), ExportColumn("role"), ExportColumn("unit"), ExportColumn("email"),
+        ExportColumn("user"), ExportColumn("active"), COMPLIANCE_EXPORT,
+    )
 
 
 class PersonnelAccreditationTable(QgovTable):
@@ -176,6 +208,12 @@ class PersonnelAccreditationTable(QgovTable):
         model = PersonnelAccreditation
         fields = ("scheme", "level", "person", "credential_id", "status", "issued", "expires", "review_due")
 
+    export_columns = (
+        ExportColumn("scheme__code"), ExportColumn("level"), ExportColumn("person__name"),
+        ExportColumn("credential_id"), ExportColumn("status"), ExportColumn("issued"), ExportColumn("expires"),
+        ExportColumn("review_due"),
+    )
+
 
 class RequiredSchemeTable(QgovTable):
     applies_to = tables.Column(empty_values=(), orderable=False, verbose_name=_("Applies to"),
@@ -186,8 +224,10 @@ class RequiredSchemeTable(QgovTable):
         model = RequiredScheme
         fields = ("applies_to", "scheme", "min_level", "notes")
 
+    export_columns = (
+        ExportColumn(header=_("Applies to"), value=_applies_to), ExportColumn("scheme__code"),
+        ExportColumn("min_level"), ExportColumn("notes"),
+    )
+
     def render_applies_to(self, record):
         return record.get_device_kind_display() or record.get_personnel_role_display()
-
-    def value_applies_to(self, record):
-        return self.render_applies_to(record)

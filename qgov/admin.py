@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 
 from qgov import services
 from qgov.lifecycle import owned_fields_of
@@ -16,6 +17,11 @@ from qgov.models import (
     Notification,
     QgovModel,
 )
+
+# The product's name on every admin page, not Django's.
+admin.site.site_header = _("qgov administration")
+admin.site.site_title = _("qgov administration")
+admin.site.index_title = _("Platform administration")
 
 
 class AdminWriteRefused(Exception):

@@ -76,6 +76,19 @@ def audit_context(*, source: str, request=None, actor=None, label: str = "", req
         _context.reset(token)
 
 
+@contextlib.contextmanager
+def actor_without_account(*, label: str, request=None, source: str = AuditSourceChoices.PORTAL):
+    """Changes made for someone who has no account (a supplier contact answering through a one-time
+    link): the events name `label` as the actor, with no user. The request's signed-in user, if
+    any (a reviewer opening the link in their own browser), is not taken for the actor: only the
+    request id is kept, to tie the events to the request."""
+    label = (label or "").strip()
+    if not label:
+        raise ValueError("Name the actor: an event without a user must say who acted.")
+    with audit_context(source=source, label=label, request_id=getattr(request, "id", None)) as context:
+        yield context
+
+
 # --- lifecycle transitions -----------------------------------------------------------------
 
 def mark_transition(instance, name: str, reason: str, *, explicit: bool = True) -> None:

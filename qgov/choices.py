@@ -36,6 +36,8 @@ class AuditSourceChoices(models.TextChoices):
     COMMAND = "command", _("Management command")
     TASK = "task", _("Background task")
     SYSTEM = "system", _("System")
+    # Someone without an account, through a one-time link (e.g. a supplier answering a questionnaire).
+    PORTAL = "portal", _("One-time link")
 
 
 class ImportRunStatusChoices(models.TextChoices):

@@ -1,7 +1,9 @@
+from django.urls import resolve
 from django.utils.translation import gettext_lazy as _
 
 from qgov import registry
 from qgov.middleware import active_role
+from qgov.permissions import user_can
 from qgov.selectors import unread_notification_count
 
 # The core's entries of the main navigation: (label, URL name, path prefixes that highlight it).
@@ -35,12 +37,15 @@ def _navigation_context(request):
     items = []
     for label, url_name, prefixes, app in navigation_entries():
         url = reverse(url_name)
+        if not may_open(request, url):
+            continue
         active = request.path == "/" if url == "/" else request.path.startswith(prefixes)
         items.append({"label": label, "url": url, "active": active, "app": app})
     section = next((item for item in items if item["active"] and item["app"]), None)
     return {
         "navigation": items,
-        "section_navigation": _section_navigation(registry.get(section["app"]), request.path) if section else [],
+        "section_navigation": _section_navigation(request, registry.get(section["app"]), request.path)
+        if section else [],
         "active_agency": request.agency,
         "user_agencies": request.agencies,
         "active_role": active_role(request),
@@ -48,10 +53,23 @@ def _navigation_context(request):
     }
 
 
-def _section_navigation(app, path):
+def may_open(request, url) -> bool:
+    """Whether the user may open the page at `url` in the active agency: the permission its view
+    declares (`page_permission()`: action and model), asked of user_can. A role is offered no
+    link it would be refused."""
+    view_class = getattr(resolve(url).func, "view_class", None)
+    permission = view_class.page_permission() if hasattr(view_class, "page_permission") else None
+    if permission is None:
+        return True
+    action, model = permission
+    return user_can(request.user, getattr(request.agency, "pk", None), action, model)  # a lazy object, maybe None
+
+
+def _section_navigation(request, app, path):
     from django.urls import reverse
 
     links = [(label, reverse(name)) for label, name in app.nav]
+    links = [(label, url) for label, url in links if may_open(request, url)]
     # The longest matching link is the current one.
     current = max((url for _label, url in links if path.startswith(url)), key=len, default=None)
     return [{"label": label, "url": url, "active": url == current} for label, url in links]

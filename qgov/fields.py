@@ -3,9 +3,20 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+
+class LongTextField(models.TextField):
+    """Free text with a cap (10,000 characters unless told) that every write path enforces: the
+    model's full_clean (write services, imports), forms (maxlength) and DRF serializers. Django
+    checks max_length of CharFields only; an unbounded description overflows pages and exports."""
+
+    def __init__(self, *args, max_length=10_000, **kwargs):
+        super().__init__(*args, max_length=max_length, **kwargs)
+        self.validators.append(MaxLengthValidator(self.max_length))
 
 
 class MemberField(models.ForeignKey):

@@ -6,11 +6,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from qgov.autocomplete import pick_widget, scoped_choices
 from qgov.choices import RoleChoices
-from qgov.fields import members_of
 from qgov.lifecycle import owned_fields_of
-from qgov.models import Agency, AgencyScopedModel, Membership
-from qgov.roles import Action
+from qgov.models import Agency, Membership
 
 
 def style_form(form):
@@ -23,6 +22,10 @@ def style_form(form):
             css = "form-check-input"
         elif isinstance(widget, (forms.Select, forms.SelectMultiple)):
             css = "form-select"
+            if widget.allow_multiple_selected:  # searchable, keyboard-friendly (static/qgov/multiselect.js)
+                widget.attrs.setdefault("data-multiselect", "")
+                widget.attrs.setdefault("data-placeholder", _("Type to search…"))
+                widget.attrs.setdefault("data-remove-label", _("Remove"))
         else:
             css = "form-control"
         widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
@@ -47,21 +50,19 @@ class QgovModelForm(forms.ModelForm):
                     self.fields[name].disabled = True
         if self.instance.pk is not None:
             self.fields["version"].initial = self.instance.version
-        user_model = get_user_model()
         for field in self.fields.values():
             if isinstance(field, forms.DateField):
                 field.widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
             queryset = getattr(field, "queryset", None)
             if queryset is None:
                 continue
-            if queryset.model is user_model:
-                # People named on an agency's records are its members.
-                field.queryset = members_of(user, agency)
-            elif hasattr(queryset, "restrict"):
-                queryset = queryset.restrict(user, Action.VIEW)
-                if agency is not None and issubclass(queryset.model, AgencyScopedModel):
-                    queryset = queryset.in_agency(agency)
-                field.queryset = queryset
+            # People named on an agency's records are its members; records, those the user may view.
+            scoped = scoped_choices(queryset, user, agency)
+            if scoped is not None:
+                field.queryset = scoped
+            # Hundreds of records are picked by typing, not from a select of them all.
+            if isinstance(field, forms.ModelChoiceField) and not field.disabled:
+                pick_widget(field)
         style_form(self)
 
     def service_data(self) -> dict:
@@ -141,7 +142,7 @@ class InviteMemberForm(forms.Form):
 
 
 class SystemTokenForm(forms.Form):
-    name = forms.CharField(label=_("System name"), max_length=100, help_text=_("e.g. CMDB, SOC, procurement"))
+    name = forms.CharField(label=_("System name"), max_length=100, help_text=_("e.g. CMDB, SOC, purchasing"))
     role = forms.ChoiceField(
         label=_("Role"),
         choices=[(RoleChoices.VIEWER, RoleChoices.VIEWER.label), (RoleChoices.EDITOR, RoleChoices.EDITOR.label)],

@@ -24,6 +24,7 @@ from qgov.choices import (
     ImportRunStatusChoices,
     RoleChoices,
 )
+from qgov.fields import LongTextField
 from qgov.permissions import PLATFORM_ONLY, restrict_queryset
 from qgov.roles import Action
 
@@ -161,7 +162,7 @@ class Agency(QgovModel):
         verbose_name=_("parent agency"),
     )
     time_zone = models.CharField(_("time zone"), max_length=64, choices=_timezone_choices, default="UTC")
-    description = models.TextField(_("description"), blank=True)
+    description = LongTextField(_("description"), blank=True)
     reminder_thresholds = models.JSONField(
         _("reminder thresholds (days)"), default=default_reminder_thresholds, blank=True,
         validators=[validate_reminder_thresholds],
@@ -180,6 +181,8 @@ class Agency(QgovModel):
         ordering = ["name"]
         verbose_name = _("agency")
         verbose_name_plural = _("agencies")
+
+    brief_fields = ("name", "code")  # what __str__ reads: all a brief reference loads
 
     def __str__(self):
         return f"{self.name} ({self.code})"
@@ -466,7 +469,7 @@ class Notification(models.Model):
         Agency, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("agency")
     )
     title = models.CharField(_("title"), max_length=200)
-    body = models.TextField(_("message"), blank=True)
+    body = LongTextField(_("message"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
     created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)

@@ -40,6 +40,11 @@ class QgovApp:
     # added to drf-spectacular's ENUM_NAME_OVERRIDES so that fields of one name ("status", "kind") in
     # several models get stable, distinct enum names in /api/schema/.
     api_enum_names: Mapping[str, str] = field(default_factory=dict)
+    # Pages outside the app's /<label>/ section, for visitors without an account (a one-time link):
+    # (path prefix, URL module), e.g. ("portal/", "app.portal_urls"), included at the site's root.
+    # The views themselves must not require sign-in, must check their own link and should be
+    # rate-limited (qgov.ratelimit).
+    public_urls: Sequence[tuple[str, str]] = ()
 
     @property
     def url_prefix(self) -> str:
@@ -100,6 +105,11 @@ def get(label: str) -> QgovApp | None:
 
 def url_patterns() -> list:
     return [path(app.url_prefix.lstrip("/"), include(app.urls)) for app in apps() if app.urls]
+
+
+def public_url_patterns() -> list:
+    """Each app's public pages (`public_urls`), at the root of the site."""
+    return [path(prefix, include(module)) for app in apps() for prefix, module in app.public_urls]
 
 
 def api_routes() -> list[tuple]:

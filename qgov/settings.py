@@ -5,6 +5,7 @@ tasks in-process, so `make run` works on a fresh machine. Production sets
 DATABASE_URL, CELERY_BROKER_URL and friends and turns DJANGO_DEBUG off.
 """
 
+import importlib.util
 from datetime import timedelta
 from pathlib import Path
 
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     # (qgov.registry); listing it here is all the core needs.
     "risks",
     "certification",
+    "procurement",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +140,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# The default cache holds rate-limit counters (qgov.ratelimit): with several web processes, point it
+# at a shared cache (e.g. CACHE_URL=redis://127.0.0.1:6379/1) so that they count together.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Pages reached by a one-time link without signing in (docs/rate-limits.md): requests per hour
+# for one link, and for one client address across links.
+QGOV_LINK_REQUESTS_PER_TOKEN = env.int("QGOV_LINK_REQUESTS_PER_TOKEN", default=300)
+QGOV_LINK_REQUESTS_PER_IP = env.int("QGOV_LINK_REQUESTS_PER_IP", default=600)
+QGOV_LINK_RATE_WINDOW_SECONDS = env.int("QGOV_LINK_RATE_WINDOW_SECONDS", default=3600)
+
 # Login throttling (django-axes): repeated failures for a username lock it out for a while.
 AXES_FAILURE_LIMIT = env.int("QGOV_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("QGOV_LOGIN_LOCKOUT_MINUTES", default=15))
@@ -151,12 +162,19 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# ISO 8601 dates and 24-hour times for every list and page (qgov/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["qgov.formats"]
 TIME_ZONE = "UTC"
 USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static", ("bootstrap", xstatic.pkg.bootstrap.BASE_DIR)]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("bootstrap", xstatic.pkg.bootstrap.BASE_DIR),
+    # Tom Select (searchable multi-selects), as vendored by django-tomselect; only its static files are used.
+    ("tomselect", Path(importlib.util.find_spec("django_tomselect").origin).parent / "static" / "django_tomselect"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Evidence files: MEDIA_ROOT/private/evidence/, never given a URL (docs/evidence.md).
@@ -235,13 +253,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "qgov.api.pagination.QgovPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "qgov.api.filters.QgovFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "qgov.api.schema.QgovAutoSchema",
     "EXCEPTION_HANDLER": "qgov.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["qgov.api.parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_VERSIONING_CLASS": None,
 }
@@ -258,9 +276,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/",
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "qgov.choices.RoleChoices"},
+    # Core choice sets that several serializers use (an app's own: QgovApp.api_enum_names).
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "qgov.choices.RoleChoices",
+                            "ImportRunStatusEnum": "qgov.choices.ImportRunStatusChoices"},
 }
 
+# Lists count exactly up to this many records; past it, on PostgreSQL, the planner's estimate is shown
+# (flagged as such) instead of a COUNT(*) of the whole result on every page (docs/api.md).
+QGOV_EXACT_COUNT_LIMIT = env.int("QGOV_EXACT_COUNT_LIMIT", default=10_000)
 QGOV_API_TOKEN_TTL = timedelta(days=env.int("QGOV_API_TOKEN_TTL_DAYS", default=30))
 
 # Imports (CSV, XLSX): the largest file accepted, and the most data rows one import may hold.

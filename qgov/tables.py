@@ -1,13 +1,44 @@
 """The base table every qgov list declares on (django-tables2), and the core's tables."""
 
+import functools
+import types
+
 import django_tables2 as tables
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.formats import date_format, localize
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django_tables2 import utils as table_utils
+from django_tables2.utils import AttributeDict
 
+from qgov.audit_display import changed_labels, model_label
+from qgov.exports import ExportColumn
 from qgov.models import Agency, AuditEvent, Membership
 
 NO_COLOUR = "#6c757d"
+
+_uncached_signature = table_utils.signature
+
+
+@functools.lru_cache(maxsize=4096)
+def _function_signature(function):
+    return _uncached_signature(function)
+
+
+def _signature(fn):
+    """django-tables2 inspects the signature of a column's render function for every cell (a fifth
+    of a 50-row page); a function's signature does not change, so it is read once per function."""
+    function = getattr(fn, "__func__", fn)
+    if not isinstance(function, types.FunctionType):
+        return _uncached_signature(fn)  # callable objects, partials: as the library does
+    args, keywords = _function_signature(function)
+    if function is not fn and args:  # a bound method: `self` is given, not asked for
+        args = args[1:]
+    return args, keywords
+
+
+table_utils.signature = _signature  # read by django_tables2.utils.call_with_appropriate
 
 
 def badge_html(text, colour=None):
@@ -18,8 +49,7 @@ def badge_html(text, colour=None):
 
 
 class BadgeColumn(tables.Column):
-    """A column of coloured badges: `badge(record, table)` gives (text, colour), or None for "—".
-    Exports get the text alone."""
+    """A column of coloured badges: `badge(record, table)` gives (text, colour), or None for "—"."""
 
     def __init__(self, badge, **kwargs):
         kwargs.setdefault("empty_values", ())
@@ -30,23 +60,37 @@ class BadgeColumn(tables.Column):
         text, colour = self.badge(record, table) or (None, None)
         return badge_html(text, colour)
 
-    def value(self, record, table):
-        text, _colour = self.badge(record, table) or ("", None)
-        return text
-
 
 class QgovTable(tables.Table):
-    """Bootstrap styling, sortable headers, and the object's own link on its first column."""
+    """Bootstrap styling, sortable headers, and the object's own link on its first column.
+
+    Each table also declares `export_columns`: the columns of the list's CSV and XLSX files
+    (qgov/exports.py), usually more than the page shows — what an auditor needs of the records.
+    """
+
+    export_columns: tuple[ExportColumn, ...] = ()
 
     class Meta:
-        template_name = "django_tables2/bootstrap5-responsive.html"
+        template_name = "qgov/table.html"
         attrs = {"class": "table table-sm table-hover align-middle"}
         empty_text = _("Nothing here yet.")
 
-    def as_values(self, exclude_columns=None):
-        # Exports carry data: an empty cell is empty, not the page's "—".
-        for row in super().as_values(exclude_columns):
-            yield ["" if value == self.default else value for value in row]
+    def tbody_html(self):
+        """The <tbody> of the page's rows, as django-tables2's bootstrap template writes it (cells
+        localized and escaped as `{{ cell }}` is), built here rather than by a template per cell."""
+        tbody = self.attrs.get("tbody")
+        parts = [f"<tbody {AttributeDict(tbody).as_html()}>" if tbody else "<tbody>"]
+        rows = self.paginated_rows
+        for row in rows:
+            parts.append(f"<tr {row.attrs.as_html()}>")
+            for column, cell in row.items():
+                value = localize(cell) if column.localize is None else localize(cell, use_l10n=column.localize)
+                parts.append(f"<td {column.attrs['td'].as_html()}>{conditional_escape(value)}</td>")
+            parts.append("</tr>")
+        if not len(rows) and self.empty_text:
+            parts.append(format_html('<tr><td colspan="{}">{}</td></tr>', len(self.columns), self.empty_text or ""))
+        parts.append("</tbody>")
+        return mark_safe("".join(parts))  # noqa: S308 — each cell is escaped above, attributes by as_html
 
 
 class AgencyTable(QgovTable):
@@ -55,6 +99,12 @@ class AgencyTable(QgovTable):
     class Meta(QgovTable.Meta):
         model = Agency
         fields = ("name", "code", "sector", "parent", "time_zone")
+
+    export_columns = (
+        ExportColumn("code"), ExportColumn("name"), ExportColumn("sector"), ExportColumn("parent__code"),
+        ExportColumn("jurisdiction"), ExportColumn("time_zone"), ExportColumn("description"),
+        ExportColumn("created"), ExportColumn("last_updated"),
+    )
 
 
 class MembershipTable(QgovTable):
@@ -65,28 +115,59 @@ class MembershipTable(QgovTable):
         model = Membership
         fields = ("user", "email", "role", "agency", "created")
 
+    export_columns = (
+        ExportColumn("user__username", _("User")), ExportColumn("user__email", _("Email")), ExportColumn("role"),
+        ExportColumn("agency__code"), ExportColumn("created"), ExportColumn("last_updated"),
+    )
+
+
+def shown_from(breakpoint: str) -> dict:
+    """Column attrs: the column shows from a Bootstrap breakpoint up (its record's page has it on
+    smaller screens), so a wide table fits its box."""
+    cell = {"class": f"d-none d-{breakpoint}-table-cell"}
+    return {"th": cell, "td": cell}
+
 
 class AuditEventTable(QgovTable):
     seq = tables.Column(linkify=True, verbose_name="#", attrs={"td": {"class": "text-nowrap"}})
-    timestamp = tables.DateTimeColumn(format="Y-m-d H:i:s T", attrs={"td": {"class": "text-nowrap"}})
-    request_id = tables.Column(verbose_name=_("Request"))
-    object_type = tables.Column(accessor="content_type__model", verbose_name=_("Type"), orderable=False)
-    changed_fields = tables.Column(verbose_name=_("Changed"), orderable=False)
+    chain = tables.Column(attrs=shown_from("xxl"))  # within one agency's list, always that agency's chain
+    timestamp = tables.DateTimeColumn()
+    request_id = tables.Column(verbose_name=_("Request"), attrs=shown_from("xl"))
+    source = tables.Column(attrs=shown_from("xl"))
+    object_type = tables.Column(accessor="content_type", verbose_name=_("Type"), orderable=False)
+    # Wide enough to read a title in a few lines when the table is squeezed (a phone scrolls it in its box).
+    object_repr = tables.Column(attrs={"td": {"style": "min-width: 11rem"}})
+    changed_fields = tables.Column(verbose_name=_("Changed"), orderable=False,
+                                   attrs={"td": {"style": "min-width: 9rem"}})
 
     class Meta(QgovTable.Meta):
         model = AuditEvent
         fields = ("seq", "chain", "timestamp", "actor_repr", "action", "object_type", "object_repr", "changed_fields",
                   "source", "request_id")
 
+    export_columns = (
+        ExportColumn("chain"), ExportColumn("seq"), ExportColumn("timestamp"), ExportColumn("actor_repr"),
+        ExportColumn("action"),
+        ExportColumn(header=_("Type"), value=lambda record, table: record.content_type.name,
+                     select_related=("content_type",)),
+        ExportColumn("object_id"), ExportColumn("object_repr"), ExportColumn("changed_fields"),
+        ExportColumn("source"), ExportColumn("request_id"), ExportColumn("hash", _("Hash")),
+    )
+    def render_timestamp(self, value):
+        # Date and time on two lines when the table is squeezed, never broken inside the date.
+        local = timezone.localtime(value)
+        return format_html('<span class="text-nowrap">{}</span> <span class="text-nowrap">{}</span>',
+                           date_format(local, "Y-m-d"), date_format(local, "H:i:s T"))
+
+    def render_object_type(self, value):
+        return model_label(value)
+
     def render_changed_fields(self, value, record):
         if record.action not in ("update", "transition"):
             return "—"
-        changed = ", ".join(name for name in value if name != "version")
+        changed = ", ".join(changed_labels(record))
         transition = (record.detail or {}).get("transition")
         return f"{transition}: {changed}" if transition else changed
 
     def render_request_id(self, value):
         return format_html('<code title="{}">{}…</code>', value, value[:8])
-
-    def value_changed_fields(self, value):
-        return ",".join(value)

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from qgov.autocomplete import AutocompleteView
 from qgov.duedates.views import DueSoonView
 from qgov.imports.views import ImportRunDetailView, ImportRunListView
 from qgov.models import Agency, AuditEvent, ImportRun, Membership
@@ -38,6 +39,7 @@ core_patterns = [
     path("tokens/<int:pk>/revoke/", core.TokenRevokeView.as_view(), name="token_revoke"),
     path("notifications/", core.NotificationListView.as_view(), name="notifications"),
     path("due/", DueSoonView.as_view(), name="due_soon"),
+    path("autocomplete/<slug:app_label>/<slug:model_name>/", AutocompleteView.as_view(), name="autocomplete"),
 ]
 
 urlpatterns = [

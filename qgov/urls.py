@@ -3,12 +3,21 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from qgov import registry
+from qgov.views.core import favicon
 
 urlpatterns = [
     path("", include("qgov.ui_urls")),
     *registry.url_patterns(),  # each domain app's pages under /<app>/
+    *registry.public_url_patterns(),  # pages for visitors without an account (one-time links)
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("qgov.api.urls")),
     path("admin/", admin.site.urls),
+    # Browsers and tools ask for /favicon.ico whatever the page links; the file is a static one.
+    path("favicon.ico", favicon),
 ]
+
+# Error pages inside the layout, saying why and linking back (DEBUG off).
+handler403 = "qgov.views.core.permission_denied"
+handler404 = "qgov.views.core.page_not_found"
+handler500 = "qgov.views.core.server_error"

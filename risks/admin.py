@@ -13,7 +13,7 @@ class ThreatVectorAdmin(QgovModelAdmin):
 
 @admin.register(RiskMatrix)
 class RiskMatrixAdmin(QgovModelAdmin):
-    list_display = ("agency", "name", "size", "z_optimistic", "z_central", "z_policy")
+    list_display = ("agency", "name", "size", "z_optimistic", "z_central", "policy_deadline_year")
 
 
 @admin.register(Asset)

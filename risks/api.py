@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -6,6 +7,7 @@ from qgov.api.viewsets import QgovModelViewSet
 from qgov.imports.api import ImportActionMixin
 from qgov.models import RECORD_FIELDS
 from qgov.roles import Action
+from risks.choices import AssetProtectsChoices
 from risks.filters import (
     AssetFilterSet,
     ControlFilterSet,
@@ -25,10 +27,22 @@ class ThreatVectorSerializer(QgovModelSerializer):
 
 
 class RiskMatrixSerializer(QgovModelSerializer):
+    z_policy = serializers.DecimalField(
+        max_digits=4, decimal_places=1, read_only=True,
+        help_text="Years from today to the end of policy_deadline_year (31 December); derived, never written.")
+
     class Meta:
         model = RiskMatrix
         fields = (*QgovModelSerializer.base_fields, "agency", "name", "size", "likelihood_labels", "impact_labels",
-                  "bands", "z_optimistic", "z_central", "z_policy", *RECORD_FIELDS)
+                  "bands", "z_optimistic", "z_central", "policy_deadline_year", "z_policy", *RECORD_FIELDS)
+
+    def to_internal_value(self, data):
+        # Clients that wrote the old stored z must learn it is derived now, not see it dropped.
+        if isinstance(data, dict) and "z_policy" in data and (
+                self.instance is None or str(data["z_policy"]) != str(self.instance.z_policy)):
+            raise serializers.ValidationError({"z_policy": [_(
+                "Derived from policy_deadline_year and today's date; write policy_deadline_year instead.")]})
+        return super().to_internal_value(data)
 
 
 class ExposureSerializer(serializers.Serializer):
@@ -45,7 +59,15 @@ class AssetSerializer(QgovModelSerializer):
     class Meta:
         model = Asset
         fields = (*QgovModelSerializer.base_fields, "agency", "name", "asset_type", "description", "owner",
-                  "criticality", "shelf_life_years", "migration_years", "harvestable", "exposure", *RECORD_FIELDS)
+                  "criticality", "shelf_life_years", "migration_years", "protects", "harvestable", "exposure",
+                  *RECORD_FIELDS)
+
+    def validate(self, attrs):
+        # Left out on create, harvest-now-decrypt-later follows what the asset protects.
+        if self.instance is None and "harvestable" not in attrs:
+            attrs["harvestable"] = attrs.get("protects", AssetProtectsChoices.CONFIDENTIALITY) == \
+                AssetProtectsChoices.CONFIDENTIALITY
+        return super().validate(attrs)
 
     @extend_schema_field(ExposureSerializer)
     def get_exposure(self, obj):
@@ -71,6 +93,12 @@ class RiskSerializer(QgovModelSerializer):
                   "rating_score", "rating", "treatment", "review_date", "status", "status_note", "is_overdue",
                   *RECORD_FIELDS)
         read_only_fields = ("status_note",)
+
+    def validate_review_date(self, value):
+        error = Risk.past_review_error(value) if self.instance is None else None
+        if error:
+            raise serializers.ValidationError(error)
+        return value
 
 
 class RiskAcceptanceSerializer(QgovModelSerializer):

@@ -25,6 +25,14 @@ class AssetTypeChoices(models.TextChoices):
     DATA_SET = "data_set", _("Data set")
 
 
+class AssetProtectsChoices(models.TextChoices):
+    """What the asset's cryptography protects: harvest-now-decrypt-later threatens confidentiality;
+    signatures and authentication cannot be recorded today and broken later to any gain."""
+
+    CONFIDENTIALITY = "confidentiality", _("Confidentiality (and integrity)")
+    INTEGRITY = "integrity", _("Integrity only (signatures, authentication)")
+
+
 class AssetCriticalityChoices(models.TextChoices):
     LOW = "low", _("Low")
     MEDIUM = "medium", _("Medium")

@@ -14,6 +14,7 @@ from risks.choices import (
     ThreatVectorCategoryChoices,
 )
 from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
+from risks.selectors import with_current_rating
 
 ACCEPTANCE_EXPIRY_DAYS = 30
 
@@ -58,17 +59,20 @@ class ControlFilterSet(QgovFilterSet):
 
 
 class RiskFilterSet(QgovFilterSet):
-    search_fields = ("reference", "title", "description")
+    search_fields = ("reference", "title", "description",
+                     "threat_vectors__code", "threat_vectors__title", "threat_vectors__description")
     status = django_filters.MultipleChoiceFilter(choices=RiskStatusChoices.choices)
     treatment = django_filters.MultipleChoiceFilter(choices=RiskTreatmentChoices.choices)
     rating = django_filters.CharFilter(label=_("Rating band"), lookup_expr="iexact")
     category = django_filters.MultipleChoiceFilter(
         field_name="threat_vectors__category", choices=ThreatVectorCategoryChoices.choices,
-        label=_("Threat category"), distinct=True)
+        label=_("Threat category"))
     threat_vector = django_filters.ModelMultipleChoiceFilter(
-        field_name="threat_vectors", queryset=ThreatVector.objects.all(), label=_("Threat vector"), distinct=True)
-    asset = django_filters.ModelChoiceFilter(field_name="assets", queryset=Asset.objects.all(), label=_("Asset"),
-                                             distinct=True)
+        field_name="threat_vectors", queryset=ThreatVector.objects.all(), label=_("Threat vector"))
+    asset = django_filters.ModelChoiceFilter(field_name="assets", queryset=Asset.objects.all(), label=_("Asset"))
+    # The current rating as the register shows it: the inherent one while none is given.
+    current_likelihood = django_filters.NumberFilter(label=_("Current likelihood"), method="filter_current")
+    current_impact = django_filters.NumberFilter(label=_("Current impact"), method="filter_current")
     overdue = OverdueFilter("review_date", label=_("Review overdue"), unless={"status": RiskStatusChoices.CLOSED})
     acceptance_expiring = ExpiringWithinFilter(
         "acceptances__valid_until", ACCEPTANCE_EXPIRY_DAYS, label=_("Acceptance expires within 30 days"),
@@ -89,6 +93,10 @@ class RiskFilterSet(QgovFilterSet):
                 self.filters["rating"] = django_filters.ChoiceFilter(
                     field_name="rating", label=_("Rating band"),
                     choices=[(band["name"], band["name"]) for band in reversed(matrix.bands)])
+
+
+    def filter_current(self, queryset, name, value):
+        return with_current_rating(queryset).filter(**{name.replace("current_", "rated_"): value})
 
 
 class RiskAcceptanceFilterSet(QgovFilterSet):

@@ -16,14 +16,14 @@ class RiskMatrixForm(QgovModelForm):
     class Meta:
         model = RiskMatrix
         fields = ["name", "size", "likelihood_labels", "impact_labels", "bands", "z_optimistic", "z_central",
-                  "z_policy"]
+                  "policy_deadline_year"]
 
 
 class AssetForm(QgovModelForm):
     class Meta:
         model = Asset
         fields = ["name", "asset_type", "description", "owner", "criticality", "shelf_life_years", "migration_years",
-                  "harvestable"]
+                  "protects", "harvestable"]
 
 
 class ControlForm(QgovModelForm):
@@ -41,8 +41,15 @@ class RiskForm(QgovModelForm):
         fields = ["reference", "title", "description", "threat_vectors", "assets", "controls", "owner",
                   *RATING_FIELDS, "treatment", "review_date", "status"]
         widgets = {"threat_vectors": forms.SelectMultiple(attrs={"size": 8})}
-        help_texts = {name: _("Hold Ctrl (⌘ on a Mac) to choose several.")
+        help_texts = {name: _("Type to search; choose as many as apply.")
                       for name in ("threat_vectors", "assets", "controls")}
+
+    def clean_review_date(self):
+        value = self.cleaned_data["review_date"]
+        error = Risk.past_review_error(value) if self.instance._state.adding else None
+        if error:
+            raise forms.ValidationError(error)
+        return value
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,13 +5,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qgov.duedates import DueDate
-from qgov.fields import MemberField
+from qgov.fields import LongTextField, MemberField
 from qgov.models import AgencyScopedModel, CatalogModel
 from risks import mosca
 from risks.choices import (
@@ -20,6 +20,7 @@ from risks.choices import (
     DEFAULT_LIKELIHOOD_LABELS,
     MOSCA_BAND_COLOURS,
     AssetCriticalityChoices,
+    AssetProtectsChoices,
     AssetTypeChoices,
     ControlEffectivenessChoices,
     ControlStatusChoices,
@@ -41,10 +42,10 @@ class ThreatVector(CatalogModel):
     code = models.CharField(_("code"), max_length=10, unique=True)
     title = models.CharField(_("title"), max_length=200)
     category = models.CharField(_("category"), max_length=30, choices=ThreatVectorCategoryChoices.choices)
-    description = models.TextField(_("description"))
+    description = LongTextField(_("description"))
     default_likelihood = models.PositiveSmallIntegerField(_("default likelihood"), validators=ONE_TO_FIVE)
     default_impact = models.PositiveSmallIntegerField(_("default impact"), validators=ONE_TO_FIVE)
-    rationale = models.TextField(_("rationale"), blank=True)
+    rationale = LongTextField(_("rationale"), blank=True)
     citations = models.JSONField(_("citations"), default=list, blank=True)
 
     class Meta:
@@ -52,12 +53,14 @@ class ThreatVector(CatalogModel):
         verbose_name = _("threat vector")
         verbose_name_plural = _("threat vectors")
 
+    brief_fields = ("code", "title")  # what __str__ reads: all a brief reference loads
+
     def __str__(self):
         return f"{self.code} {self.title}"
 
 
 def _default_z_policy():
-    # Policy deadline: most roadmaps (EU NIS CG, UK NCSC, NSA CNSA 2.0) end quantum-vulnerable use by 2035.
+    # Kept for migration 0001, which names it; the policy deadline is now a year (policy_deadline_year).
     return max(2035 - date.today().year, 0)
 
 
@@ -76,13 +79,19 @@ class RiskMatrix(AgencyScopedModel):
     )
     z_optimistic = models.DecimalField(
         _("years to a CRQC (optimistic)"), max_digits=4, decimal_places=1, default=Decimal("10"),
-        validators=[MinValueValidator(0)])
+        validators=[MinValueValidator(0)],
+        help_text=_("z in Mosca's inequality, soonest case: years until a CRQC (cryptographically relevant quantum "
+                    "computer) can break today's public-key cryptography. At most the central estimate."))
     z_central = models.DecimalField(
         _("years to a CRQC (central)"), max_digits=4, decimal_places=1, default=Decimal("15"),
-        validators=[MinValueValidator(0)])
-    z_policy = models.DecimalField(
-        _("years to the policy deadline"), max_digits=4, decimal_places=1, default=_default_z_policy,
-        validators=[MinValueValidator(0)])
+        validators=[MinValueValidator(0)],
+        help_text=_("z in Mosca's inequality, the agency's central estimate of the years until a CRQC "
+                    "(cryptographically relevant quantum computer)."))
+    # Most roadmaps (EU NIS CG, UK NCSC, NSA CNSA 2.0) end quantum-vulnerable use by 2035.
+    policy_deadline_year = models.PositiveSmallIntegerField(
+        _("policy deadline (year)"), default=2035, validators=[MinValueValidator(2000), MaxValueValidator(2100)],
+        help_text=_("The year by which policy ends quantum-vulnerable cryptography. The deadline falls at the end "
+                    "of that year (31 December); the years left to it (the policy z) are counted from today."))
 
     class Meta:
         ordering = ["agency__name"]
@@ -115,6 +124,14 @@ class RiskMatrix(AgencyScopedModel):
     def levels(self):
         return range(1, self.size + 1)
 
+    def policy_years(self, today: date | None = None) -> Decimal:
+        """The policy z: years from today to the end of the policy deadline year."""
+        return mosca.years_until_end_of(self.policy_deadline_year, today or timezone.localdate())
+
+    @property
+    def z_policy(self) -> Decimal:
+        return self.policy_years()
+
     def clean(self):
         errors = {}
         for name in ("likelihood_labels", "impact_labels"):
@@ -123,6 +140,9 @@ class RiskMatrix(AgencyScopedModel):
                     isinstance(label, str) and label.strip() for label in labels):
                 errors[name] = _("Give exactly %(size)s non-empty names, lowest first.") % {"size": self.size}
         errors.update(self._band_errors())
+        if self.z_optimistic is not None and self.z_central is not None and self.z_optimistic > self.z_central:
+            errors["z_optimistic"] = _("The optimistic estimate cannot be later than the central one (at most "
+                                       "%(central)s years).") % {"central": f"{Decimal(self.z_central):.1f}"}
         if self.pk is not None and not errors:
             stored = RiskMatrix.objects.filter(pk=self.pk).values("size", "bands").first()
             rescales = stored and (stored["size"] != self.size or stored["bands"] != self.bands)
@@ -170,7 +190,7 @@ class Asset(AgencyScopedModel):
 
     name = models.CharField(_("name"), max_length=200)
     asset_type = models.CharField(_("type"), max_length=30, choices=AssetTypeChoices.choices)
-    description = models.TextField(_("description"), blank=True)
+    description = LongTextField(_("description"), blank=True)
     owner = MemberField(verbose_name=_("owner"))
     criticality = models.CharField(_("criticality"), max_length=10, choices=AssetCriticalityChoices.choices,
                                    default=AssetCriticalityChoices.MEDIUM)
@@ -180,9 +200,14 @@ class Asset(AgencyScopedModel):
     migration_years = models.DecimalField(
         _("migration time y (years)"), max_digits=4, decimal_places=1, validators=[MinValueValidator(0)],
         help_text=_("How long moving this asset to quantum-safe protection will take."))
+    protects = models.CharField(
+        _("protects"), max_length=20, choices=AssetProtectsChoices.choices,
+        default=AssetProtectsChoices.CONFIDENTIALITY,
+        help_text=_("What its cryptography protects. Harvest-now-decrypt-later concerns confidentiality only."))
     harvestable = models.BooleanField(
         _("harvest-now-decrypt-later applies"), default=True,
-        help_text=_("Its traffic or data could be recorded today and decrypted later."))
+        help_text=_("Its traffic or data could be recorded today and decrypted later. Never for an integrity-only "
+                    "(signature) asset; through the API it defaults to what the asset protects."))
 
     class Meta:
         ordering = ["name"]
@@ -190,17 +215,26 @@ class Asset(AgencyScopedModel):
         verbose_name = _("asset")
         verbose_name_plural = _("assets")
 
+    brief_fields = ("name",)  # what __str__ reads: all a brief reference loads
+
     def __str__(self):
         return self.name
 
-    def exposure(self, matrix: RiskMatrix) -> dict:
-        """Mosca margins against the agency's three z values, and the urgency band."""
+    def clean(self):
+        if self.harvestable and self.protects == AssetProtectsChoices.INTEGRITY:
+            raise ValidationError({"harvestable": _(
+                "Harvest-now-decrypt-later needs something confidential to record; an integrity-only (signature) "
+                "asset has none.")})
+
+    def exposure(self, matrix: RiskMatrix, today: date | None = None) -> dict:
+        """Mosca margins against the agency's three z values (the policy one as of today), and the urgency band."""
         x, y = self.shelf_life_years, self.migration_years
-        band = mosca.band(x, y, matrix.z_central, z_optimistic=matrix.z_optimistic, harvestable=self.harvestable)
+        band = mosca.band(x, y, matrix.z_central, z_optimistic=matrix.z_optimistic, harvestable=self.harvestable,
+                          confidential=self.protects == AssetProtectsChoices.CONFIDENTIALITY)
         return {
             "margin_optimistic": mosca.gap(x, y, matrix.z_optimistic),
             "margin_central": mosca.gap(x, y, matrix.z_central),
-            "margin_policy": mosca.gap(x, y, matrix.z_policy),
+            "margin_policy": mosca.gap(x, y, matrix.policy_years(today)),
             "exposed": mosca.is_exposed(x, y, matrix.z_central),
             "band": band,
             "band_label": MoscaBandChoices(band).label,
@@ -210,7 +244,7 @@ class Asset(AgencyScopedModel):
 
 class Control(AgencyScopedModel):
     title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
+    description = LongTextField(_("description"), blank=True)
     control_type = models.CharField(_("type"), max_length=20, choices=ControlTypeChoices.choices)
     status = models.CharField(_("status"), max_length=20, choices=ControlStatusChoices.choices,
                               default=ControlStatusChoices.PLANNED)
@@ -226,6 +260,8 @@ class Control(AgencyScopedModel):
         verbose_name = _("control")
         verbose_name_plural = _("controls")
 
+    brief_fields = ("title",)  # what __str__ reads: all a brief reference loads
+
     def __str__(self):
         return self.title
 
@@ -234,7 +270,7 @@ class Risk(AgencyScopedModel):
     reference = models.CharField(_("reference"), max_length=20, blank=True,
                                  help_text=_("Left empty, the next R-number is given."))
     title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
+    description = LongTextField(_("description"), blank=True)
     threat_vectors = models.ManyToManyField(ThreatVector, blank=True, related_name="risks",
                                             verbose_name=_("threat vectors"))
     assets = models.ManyToManyField(Asset, blank=True, related_name="risks", verbose_name=_("assets"))
@@ -260,7 +296,7 @@ class Risk(AgencyScopedModel):
     review_date = models.DateField(_("next review"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=RiskStatusChoices.choices,
                               default=RiskStatusChoices.DRAFT)
-    status_note = models.TextField(_("status note"), blank=True,
+    status_note = LongTextField(_("status note"), blank=True,
                                    help_text=_("Why the status last changed."))
 
     lifecycle = RISK_LIFECYCLE
@@ -274,12 +310,27 @@ class Risk(AgencyScopedModel):
     class Meta:
         ordering = ["reference"]
         constraints = [models.UniqueConstraint(fields=["agency", "reference"], name="risk_unique_reference")]
-        indexes = [models.Index(fields=["agency", "status"]), models.Index(fields=["agency", "review_date"])]
+        indexes = [models.Index(fields=["agency", "status"]), models.Index(fields=["agency", "review_date"]),
+                   # Covers the register's heat maps: one grouped count over an agency's ratings, read from
+                   # the index alone (risks.selectors.all_heatmap_counts).
+                   models.Index(fields=["agency", "inherent_likelihood", "inherent_impact", "current_likelihood",
+                                        "current_impact", "residual_likelihood", "residual_impact"],
+                                name="risk_heatmap_idx")]
         verbose_name = _("risk")
         verbose_name_plural = _("risks")
 
+    brief_fields = ("reference", "title")  # what __str__ reads: all a brief reference loads
+
     def __str__(self):
         return f"{self.reference} {self.title}".strip()
+
+    @staticmethod
+    def past_review_error(review_date) -> str | None:
+        """What the add form and the API say to a new risk reviewed in the past. Not a model rule:
+        an import of an existing register, or an existing risk, may be overdue (listed and reminded)."""
+        if review_date and review_date < timezone.localdate():
+            return _("A new risk's next review cannot be in the past; choose today or a later date.")
+        return None
 
     @property
     def is_overdue(self) -> bool:
@@ -315,19 +366,22 @@ class Risk(AgencyScopedModel):
             raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
-        if not self.matrix_id:
-            self.matrix = RiskMatrix.objects.get(agency_id=self.agency_id)
-        if not self.reference:
-            self.reference = self.next_reference(self.agency_id)
-        self.inherent_score = self.inherent_likelihood * self.inherent_impact
-        self.residual_score = (self.residual_likelihood * self.residual_impact
-                               if self.residual_likelihood and self.residual_impact else None)
-        current = self.current_likelihood * self.current_impact if self.current_likelihood and self.current_impact \
-            else None
-        self.rating_score = current or self.inherent_score
-        band = self.matrix.band_for(self.rating_score)
-        self.rating = band["name"] if band else ""
-        super().save(*args, **kwargs)
+        # The reference lock (next_reference) must last until the row is written; inside a caller's
+        # transaction no savepoint is needed (the query budgets count them).
+        with transaction.atomic(savepoint=False):
+            if not self.matrix_id:
+                self.matrix = RiskMatrix.objects.get(agency_id=self.agency_id)
+            if not self.reference:
+                self.reference = self.next_reference(self.agency_id)
+            self.inherent_score = self.inherent_likelihood * self.inherent_impact
+            self.residual_score = (self.residual_likelihood * self.residual_impact
+                                   if self.residual_likelihood and self.residual_impact else None)
+            current = self.current_likelihood * self.current_impact if self.current_likelihood and self.current_impact \
+                else None
+            self.rating_score = current or self.inherent_score
+            band = self.matrix.band_for(self.rating_score)
+            self.rating = band["name"] if band else ""
+            super().save(*args, **kwargs)
 
     @staticmethod
     def next_reference(agency_id) -> str:
@@ -344,14 +398,14 @@ class RiskAcceptance(AgencyScopedModel):
     risk = models.ForeignKey(Risk, on_delete=models.CASCADE, related_name="acceptances", verbose_name=_("risk"))
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                      editable=False, verbose_name=_("requested by"))
-    rationale = models.TextField(_("rationale"))
+    rationale = LongTextField(_("rationale"))
     valid_until = models.DateField(_("valid until"))
     status = models.CharField(_("status"), max_length=20, choices=RiskAcceptanceStatusChoices.choices,
                               default=RiskAcceptanceStatusChoices.REQUESTED)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name=_("approved by"))
     approved_at = models.DateTimeField(_("decided"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True,
+    decision_note = LongTextField(_("decision note"), blank=True,
                                      help_text=_("The approver's reason, required when rejecting."))
     residual_score_at_decision = models.PositiveSmallIntegerField(_("score at decision"), null=True, blank=True)
     rating_at_decision = models.CharField(_("rating at decision"), max_length=50, blank=True)

@@ -1,12 +1,17 @@
 import django_tables2 as tables
+from django.db.models import OuterRef, Subquery
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from qgov.exports import ExportColumn
 from qgov.tables import BadgeColumn, QgovTable
+from risks.choices import RiskAcceptanceStatusChoices
 from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
 
 
 def _exposure_badge(record, table):
+    if table.matrix is None:
+        return None  # no matrix, no z to compare with: "—"
     exposure = record.exposure(table.matrix)
     return exposure["band_label"], exposure["colour"]
 
@@ -16,6 +21,19 @@ def _rating_badge(record, table):
     return f"{record.rating} ({record.rating_score})", band["colour"] if band else None
 
 
+def _margin(record, table):
+    return record.exposure(table.matrix)["margin_central"] if table.matrix else None
+
+
+def _exposure_band(record, table):
+    return record.exposure(table.matrix)["band_label"] if table.matrix else None
+
+
+def _latest_acceptance(field):
+    """The value of `field` of the risk's most recent acceptance, as a subquery."""
+    return Subquery(RiskAcceptance.objects.filter(risk=OuterRef("pk")).order_by("-pk").values(field)[:1])
+
+
 class ThreatVectorTable(QgovTable):
     code = tables.Column(linkify=True)
 
@@ -23,20 +41,33 @@ class ThreatVectorTable(QgovTable):
         model = ThreatVector
         fields = ("code", "title", "category", "default_likelihood", "default_impact")
 
+    export_columns = (
+        ExportColumn("code"), ExportColumn("title"), ExportColumn("category"), ExportColumn("description"),
+        ExportColumn("default_likelihood"), ExportColumn("default_impact"), ExportColumn("rationale"),
+        ExportColumn("citations"),
+    )
+
 
 class RiskMatrixTable(QgovTable):
     name = tables.Column(linkify=True)
 
     class Meta(QgovTable.Meta):
         model = RiskMatrix
-        fields = ("name", "size", "z_optimistic", "z_central", "z_policy", "agency")
+        fields = ("name", "size", "z_optimistic", "z_central", "policy_deadline_year", "agency")
+
+    export_columns = (
+        ExportColumn("agency__code"), ExportColumn("name"), ExportColumn("size"), ExportColumn("z_optimistic"),
+        ExportColumn("z_central"), ExportColumn("policy_deadline_year"), ExportColumn("last_updated"),
+    )
 
 
 class AssetTable(QgovTable):
     """With the Mosca columns: margin x + y − z (central) and the urgency band."""
 
     name = tables.Column(linkify=True)
-    margin = tables.Column(empty_values=(), orderable=False, verbose_name=_("x + y − z"))
+    margin = tables.Column(empty_values=(), orderable=False, verbose_name=_("x + y − z"), attrs={"th": {"title": _(
+        "Margin in years: shelf-life x plus migration time y minus z, the central estimate of the years until a "
+        "CRQC (cryptographically relevant quantum computer). Positive: exposed.")}})
     exposure = BadgeColumn(_exposure_badge, orderable=False, verbose_name=_("Quantum exposure"))
 
     class Meta(QgovTable.Meta):
@@ -44,11 +75,21 @@ class AssetTable(QgovTable):
         fields = ("name", "asset_type", "criticality", "owner", "shelf_life_years", "migration_years", "harvestable",
                   "margin", "exposure")
 
+    export_columns = (
+        ExportColumn("name"), ExportColumn("asset_type"), ExportColumn("description"), ExportColumn("criticality"),
+        ExportColumn("owner"), ExportColumn("shelf_life_years"), ExportColumn("migration_years"),
+        ExportColumn("harvestable"), ExportColumn(header=_("x + y − z"), value=_margin),
+        ExportColumn(header=_("Quantum exposure"), value=_exposure_band),
+    )
+
     def __init__(self, *args, matrix=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.matrix = matrix
 
     def render_margin(self, record):
+        if self.matrix is None:
+            return format_html('<span class="text-muted" title="{}">—</span>',
+                               _("The agency has no risk matrix, so no years to a CRQC to compare with."))
         margin = record.exposure(self.matrix)["margin_central"]
         return f"{margin:+.1f}"
 
@@ -60,11 +101,16 @@ class ControlTable(QgovTable):
         model = Control
         fields = ("title", "control_type", "status", "effectiveness", "owner", "due_date")
 
+    export_columns = (
+        ExportColumn("title"), ExportColumn("description"), ExportColumn("control_type"), ExportColumn("status"),
+        ExportColumn("effectiveness"), ExportColumn("owner"), ExportColumn("due_date"),
+    )
+
 
 class RiskTable(QgovTable):
     reference = tables.Column(linkify=True)
     title = tables.Column(linkify=True)
-    rating = BadgeColumn(_rating_badge, order_by=("rating_score",))
+    rating = BadgeColumn(_rating_badge, order_by=("rating_score",), verbose_name=_("Current rating"))
     threat_vectors = tables.Column(empty_values=(), orderable=False, verbose_name=_("Threats"))
     review_date = tables.DateColumn(format="Y-m-d")
 
@@ -73,19 +119,27 @@ class RiskTable(QgovTable):
         fields = ("reference", "title", "rating", "inherent_score", "residual_score", "threat_vectors", "status",
                   "treatment", "owner", "review_date")
 
+    export_columns = (
+        ExportColumn("reference"), ExportColumn("title"), ExportColumn("description"),
+        ExportColumn("threat_vectors__code"), ExportColumn("assets__name"), ExportColumn("controls__title"),
+        ExportColumn("inherent_likelihood"), ExportColumn("inherent_impact"), ExportColumn("inherent_score"),
+        ExportColumn("current_likelihood"), ExportColumn("current_impact"),
+        ExportColumn("rating", _("Current rating")), ExportColumn("rating_score", _("Current score")),
+        ExportColumn("residual_likelihood"), ExportColumn("residual_impact"), ExportColumn("residual_score"),
+        ExportColumn("status"), ExportColumn("treatment"), ExportColumn("owner__username"),
+        ExportColumn("review_date"),
+        ExportColumn("acceptance_status", _("Acceptance"), annotate=_latest_acceptance("status"),
+                     choices=RiskAcceptanceStatusChoices.choices),
+        ExportColumn("acceptance_valid_until", _("Acceptance valid until"), annotate=_latest_acceptance("valid_until")),
+    )
+
     def __init__(self, *args, matrix=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.matrix = matrix
 
-    def value_rating(self, record):
-        return record.rating  # exports give the band; the score has its own column
-
     def render_threat_vectors(self, record):
         return format_html_join(" ", '<span class="badge text-bg-light border" title="{}">{}</span>',
                                 ((tv.title, tv.code) for tv in record.threat_vectors.all()))
-
-    def value_threat_vectors(self, record):
-        return "; ".join(tv.code for tv in record.threat_vectors.all())
 
     def render_review_date(self, record, value):
         if value is None:
@@ -102,3 +156,10 @@ class RiskAcceptanceTable(QgovTable):
     class Meta(QgovTable.Meta):
         model = RiskAcceptance
         fields = ("risk", "status", "valid_until", "requested_by", "approved_by", "rating_at_decision")
+
+    export_columns = (
+        ExportColumn("risk__reference"), ExportColumn("risk__title", _("Risk title")), ExportColumn("status"),
+        ExportColumn("rationale"), ExportColumn("valid_until"), ExportColumn("requested_by"),
+        ExportColumn("approved_by"), ExportColumn("approved_at"), ExportColumn("decision_note"),
+        ExportColumn("residual_score_at_decision"), ExportColumn("rating_at_decision"), ExportColumn("created"),
+    )

@@ -2,6 +2,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from qgov.imports.views import ImportView
 from qgov.roles import Action
@@ -17,7 +18,7 @@ from risks.choices import RiskStatusChoices
 from risks.heatmap import heatmap_svg
 from risks.lifecycles import OPEN_ACCEPTANCE_STATES
 from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
-from risks.selectors import heatmap_counts, matrix_of
+from risks.selectors import all_heatmap_counts, matrix_of
 
 
 class MatrixContextMixin:
@@ -148,6 +149,12 @@ class ControlHistoryView(ObjectHistoryView):
 
 # --- the register ------------------------------------------------------------------------------
 
+# "current" reads as the register's "Current rating" column (and Risk.rating) do.
+HEATMAP_KINDS = (("inherent", gettext_lazy("Inherent risk")),
+                 ("current", gettext_lazy("Current risk (inherent while no current rating is given)")),
+                 ("residual", gettext_lazy("Residual risk")))
+
+
 class RiskListView(MatrixContextMixin, ObjectListView):
     queryset = Risk.objects.select_related("owner").prefetch_related("threat_vectors")
     filterset_class = filters.RiskFilterSet
@@ -165,12 +172,19 @@ class RiskListView(MatrixContextMixin, ObjectListView):
                 return lambda likelihood, impact: f"{base}?" + urlencode(
                     {f"{kind}_likelihood": likelihood, f"{kind}_impact": impact})
 
+            counts = all_heatmap_counts(risks)  # one grouped query for the three maps
+            # (kind, picture) for the selector between the three maps.
             context["heatmaps"] = [
-                heatmap_svg(matrix=matrix, counts=heatmap_counts(risks, kind), title=title, link=cell_link(kind))
-                for kind, title in (("inherent", _("Inherent risk")), ("residual", _("Residual risk")))
+                (kind, heatmap_svg(matrix=matrix, counts=counts[kind], title=title,
+                                   link=cell_link(kind)))
+                for kind, title in HEATMAP_KINDS
             ]
+            # The map whose cell led here stays selected; the current one otherwise.
+            context["heatmap_shown"] = next((kind for kind, _title in HEATMAP_KINDS
+                                             if f"{kind}_likelihood" in self.request.GET), "current")
         context["can_import"] = self.can(Action.ADD)
         return context
+
 
 
 class RiskDetailView(ObjectDetailView):

@@ -1,8 +1,28 @@
+import re
+
 import pytest
+from django.conf import settings as django_settings
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from qgov.choices import RoleChoices
 from tests.factories import AgencyFactory, MembershipFactory, UserFactory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cache_of_this_test_process(worker_id):
+    """With pytest-xdist, each test process other than the first gets its own Redis database for
+    the cache (counting down from 15): tests clear the cache, and on Redis that empties the whole
+    database, so a shared one would wipe another process's rate-limit counters mid-test. The
+    in-process (locmem) cache is already private to each process."""
+    cache = django_settings.CACHES["default"]
+    number = int(worker_id[2:]) if worker_id.startswith("gw") else 0
+    if number == 0 or "redis" not in cache["BACKEND"].lower():
+        yield
+        return
+    location = re.sub(r"/\d*$", "", cache["LOCATION"].rstrip("/")) + f"/{16 - number}"
+    with override_settings(CACHES={"default": {**cache, "LOCATION": location}}):
+        yield
 
 
 @pytest.fixture
@@ -84,3 +104,10 @@ def import_file(api_as, django_capture_on_commit_callbacks, settings, tmp_path):
         return response
 
     return upload
+
+
+@pytest.fixture(autouse=True)
+def default_zone_is_the_test_agencys(settings):
+    """The factories' agencies keep Europe/Brussels time; the test's own "today" (timezone.localdate())
+    must be theirs, or every date test fails in the hour when Brussels is already on the next day."""
+    settings.TIME_ZONE = "Europe/Brussels"

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from qgov import services
 from qgov.api.exceptions import error_response
 from qgov.api.permissions import IsPlatformAdminOrReadOnly
+from qgov.api.schema import ErrorSerializer
 from qgov.api.serializers import QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
@@ -219,6 +220,10 @@ class ObtainTokenView(APIView):
             201: inline_serializer(
                 "TokenResponse", {"token": serializers.CharField(), "expires": serializers.DateTimeField()}
             ),
+            400: OpenApiResponse(ErrorSerializer, description="Missing fields, or a username and password that "
+                                                              "do not sign in (`non_field_errors`)."),
+            429: OpenApiResponse(ErrorSerializer, description="Too many failed sign-in attempts for this username "
+                                                              "from this address; try again later."),
         },
     )
     def post(self, request):

@@ -3,11 +3,13 @@
     {"status": 400, "code": "invalid", "detail": "Invalid input.", "errors": {"field": ["message"]}}
 """
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -24,6 +26,12 @@ class Conflict(exceptions.APIException):
     def __init__(self, detail, errors):
         super().__init__(detail)
         self.errors = errors
+
+
+class ContentTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = gettext_lazy("The request body is larger than the server accepts.")
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -51,6 +59,11 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, TransitionRefused):
         exc = Conflict(exc.message, exc.errors)
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's own answer would be a bare HTML 400 page.
+        exc = ContentTooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError(str(exc))
     elif isinstance(exc, VersionConflict):
         headers["ETag"] = etag(exc.current.version)
         exc = PreconditionFailed(str(exc))
@@ -103,3 +116,13 @@ def error_response(status_code: int, *, code: str, detail: str, errors: dict | N
     """An error in the one API shape, for views that answer errors themselves (values keep their types)."""
     return Response({"status": status_code, "code": code, "detail": detail, "errors": errors or {}},
                     status=status_code)
+
+
+@csrf_exempt  # the answer is 404 whatever the method; Django's CSRF page would be an HTML 403
+def not_found(request, *args, **kwargs):
+    """An /api/ path that names no operation."""
+    from django.http import JsonResponse
+
+    body = {"status": status.HTTP_404_NOT_FOUND, "code": "not_found", "detail": str(exceptions.NotFound.default_detail),
+            "errors": {}}
+    return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)

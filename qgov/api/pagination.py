@@ -1,6 +1,202 @@
+import base64
+import binascii
+import json
+import re
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.utils.urls import replace_query_param
+
+from qgov.counting import RowCount, count_rows, exact_count_limit
+
+MAX_INT64 = 2**63 - 1
+CURSOR_PREFIX = "k1:"  # versions the token, so its form can change without misreading old ones
+
+
+def encode_cursor(last_pk) -> str:
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{json.dumps(last_pk)}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str):
+    """The last id of the previous page, or a 400: a cursor is only ever one of our `next` links."""
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        if not text.startswith(CURSOR_PREFIX):
+            raise ValueError
+        last_pk = json.loads(text[len(CURSOR_PREFIX):])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        last_pk = None
+    if isinstance(last_pk, bool) or not isinstance(last_pk, int) or not -MAX_INT64 - 1 <= last_pk <= MAX_INT64:
+        raise ValidationError({"cursor": [_("Not a cursor of this list: send `cursor=` empty to start, then "
+                                            "follow each page's `next` link.")]})
+    return last_pk
 
 
 class QgovPagination(LimitOffsetPagination):
+    """`limit` and `offset` as the schema declares them: one whole number each (limit ≥ 1, offset ≥ 0,
+    both within 64 bits); anything else is a 400 rather than silently the default page.
+
+    `count` is exact up to QGOV_EXACT_COUNT_LIMIT records; past it (PostgreSQL) it is the planner's
+    estimate and `count_exact` is false, unless the client sends `?count=exact`.
+
+    Keyset mode, for clients that walk a whole list: `?cursor=` (empty) starts, each page's `next`
+    link carries the cursor of the page after (`WHERE id > last ORDER BY id`, no OFFSET, so the
+    thousandth page costs what the first does). It walks the list in id order (the direction of the
+    view's default ordering), so `ordering` and `offset` are refused with it. Offered by views that
+    set `cursor_pagination = True` (the qgov model viewsets). See docs/api.md."""
+
     default_limit = 50
     max_limit = 1000
+    cursor_query_param = "cursor"
+    count_query_param = "count"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.limit = self.get_limit(request)
+        self.cursor_mode = self.cursor_query_param in request.query_params
+        self.has_next = False
+        exact = self._count_exact_wanted(request)
+        if self.cursor_mode:
+            return self._paginate_by_cursor(queryset, request, view, exact)
+        self.offset = self.get_offset(request)
+        self.row_count = self._count(queryset, exact)
+        self.count = self.row_count.value
+        if self.count > self.limit and self.template is not None:
+            self.display_page_controls = True
+        if self.row_count.exact:
+            if self.count == 0 or self.offset > self.count:
+                return []
+            return list(queryset[self.offset:self.offset + self.limit])
+        # Past the exact limit, whether a next page exists is seen by reading one row more.
+        rows = list(queryset[self.offset:self.offset + self.limit + 1])
+        self.has_next = len(rows) > self.limit
+        return rows[:self.limit]
+
+    def _paginate_by_cursor(self, queryset, request, view, exact):
+        if not getattr(view, "cursor_pagination", False) or not isinstance(queryset, QuerySet):
+            raise ValidationError({self.cursor_query_param: [_("This list does not offer cursor pagination; "
+                                                               "use limit and offset.")]})
+        for name in (self.offset_query_param, api_settings.ORDERING_PARAM):
+            if name in request.query_params:
+                raise ValidationError({name: [_("A cursor walks the list in id order: leave out %(name)s.")
+                                              % {"name": name}]})
+        token = request.query_params.getlist(self.cursor_query_param)
+        if len(token) > 1:
+            raise ValidationError({self.cursor_query_param: [_("Send this parameter once.")]})
+        descending = self.descending(view)
+        self.row_count = self._count(queryset, exact)
+        self.count = self.row_count.value
+        queryset = queryset.order_by("-pk" if descending else "pk")
+        if token[0]:
+            last_pk = decode_cursor(token[0])
+            queryset = queryset.filter(pk__lt=last_pk) if descending else queryset.filter(pk__gt=last_pk)
+        rows = list(queryset[:self.limit + 1])
+        self.has_next = len(rows) > self.limit
+        rows = rows[:self.limit]
+        self.last_pk = rows[-1].pk if rows else None
+        return rows
+
+    @staticmethod
+    def descending(view) -> bool:
+        ordering = getattr(view, "ordering", None) or ["pk"]
+        first = ordering[0] if isinstance(ordering, list | tuple) else ordering
+        return first in ("-pk", "-id")
+
+    def _count(self, queryset, exact) -> RowCount:
+        if isinstance(queryset, QuerySet):
+            return count_rows(queryset, exact=exact)
+        return RowCount(len(queryset), True)
+
+    def _count_exact_wanted(self, request) -> bool:
+        values = request.query_params.getlist(self.count_query_param)
+        if not values:
+            return False
+        if values == ["exact"]:
+            return True
+        raise ValidationError({self.count_query_param: [_("Send count=exact, or leave it out.")]})
+
+    def get_next_link(self):
+        if self.cursor_mode:
+            if not self.has_next:
+                return None
+            url = replace_query_param(self.request.build_absolute_uri(), self.limit_query_param, self.limit)
+            return replace_query_param(url, self.cursor_query_param, encode_cursor(self.last_pk))
+        if self.row_count.exact:
+            return super().get_next_link()
+        if not self.has_next:
+            return None
+        url = replace_query_param(self.request.build_absolute_uri(), self.limit_query_param, self.limit)
+        return replace_query_param(url, self.offset_query_param, self.offset + self.limit)
+
+    def get_previous_link(self):
+        return None if self.cursor_mode else super().get_previous_link()
+
+    def get_paginated_response(self, data):
+        return Response({
+            "count": self.count,
+            "count_exact": self.row_count.exact,
+            "next": self.get_next_link(),
+            "previous": self.get_previous_link(),
+            "results": data,
+        })
+
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        response["required"] = ["count", "count_exact", "next", "previous", "results"]
+        properties = response["properties"]
+        properties["count"]["description"] = _(
+            "The number of records. Exact up to %(limit)s; past that it may be the database's estimate "
+            "(then count_exact is false); send count=exact for the exact number.") % {"limit": exact_count_limit()}
+        properties = {"count": properties["count"],
+                      "count_exact": {"type": "boolean", "description": _("False when count is an estimate.")},
+                      **{name: value for name, value in properties.items() if name != "count"}}
+        properties["previous"]["description"] = _("Always null in cursor mode, which walks forwards only.")
+        response["properties"] = properties
+        return response
+
+    def get_limit(self, request):
+        limit = self._whole_number(request, self.limit_query_param, minimum=1)
+        return self.default_limit if limit is None else min(limit, self.max_limit)
+
+    def get_offset(self, request):
+        offset = self._whole_number(request, self.offset_query_param, minimum=0)
+        return 0 if offset is None else offset
+
+    @staticmethod
+    def _whole_number(request, name: str, *, minimum: int) -> int | None:
+        values = request.query_params.getlist(name)
+        if not values:
+            return None
+        if len(values) == 1 and re.fullmatch(r"[0-9]{1,19}", values[0]) and minimum <= int(values[0]) <= MAX_INT64:
+            return int(values[0])
+        raise ValidationError({name: [_("Send one whole number from %(minimum)s to %(maximum)s.")
+                                      % {"minimum": minimum, "maximum": MAX_INT64}]})
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {self.limit_query_param: 1, self.offset_query_param: 0}
+        for parameter in parameters:
+            parameter["schema"].update({"minimum": bounds[parameter["name"]], "maximum": MAX_INT64})
+            if parameter["name"] == self.limit_query_param:
+                parameter["description"] = _("Number of results to return per page (at most %(max)s; "
+                                             "default %(default)s).") % {"max": self.max_limit,
+                                                                         "default": self.default_limit}
+        if getattr(view, "queryset", None) is not None:  # a list of records; due-dates' is computed, exact
+            parameters.append({
+            "name": self.count_query_param, "required": False, "in": "query",
+            "description": _("exact: count every record even past %(limit)s, where the count is otherwise "
+                             "an estimate.") % {"limit": exact_count_limit()},
+            "schema": {"type": "string", "enum": ["exact"]},
+            })
+        if getattr(view, "cursor_pagination", False):
+            parameters.append({
+                "name": self.cursor_query_param, "required": False, "in": "query",
+                "description": _("Keyset pagination for walking a whole list: send it empty to start, then "
+                                 "follow `next`. Pages come in id order; not with offset or ordering."),
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
+            })
+        return parameters

@@ -28,6 +28,21 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)
 
 
+class QueryParametersSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Query parameters read through a serializer (operations with no queryset to filter), held to
+    the schema as QgovFilterBackend holds filters: DRF passes over an optional parameter sent empty,
+    the schema does not allow it, so it is a 400."""
+
+    def validate(self, attrs):
+        data = self.initial_data
+        empty = [name for name, field in self.fields.items()
+                 if hasattr(data, "getlist") and "" in data.getlist(name) and type(field) is not serializers.CharField]
+        if empty:
+            message = _("Send a value, or leave the parameter out.")
+            raise serializers.ValidationError({name: [message] for name in empty})
+        return super().validate(attrs)
+
+
 class QgovModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """Adds `url`, `display` and `version`; writes go through the core services (permission
     re-check, version check, model validation, audit); unknown fields are an error."""

@@ -1,8 +1,9 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from qgov import registry
 from qgov.api import core
+from qgov.api.exceptions import not_found
 from qgov.duedates.api import DueDateViewSet
 from qgov.evidence.api import EvidenceFileViewSet
 from qgov.imports.api import ImportRunViewSet
@@ -28,4 +29,7 @@ for prefix, viewset, *basename in registry.api_routes():
 urlpatterns = [
     path("auth/token/", core.ObtainTokenView.as_view(), name="token_obtain"),
     path("", include(router.urls)),
+    # Whatever else under /api/ (e.g. /api/<resource>/0.5/) is a 404 in the API's error shape, not the
+    # site's HTML page. Only paths with the trailing slash: without it, APPEND_SLASH redirects first.
+    re_path(r"^.*/$", not_found),
 ]

@@ -1,26 +1,28 @@
 """The base viewset every qgov model viewset declares on."""
 
-from django.db.models import Exists, OuterRef
+import re
+from types import SimpleNamespace
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from qgov.api.exceptions import etag
+from qgov.api.fields import BriefRelatedField
 from qgov.api.permissions import METHOD_ACTIONS
+from qgov.api.schema import ErrorSerializer
 from qgov.api.serializers import StrictFieldsMixin
 from qgov.lifecycle import lifecycle_of
 from qgov.roles import Action
 from qgov.services import object_delete, object_transition
 
-ERROR_SCHEMA = inline_serializer("Error", {
-    "status": serializers.IntegerField(),
-    "code": serializers.CharField(),
-    "detail": serializers.CharField(),
-    "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-})
+ERROR_SCHEMA = ErrorSerializer  # the name other modules import
 
 
 class TransitionSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -46,12 +48,12 @@ def transition_action(transition, serializer_class):
     run.__doc__ = f"{transition.label}: {sources} → {transition.target}."
     responses = {
         200: serializer_class,
-        400: OpenApiResponse(ERROR_SCHEMA, description="Bad input (e.g. a required reason is missing)."),
-        403: OpenApiResponse(ERROR_SCHEMA, description=f"The role lacks the '{transition.permission}' action."),
-        404: OpenApiResponse(ERROR_SCHEMA, description="No such record in your agencies."),
-        409: OpenApiResponse(ERROR_SCHEMA, description="Not possible from the record's state, or a guard "
+        400: OpenApiResponse(ErrorSerializer, description="Bad input (e.g. a required reason is missing)."),
+        403: OpenApiResponse(ErrorSerializer, description=f"The role lacks the '{transition.permission}' action."),
+        404: OpenApiResponse(ErrorSerializer, description="No such record in your agencies."),
+        409: OpenApiResponse(ErrorSerializer, description="Not possible from the record's state, or a guard "
                                                        "is not met; `errors` says what is missing."),
-        412: OpenApiResponse(ERROR_SCHEMA, description="The record changed since the version you sent."),
+        412: OpenApiResponse(ErrorSerializer, description="The record changed since the version you sent."),
     }
     description = str(transition.help_text or "") + (" A reason is required." if transition.reason_required else "")
     run = action(detail=True, methods=["post"], url_path=transition.url_segment,
@@ -60,20 +62,126 @@ def transition_action(transition, serializer_class):
                          description=description.strip())(run)
 
 
-def parse_if_match(value: str | None) -> int | None:
-    if not value or value.strip() == "*":
+# RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text.
+_ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
+# A list may hold empty elements ("a", , "b"); RFC 9110 §5.6.1 asks recipients to accept them.
+_ENTITY_TAG_LIST = re.compile(rf"[\s,]*{_ENTITY_TAG}(?:\s*,[\s,]*{_ENTITY_TAG})*[\s,]*")
+_OUR_ETAG = re.compile(r'"(?:0|[1-9][0-9]{0,17})"')  # etag(version), as a 64-bit version can read
+
+
+class IfMatch:
+    """The entity tags of an If-Match header. The services compare it with the record's version
+    (`version != expected`) under their lock; it equals a version whose ETag it lists as a strong
+    tag: If-Match uses the strong comparison (RFC 9110 §13.1.1), so weak tags never match."""
+
+    def __init__(self, header: str, strong_tags: frozenset[str]):
+        self.header = header
+        self.strong_tags = strong_tags
+
+    def __eq__(self, version):
+        return isinstance(version, int) and etag(version) in self.strong_tags
+
+    __hash__ = None
+
+    def __str__(self):
+        return self.header
+
+
+def parse_if_match(value: str | None) -> int | IfMatch | None:
+    """None for no condition (no header, or `*`: the record exists, since it was found); the
+    version for one strong tag of ours, as the body's `version` would be; else an IfMatch. Any
+    well-formed tag list is a condition (a stale or foreign tag is a 412); only a header that is
+    not an entity-tag list is a 400."""
+    value = (value or "").strip()
+    if not value or value == "*":
         return None
-    tag = value.split(",")[0].strip().removeprefix("W/").strip('"')
-    try:
-        return int(tag)
-    except ValueError:
-        raise ValidationError({"If-Match": [_("Send the ETag of the version you edited, e.g. \"3\".")]}) from None
+    if not _ENTITY_TAG_LIST.fullmatch(value):
+        raise ValidationError({"If-Match": [_('Send the ETag of the version you edited, e.g. "3", or *.')]})
+    tags = re.findall(_ENTITY_TAG, value)
+    strong = frozenset(tag for tag in tags if not tag.startswith("W/"))
+    if len(tags) == 1 and _OUR_ETAG.fullmatch(tags[0]):
+        return int(tags[0][1:-1])
+    return IfMatch(value, strong)
+
+
+def brief_fields_of(model) -> set[str]:
+    """The fields a record needs to read as a brief reference: its id and what `__str__` reads,
+    as the model declares them (`brief_fields = ("code", "title")`). A model that declares none is
+    loaded whole: a serializer may read more of a related record than its `__str__` does (a
+    questionnaire's questions), and only the model knows."""
+    declared = getattr(model, "brief_fields", None)
+    if declared is not None:
+        return {model._meta.pk.name, *declared}
+    return {field.name for field in model._meta.concrete_fields}
+
+
+def deferred_for_brief(model) -> list[str]:
+    keep = brief_fields_of(model)
+    return [field.name for field in model._meta.concrete_fields if field.name not in keep and not field.primary_key]
+
+
+def brief_relations(serializer_class, model) -> list[tuple[str, type]]:
+    """(field name, related model) of each relation the serializer reads as {id, display, url}."""
+    relations = []
+    fields = serializer_class().fields.values()
+    # A relation another field reads through (`source="questionnaire.code"`) is loaded whole.
+    read_through = {field.source.split(".")[0] for field in fields if "." in (field.source or "")}
+    for field in fields:
+        child = getattr(field, "child_relation", field)
+        if not isinstance(child, BriefRelatedField) or "." in field.source or field.source == "*" or (
+                field.source in read_through):
+            continue
+        try:
+            model_field = model._meta.get_field(field.source)
+        except FieldDoesNotExist:
+            continue
+        if model_field.is_relation and model_field.related_model is not None:
+            relations.append((field.source, model_field.related_model))
+    return relations
+
+
+def load_brief_relations(queryset, relations):
+    """Related records read only as {id, display, url} are loaded without the columns that needs not
+    (descriptions were 29 % of a risk page's time): `defer()` on the joined ones (select_related),
+    a deferring `Prefetch` for the prefetched ones. A relation something else reaches through
+    (`select_related("review__supplier")`) or a queryset already cut with only() is left whole."""
+    query = queryset.query
+    if not query.deferred_loading[1]:  # only(): the viewset chose its columns itself
+        return queryset
+    selected = query.select_related if isinstance(query.select_related, dict) else {}
+    lookups = list(queryset._prefetch_related_lookups)
+    deferred, changed = [], False
+    for name, related_model in relations:
+        hidden = deferred_for_brief(related_model)
+        if not hidden:
+            continue
+        if selected.get(name) == {}:
+            deferred += [f"{name}__{field}" for field in hidden]
+        if name in lookups and not any(isinstance(lookup, str) and lookup.startswith(f"{name}__")
+                                       for lookup in lookups):
+            lookups[lookups.index(name)] = Prefetch(name, queryset=related_model._default_manager.defer(*hidden))
+            changed = True
+    if deferred:
+        queryset = queryset.defer(*deferred)
+    if changed:
+        queryset = queryset.prefetch_related(None).prefetch_related(*lookups)
+    return queryset
+
+
+class RecordContentNegotiation(DefaultContentNegotiation):
+    """Records are JSON: `?format=` is left to the filters (the import runs' own `format` filter
+    answered 404, read as a renderer name). The schema view keeps `?format=json`."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
 
 
 class QgovReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
     """Records the API only reads (audit events, checkpoints, import runs), scoped by `restrict()`."""
 
+    content_negotiation_class = RecordContentNegotiation
+
     ordering = ["-id"]
+    cursor_pagination = True  # ?cursor= walks the list newest first (qgov.api.pagination)
 
     def get_queryset(self):
         return super().get_queryset().restrict(self.request.user, Action.VIEW)
@@ -84,8 +192,10 @@ class QgovModelViewSet(viewsets.ModelViewSet):
     responses carry an ETag and updates honour If-Match (412 when stale)."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    content_negotiation_class = RecordContentNegotiation
     ordering_fields = "__all__"
     ordering = ["pk"]
+    cursor_pagination = True  # ?cursor= walks the list in id order (qgov.api.pagination)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -100,14 +210,25 @@ class QgovModelViewSet(viewsets.ModelViewSet):
 
             add_evidence_action(cls)
 
+    _brief_relations: dict = {}  # per serializer class, worked out once
+
     def get_queryset(self):
         queryset = super().get_queryset().restrict(self.request.user, Action.VIEW)
+        if self.request.method in ("GET", "HEAD"):
+            queryset = load_brief_relations(queryset, self.brief_relations(queryset.model))
         action = METHOD_ACTIONS.get(self.request.method) if self.detail else None
         if action is not None:
             # The object permission check (RolePermission) reads this instead of a query of its own.
             allowed = queryset.model.objects.restrict(self.request.user, action).filter(pk=OuterRef("pk"))
             queryset = queryset.annotate(qgov_may_write=Exists(allowed))
         return queryset
+
+    def brief_relations(self, model):
+        serializer_class = self.get_serializer_class()
+        key = (serializer_class, model)
+        if key not in QgovModelViewSet._brief_relations:
+            QgovModelViewSet._brief_relations[key] = brief_relations(serializer_class, model)
+        return QgovModelViewSet._brief_relations[key]
 
     def expected_version(self) -> int | None:
         from_header = parse_if_match(self.request.headers.get("If-Match"))
@@ -116,7 +237,7 @@ class QgovModelViewSet(viewsets.ModelViewSet):
         body_version = self.request.data.get("version") if isinstance(self.request.data, dict) else None
         if body_version is None:
             return None
-        if isinstance(body_version, bool) or not isinstance(body_version, int):
+        if isinstance(body_version, bool) or not isinstance(body_version, int) or not 1 <= body_version < 2**63:
             raise ValidationError({"version": [_("A valid integer is required.")]})
         return body_version
 

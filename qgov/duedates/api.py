@@ -5,7 +5,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from qgov.api.fields import BriefRelatedField
-from qgov.api.serializers import StrictFieldsMixin
+from qgov.api.serializers import QueryParametersSerializer
 from qgov.api.viewsets import ERROR_SCHEMA
 from qgov.duedates.declaration import declaring_models, type_key
 from qgov.duedates.selectors import due_items
@@ -18,7 +18,7 @@ def type_choices():
     return [(type_key(model), str(model._meta.verbose_name)) for model in declaring_models()]
 
 
-class DueDateQuerySerializer(StrictFieldsMixin, serializers.Serializer):
+class DueDateQuerySerializer(QueryParametersSerializer):
     within = serializers.IntegerField(
         required=False, min_value=1, max_value=WINDOW_MAX_DAYS,
         help_text="Days ahead to list (default: the agency's warning window, its largest reminder threshold).")

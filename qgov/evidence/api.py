@@ -10,14 +10,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from qgov.api.fields import BriefRelatedField
+from qgov.api.parsers import JSONParser
 from qgov.api.serializers import QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovReadOnlyViewSet
 from qgov.evidence import services
 from qgov.evidence.models import CustodyEvent, EvidenceFile
+from qgov.filters import QgovFilterSet
 from qgov.models import RECORD_FIELDS
 from qgov.roles import Action
 
@@ -86,7 +88,7 @@ class VerifyResultSerializer(serializers.Serializer):
     actual = serializers.CharField(help_text="SHA-256 of the stored file now; empty when it is missing.")
 
 
-class EvidenceFileFilterSet(django_filters.FilterSet):
+class EvidenceFileFilterSet(QgovFilterSet):
     record_type = django_filters.CharFilter(method="filter_record_type", label="Record type (app_label.model)")
     object_id = django_filters.NumberFilter(label="Record id")
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qgov.evidence.choices import CustodyEventActionChoices
 from qgov.evidence.storage import evidence_storage
+from qgov.fields import LongTextField
 from qgov.models import AgencyScopedModel, RestrictedQuerySet
 from qgov.permissions import agency_ids_where
 from qgov.roles import Action
@@ -52,7 +53,7 @@ class EvidenceFile(AgencyScopedModel):
     record = GenericForeignKey("content_type", "object_id")
     file = models.FileField(_("stored file"), storage=evidence_storage, max_length=255, editable=False)
     file_name = models.CharField(_("file name"), max_length=255, help_text=_("The name it was uploaded with."))
-    description = models.TextField(_("description"), blank=True)
+    description = LongTextField(_("description"), blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
     size = models.PositiveBigIntegerField(_("size (bytes)"), editable=False)
     media_type = models.CharField(_("media type"), max_length=100, editable=False)
@@ -67,7 +68,7 @@ class EvidenceFile(AgencyScopedModel):
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True, editable=False)
     withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                      related_name="+", editable=False, verbose_name=_("withdrawn by"))
-    withdrawn_reason = models.TextField(_("reason for withdrawal"), blank=True, editable=False)
+    withdrawn_reason = LongTextField(_("reason for withdrawal"), blank=True, editable=False)
 
     objects = EvidenceFileQuerySet.as_manager()
 
@@ -115,7 +116,7 @@ class CustodyEvent(AgencyScopedModel):
                                   related_name="+", verbose_name=_("from"))
     to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="+", verbose_name=_("to"))
-    note = models.TextField(_("note"), blank=True)
+    note = LongTextField(_("note"), blank=True)
     observed_sha256 = models.CharField(_("SHA-256 found"), max_length=64, blank=True,
                                        help_text=_("What a verification computed from the stored file."))
     at = models.DateTimeField(_("when"), default=timezone.now)

@@ -2,9 +2,10 @@
 over, withdraw it. Each checks the permission on the record inside its transaction, writes the
 custody log and, through the audited models, the agency's audit chain.
 
-Actors are users today. The custody log keeps a name beside the user (`actor_name`,
-`uploader_name`), so that a later caller without an account (a supplier's one-time upload link)
-adds a way in without changing what is stored.
+Actors are users, except for uploads by someone without an account (a supplier answering
+through a one-time link): `evidence_attach(user=None, actor_name=…)`, where the caller has
+authorised the upload itself. The custody log keeps the name beside the user (`actor_name`,
+`uploader_name`).
 """
 
 import uuid
@@ -48,28 +49,39 @@ def _require_on_record(user, evidence, action: str) -> None:
 
 
 def _custody(evidence, action: str, *, user, note: str = "", from_user=None, to_user=None,
-             observed_sha256: str = "") -> CustodyEvent:
+             observed_sha256: str = "", actor_name: str = "") -> CustodyEvent:
     # Built here from values the service has already checked, so no full_clean (its foreign-key
     # checks would cost a query each on every download).
     event = CustodyEvent(agency_id=evidence.agency_id, evidence=evidence, action=action, actor=user,
-                         actor_name=user.get_username(), from_user=from_user, to_user=to_user, note=note,
+                         actor_name=actor_name or user.get_username(), from_user=from_user, to_user=to_user, note=note,
                          observed_sha256=observed_sha256, at=timezone.now())
     event.save()
     return event
 
 
 @transaction.atomic
-def evidence_attach(*, record, upload, user, description: str = "") -> EvidenceFile:
+def evidence_attach(*, record, upload, user, description: str = "", actor_name: str = "",
+                    custodian=None) -> EvidenceFile:
     """Keep `upload` as evidence for `record`: checked (type, size, content), hashed, stored under
     a random name, logged as uploaded with the uploader as its first custodian. A refused upload
     writes nothing; a failure after the file is stored, or a rollback of the caller's transaction,
-    removes the file again (qgov.files.removed_unless_committed)."""
+    removes the file again (qgov.files.removed_unless_committed).
+
+    `user=None` is an upload by someone without an account (a supplier contact through a one-time
+    link): no permission is asked — the caller has checked the link — and `actor_name` must say
+    who it was; the first custodian is then `custodian` (a member of the agency, or nobody). Run
+    it inside `qgov.audit.actor_without_account(label=…)` so that the audit events name them too."""
     model = type(record)
     agency_id = getattr(record, "owning_agency_id", None)
     if not accepts_evidence(model) or agency_id is None:
         raise ValidationError({"file": [_("%(models)s do not take evidence files.") % {
             "models": str(model._meta.verbose_name_plural).capitalize()}]})
-    require(user, agency_id, MAY_WRITE, model)  # asked afresh, inside this transaction
+    if user is not None:
+        require(user, agency_id, MAY_WRITE, model)  # asked afresh, inside this transaction
+        actor_name, custodian = user.get_username(), user
+    elif not actor_name.strip():
+        raise ValueError("An upload without a user needs the uploader's name (actor_name).")
+    actor_name = actor_name.strip()[:200]
     checked = check_upload(upload)
     storage = evidence_storage()
     # A random name: nothing about the record or the uploader can be read from the storage.
@@ -78,13 +90,13 @@ def evidence_attach(*, record, upload, user, description: str = "") -> EvidenceF
         evidence = EvidenceFile(
             agency_id=agency_id, content_type=ContentType.objects.get_for_model(model), object_id=record.pk,
             file_name=checked.file_name, description=description.strip(), sha256=checked.sha256,
-            size=checked.size, media_type=checked.media_type, uploaded_by=user, uploader_name=user.get_username(),
-            uploaded_at=timezone.now(), custodian=user)
+            size=checked.size, media_type=checked.media_type, uploaded_by=user, uploader_name=actor_name,
+            uploaded_at=timezone.now(), custodian=custodian)
         evidence.file.name = stored_name
         evidence.full_clean(exclude=["file", "uploaded_by", "custodian", "content_type", "agency"])
         with one_change():  # the file's "create" event and the custody entry's, written together
             evidence.save()
-            _custody(evidence, Custody.UPLOADED, user=user, to_user=user)
+            _custody(evidence, Custody.UPLOADED, user=user, to_user=custodian, actor_name=actor_name)
     return evidence
 
 

@@ -17,8 +17,9 @@ from qgov.models import RECORD_FIELDS, ImportRun
 
 
 class RowProblemSerializer(serializers.Serializer):
-    row = serializers.IntegerField(help_text="Spreadsheet row: 1 is the header, 0 the file as a whole.")
-    field = serializers.CharField()
+    row = serializers.IntegerField(help_text="Spreadsheet row: 1 is the header, 0 the file as a whole (always 0 for "
+                                             "a document import such as CycloneDX).")
+    field = serializers.CharField(help_text="The column; for a document import, where in it (e.g. a JSON path).")
     message = serializers.CharField()
 
 

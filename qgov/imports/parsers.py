@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import PurePath
 
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 
@@ -29,6 +30,11 @@ class Parser:
     def rows(self, file) -> Iterator[list]:
         """Yield each row of `file` (a binary file object) as a list of cell values."""
         raise NotImplementedError
+
+    def upload_problems(self, file, max_bytes: int) -> list[str]:
+        """What refuses the file at upload, before a run is queued (a file that cannot be read at
+        all is left to the run, which reports it)."""
+        return []
 
 
 class CsvParser(Parser):
@@ -52,6 +58,22 @@ class XlsxParser(Parser):
 
     format = "xlsx"
     extensions = (".xlsx",)
+    # A workbook is a zip of XML; XML compresses well, but not a thousandfold like a zip bomb.
+    max_inflation = 10
+
+    def upload_problems(self, file, max_bytes):
+        try:
+            with zipfile.ZipFile(file) as archive:
+                # The declared sizes bound what zipfile will inflate (it stops there and checks the CRC).
+                inflated = sum(item.file_size for item in archive.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return []
+        finally:
+            file.seek(0)
+        if inflated > self.max_inflation * max_bytes:
+            return [_("This workbook would unpack to %(size)s; an import may unpack to at most %(limit)s.") % {
+                "size": filesizeformat(inflated), "limit": filesizeformat(self.max_inflation * max_bytes)}]
+        return []
 
     def rows(self, file):
         from openpyxl import load_workbook

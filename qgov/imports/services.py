@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from qgov.audit import held_chain_heads
 from qgov.choices import ImportRunStatusChoices
 from qgov.files import sha256_and_size
+from qgov.imports.documents import document_importer_for, document_importer_named
 from qgov.imports.parsers import FileProblem, parser_for, parser_named, supported_extensions
 from qgov.imports.spec import HeaderProblem, spec_for
 from qgov.models import Agency, ImportRun
@@ -65,8 +66,11 @@ def import_agency(*, user, agency_id=None) -> Agency:
     return agencies[0]
 
 
-def upload_problems(upload) -> list[str]:
+def upload_problems(upload, model=None) -> list[str]:
     """What makes an upload unacceptable before it is even read: its format and its size."""
+    document = document_importer_for(model) if model is not None else None
+    if document is not None:
+        return _document_upload_problems(document, upload)
     if parser_for(upload.name) is None:
         return [_("Upload a %(formats)s file.") % {"formats": _(" or ").join(supported_extensions())}]
     if upload.size > settings.QGOV_IMPORT_MAX_BYTES:
@@ -74,7 +78,23 @@ def upload_problems(upload) -> list[str]:
             "size": filesizeformat(upload.size), "limit": filesizeformat(settings.QGOV_IMPORT_MAX_BYTES)}]
     if upload.size == 0:
         return [_("The file is empty.")]
-    return []
+    return parser_for(upload.name).upload_problems(upload, settings.QGOV_IMPORT_MAX_BYTES)
+
+
+def _document_upload_problems(document, upload) -> list[str]:
+    if not document.accepts(upload.name):
+        return [_("Upload a %(label)s file (%(extensions)s).") % {
+            "label": document.label, "extensions": _(" or ").join(document.extensions)}]
+    if upload.size > settings.QGOV_IMPORT_MAX_BYTES:
+        return [_("The file is %(size)s; an import may be at most %(limit)s.") % {
+            "size": filesizeformat(upload.size), "limit": filesizeformat(settings.QGOV_IMPORT_MAX_BYTES)}]
+    if upload.size == 0:
+        return [_("The file is empty.")]
+    return document.upload_problems(upload, settings.QGOV_IMPORT_MAX_BYTES)
+
+
+def is_importable(model) -> bool:
+    return spec_for(model) is not None or document_importer_for(model) is not None
 
 
 @transaction.atomic
@@ -83,11 +103,11 @@ def import_run_create(*, user, agency, model, upload) -> ImportRun:
     transaction commits. Needs the add action on `model` in `agency`."""
     from qgov.imports.tasks import import_run_execute
 
-    if spec_for(model) is None:
+    if not is_importable(model):
         raise ValidationError({"file": _("%(models)s cannot be imported.") % {
             "models": model._meta.verbose_name_plural}})
     require(user, agency.pk, Action.ADD, model)
-    problems = upload_problems(upload)
+    problems = upload_problems(upload, model)
     if problems:
         raise ValidationError({"file": problems})
     sha256, _size = sha256_and_size(upload)
@@ -98,7 +118,7 @@ def import_run_create(*, user, agency, model, upload) -> ImportRun:
         "file_name": upload.name[-255:],
         "sha256": sha256,
         "size": upload.size,
-        "format": parser_for(upload.name).format,
+        "format": (document_importer_for(model) or parser_for(upload.name)).format,
     })
     transaction.on_commit(lambda: import_run_execute.delay(run.pk))
     return run
@@ -150,16 +170,20 @@ def _execute(run_id: int) -> ImportRun | None:
         run.status, run.started, run.finished, run.rows_processed = (
             ImportRunStatusChoices.RUNNING, timezone.now(), None, 0)
         run.save()
-    spec = spec_for(run.target_model)
+    document = document_importer_named(run.format)
+    spec = None if document is not None else spec_for(run.target_model)
     try:
-        if spec is None:
+        if spec is None and document is None:
             raise ImportFailed([problem(FILE_ROW, "file", _("These records cannot be imported any more."))])
         try:
-            require(run.requested_by, run.agency_id, Action.ADD, spec.model)
+            require(run.requested_by, run.agency_id, Action.ADD, run.target_model)
         except PermissionDenied:
             raise ImportFailed([problem(FILE_ROW, "file", _(
                 "%(user)s may no longer add these records in this agency.") % {
                 "user": run.requested_by.get_username()})]) from None
+        if document is not None:
+            _execute_document(run, document)
+            return run
         header, total, keys = _survey(run, spec)
         ImportRun.objects.filter(pk=run.pk).update(rows_total=total)
         run.rows_total = total
@@ -176,6 +200,16 @@ def _execute(run_id: int) -> ImportRun | None:
         _finish(run, ImportRunStatusChoices.FAILED, counts={}, errors=[problem(FILE_ROW, "file", _(
             "The import stopped on an unexpected error; nothing was imported. Try again, or tell an administrator."))])
     return run
+
+
+def _execute_document(run, document) -> None:
+    """A document is read whole, inside one transaction: any problem raises and rolls it all back."""
+    with transaction.atomic(), held_chain_heads():
+        with run.file.open("rb") as stored:
+            counts = document.execute(run, getattr(stored.file, "file", stored.file))
+        processed = sum(counts.get(name, 0) for name in ("created", "updated", "unchanged"))
+        run.rows_total = processed
+        _finish(run, ImportRunStatusChoices.SUCCEEDED, counts=counts)
 
 
 def _finish(run, status, *, counts: dict, errors=()) -> None:

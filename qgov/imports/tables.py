@@ -1,6 +1,7 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
+from qgov.exports import ExportColumn
 from qgov.models import ImportRun
 from qgov.tables import QgovTable
 
@@ -16,6 +17,16 @@ class ImportRunTable(QgovTable):
         model = ImportRun
         fields = ("id", "file_name", "record_type", "status", "requested_by", "created", "rows_total",
                   "created_count", "updated_count", "unchanged_count", "failed_count")
+
+    export_columns = (
+        ExportColumn("id", _("Run")), ExportColumn("file_name"), ExportColumn("format"),
+        ExportColumn(header=_("Type"), select_related=("content_type",),
+                     value=lambda record, table: record.content_type.name),
+        ExportColumn("status"), ExportColumn("requested_by"), ExportColumn("created", _("Uploaded")),
+        ExportColumn("started"), ExportColumn("finished"), ExportColumn("rows_total"),
+        ExportColumn("created_count", _("Created")), ExportColumn("updated_count", _("Updated")),
+        ExportColumn("unchanged_count", _("Unchanged")), ExportColumn("failed_count"),
+    )
 
     def render_record_type(self, record):
         return record.content_type.model_class()._meta.verbose_name_plural

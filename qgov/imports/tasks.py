@@ -12,6 +12,7 @@ from qgov.choices import AuditSourceChoices
 # unacknowledged task is delivered again).
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1740, time_limit=1800)
 def import_run_execute(run_id: int) -> str:
+    from qgov.imports.documents import run_request_id
     from qgov.imports.services import import_run_execute as execute
     from qgov.models import ImportRun
 
@@ -20,5 +21,5 @@ def import_run_execute(run_id: int) -> str:
         return "missing"
     # The records are written in the requester's name, so the audit trail names them.
     with audit_context(source=AuditSourceChoices.TASK, actor=run.requested_by, label="task:import_run_execute",
-                       request_id=f"import-run-{run_id}"):
+                       request_id=run_request_id(run_id)):
         return execute(run_id=run_id).status

@@ -9,12 +9,13 @@ from django.utils.translation import gettext as _
 from django.views.generic import FormView
 
 from qgov.choices import ImportRunStatusChoices
+from qgov.imports.documents import document_importer_for, run_request_id
 from qgov.imports.filters import ImportRunFilterSet
 from qgov.imports.forms import ImportForm
 from qgov.imports.services import import_run_create
 from qgov.imports.spec import spec_for
 from qgov.imports.tables import ImportRunTable
-from qgov.models import ImportRun
+from qgov.models import AuditEvent, ImportRun
 from qgov.roles import Action
 from qgov.services import user_can
 from qgov.views.generic import ObjectDetailView, ObjectListView, model_url
@@ -36,13 +37,17 @@ class ImportView(LoginRequiredMixin, FormView):
                 "models": self.model._meta.verbose_name_plural})
         return super().dispatch(request, *args, **kwargs)
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "document": document_importer_for(self.model)}
+
     def get_context_data(self, **kwargs):
         spec = spec_for(self.model)
         return {
             **super().get_context_data(**kwargs),
             "model_meta": self.model._meta,
-            "columns": spec.importable_columns(),
-            "key_column": spec.key_column,
+            "document": document_importer_for(self.model),
+            "columns": spec.importable_columns() if spec else [],
+            "key_column": spec.key_column if spec else None,
             "list_url": model_url(self.model, "list"),
             "runs": RUNS.restrict(self.request.user, Action.VIEW).filter(
                 agency=self.request.agency, content_type__app_label=self.model._meta.app_label,
@@ -59,6 +64,16 @@ class ImportView(LoginRequiredMixin, FormView):
         return HttpResponseRedirect(run.get_absolute_url())
 
 
+def run_changes(run, limit: int = 500):
+    """The records a run updated, with the fields it changed: the audit events written under the
+    run's request id (a run's writes are audited like any other)."""
+    if run.status != ImportRunStatusChoices.SUCCEEDED or not run.updated_count:
+        return []
+    return list(AuditEvent.objects.filter(request_id=run_request_id(run.pk), action="update",
+                                          content_type=run.content_type)
+                .order_by("id").values("object_id", "object_repr", "changed_fields")[:limit])
+
+
 class ImportRunListView(ObjectListView):
     queryset = RUNS
     filterset_class = ImportRunFilterSet
@@ -73,6 +88,7 @@ class ImportRunDetailView(ObjectDetailView):
         context = super().get_context_data(**kwargs)
         run = self.object
         context.update(
+            changes=run_changes(run),
             target_meta=run.target_model._meta,
             target_list_url=model_url(run.target_model, "list"),
             status_url=reverse("api:importrun-detail", args=[run.pk]),

@@ -1,5 +1,6 @@
 from django import template
 
+from qgov.audit_display import attach_changes
 from qgov.tables import badge_html
 
 register = template.Library()
@@ -7,9 +8,11 @@ register = template.Library()
 
 @register.filter
 def changes(event):
-    """(field, before, after) for each field an audit event changed; versions left out."""
-    before, after = event.before or {}, event.after or {}
-    return [(name, before.get(name), after.get(name)) for name in event.changed_fields if name != "version"]
+    """The FieldChanges of an audit event (label, before, after; related records named). Views
+    showing many events attach them for all at once (qgov.audit_display.attach_changes)."""
+    if not hasattr(event, "display_changes"):
+        attach_changes([event])
+    return event.display_changes
 
 
 @register.simple_tag

@@ -1,19 +1,23 @@
 """Pages of the core: dashboard, agency switcher, agency admin (agency, members, system
-tokens), the audit trail and notifications."""
+tokens), the audit trail, notifications, and the error pages."""
 
 import json
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpResponse, HttpResponseRedirect, HttpResponseServerError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
+from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, ListView, TemplateView
 
 from qgov import dashboard, services
+from qgov.audit_display import model_label
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet
 from qgov.forms import AgencyForm, InviteMemberForm, MembershipForm, SystemTokenForm
 from qgov.middleware import ACTIVE_AGENCY_SESSION_KEY
@@ -27,6 +31,7 @@ from qgov.views.generic import (
     ObjectEditView,
     ObjectHistoryView,
     ObjectListView,
+    model_url,
 )
 
 
@@ -87,6 +92,11 @@ class AgencyHistoryView(ObjectHistoryView):
 
 class AgencyAdminView(LoginRequiredMixin, View):
     """'Agency admin' in the navigation: the active agency's page with members and tokens."""
+
+    @classmethod
+    def page_permission(cls):
+        # Every member may read the agency's page (the dashboard links it); the entry is for those who manage it.
+        return Action.MANAGE_MEMBERS, Membership
 
     def get(self, request):
         if request.agency is None:
@@ -226,6 +236,18 @@ class AuditEventDetailView(ObjectDetailView):
     def can_view_history(self, obj):
         return False
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        event = self.object
+        model = event.content_type.model_class()
+        context.update(
+            object_label=model_label(event.content_type),
+            # The record's page; a deleted record's answers the 404 page, which says so.
+            object_url=model_url(model, "detail", event.object_id) if model is not None and event.action != "delete"
+            else None,
+        )
+        return context
+
 
 # --- notifications --------------------------------------------------------------------------
 
@@ -241,3 +263,42 @@ class NotificationListView(LoginRequiredMixin, ListView):
         services.notifications_mark_read(user=request.user)
         messages.success(request, _("All notifications marked as read."))
         return redirect("qgov:notifications")
+
+
+def favicon(request):
+    """/favicon.ico, which browsers and tools ask for whatever the page links: the static file, by
+    its current (hashed) name, so not a permanent redirect."""
+    return HttpResponseRedirect(static("qgov/favicon.ico"))
+
+
+# --- error pages (qgov.urls names them as the handlers) --------------------------------------
+
+
+def permission_denied(request, exception):
+    """403 inside the layout: the reason the refusing code gave, and the way back."""
+    reason = str(exception) or _("Your role does not allow this.")
+    return render(request, "403.html", {"reason": reason, "back_url": _back_url(request)}, status=403)
+
+
+def page_not_found(request, exception):
+    # Django's message ("No Risk matches the given query.") is for developers; the page says it plainly.
+    return render(request, "404.html", {"back_url": _back_url(request)}, status=404)
+
+
+def server_error(request):
+    """500: rendered with no request context, so nothing that broke the request (the database, a
+    context processor, the session) can break this page too."""
+    return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+def _back_url(request) -> str | None:
+    """Where the user came from, if that was a page of this site (never an outside address)."""
+    referer = request.headers.get("referer", "")
+    if not referer or not url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()},
+                                                          require_https=request.is_secure()):
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(referer)
+    back = parts.path + (f"?{parts.query}" if parts.query else "")
+    return back if back != request.get_full_path() else None

@@ -7,22 +7,27 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import ForeignKey
+from django.core.paginator import Paginator
+from django.db.models import ForeignKey, QuerySet
 from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.choices import BaseChoiceIterator
 from django.utils.formats import date_format
+from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
-from django_tables2.export import ExportMixin
+from django_tables2 import RequestConfig, SingleTableMixin
 
-from qgov import services
+from qgov import exports, services
 from qgov.audit import snapshot
+from qgov.audit_display import attach_changes, describe
+from qgov.autocomplete import CHOICES_LIMIT, pick_widget
+from qgov.counting import RowCount, count_rows
+from qgov.fields import LongTextField
 from qgov.forms import TransitionForm, style_form
 from qgov.lifecycle import TransitionRefused, lifecycle_of, owned_fields_of
 from qgov.models import RECORD_FIELDS, AgencyScopedModel, AuditEvent
@@ -53,6 +58,12 @@ class ScopedViewMixin(LoginRequiredMixin):
     def model(self):
         return self.queryset.model
 
+    @classmethod
+    def page_permission(cls):
+        """(action, model) a user needs to open this page; the navigation offers it only to them."""
+        model = getattr(cls.queryset, "model", None)
+        return (cls.action, model) if model is not None else None
+
     def restricted_queryset(self, action=None):
         return self.queryset.all().restrict(self.request.user, action or self.action)
 
@@ -73,22 +84,50 @@ class ScopedViewMixin(LoginRequiredMixin):
         return context
 
 
-class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView):
-    """Filters from the model's filterset, sortable paginated table, CSV export of the filtered list."""
+class CountingPaginator(Paginator):
+    """The list's paginator, counting as the API does (qgov.counting): exact up to
+    QGOV_EXACT_COUNT_LIMIT records, past it the database's estimate, which the page shows as
+    “about …”. django-tables2 hands it the table's rows; the count is of their queryset."""
+
+    @cached_property
+    def row_count(self) -> RowCount:
+        table_data = getattr(self.object_list, "data", None)
+        queryset = getattr(table_data, "data", self.object_list)
+        if not isinstance(queryset, QuerySet):
+            return RowCount(len(self.object_list), True)
+        counted = count_rows(queryset)
+        if table_data is not None:
+            table_data._length = counted.value  # django-tables2 would otherwise count the rows again
+        return counted
+
+    @cached_property
+    def count(self):
+        return self.row_count.value
+
+    @property
+    def count_exact(self) -> bool:
+        return self.row_count.exact
+
+
+class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
+    """Filters from the model's filterset, sortable paginated table, CSV and XLSX files of the
+    filtered, sorted list (the columns the table declares in `export_columns`)."""
 
     template_name = "qgov/object_list.html"
     paginate_by = None  # the table paginates
-    table_pagination = {"per_page": 50}
-    export_formats = ("csv", "xlsx")
+    table_pagination = {"per_page": 50, "paginator_class": CountingPaginator}
     export_trigger_param = "export"
-    # A sidebar select of records (devices, people, assets) lists at most this many, plus those chosen;
-    # the search box finds the others.
-    filter_choices_limit = 100
+    # A sidebar filter on records (devices, people, assets) of more than this many is an autocomplete
+    # picker (qgov/autocomplete.py) rather than a select of them all.
+    filter_choices_limit = CHOICES_LIMIT
 
     def get(self, request, *args, **kwargs):
         # A member whose role lacks this model's view action (members list, audit trail) is told so.
         if not self.can(Action.VIEW):
             raise PermissionDenied(_("Your role does not include this list."))
+        export_format = request.GET.get(self.export_trigger_param)
+        if export_format in exports.FORMATS:
+            return self.export(export_format)
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
@@ -106,48 +145,73 @@ class ObjectListView(ScopedViewMixin, ExportMixin, SingleTableMixin, FilterView)
             form.fields.pop("agency", None)  # the list is already the active agency's
         if "q" in form.fields:  # search first
             form.fields = {"q": form.fields.pop("q"), **form.fields}
+        declared = getattr(filterset, "autocomplete_filters", ())
         for name, field in form.fields.items():
+            # A relation of many records (assets, people) is picked by typing; a short one stays a select.
             if isinstance(field, ModelChoiceField):
-                field.widget.choices = BoundedChoices(field, form.data.getlist(name) if hasattr(form.data, "getlist")
-                                                      else [], self.filter_choices_limit)
+                # A file renders no form: the picker's parser (ids as "12, 40" or repeated) without
+                # reading any choice.
+                pick_widget(field, self.filter_choices_limit,
+                            force_autocomplete=name in declared or getattr(self, "exporting", False))
         style_form(filterset.form)
         return filterset
 
-    def get_export_filename(self, export_format):
-        return f"{self.model._meta.verbose_name_plural}.{export_format}".replace(" ", "-")
+    def filters_applied(self) -> bool:
+        """Does the query string set any of the sidebar's filters (not just the page or the sort)?"""
+        data, form = self.filterset.data, self.filterset.form
+        return any(str(value).strip() for name in form.fields
+                   for value in (data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]) if value)
 
-    def create_export(self, export_format):
+    def filter_errors(self) -> list[tuple[str, list[str]]]:
+        """(field label, messages) for each refused filter value; the list shows nothing meanwhile."""
+        form = self.filterset.form
+        if not form.is_bound or form.is_valid():
+            return []
+        return [(form.fields[name].label if name in form.fields else _("Filters"), list(errors))
+                for name, errors in form.errors.items()]
+
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        # "Nothing here yet" would be untrue when filters hid the records, or were refused.
+        if self.filter_errors():
+            reason = _("Correct the filters marked above to see records.")
+        elif self.filters_applied():
+            reason = _("No %(records)s match these filters.") % {"records": self.model._meta.verbose_name_plural}
+        else:
+            return table
+        table.empty_text = format_html('{} <a href="{}">{}</a>', reason, self.request.path, _("Clear filters"))
+        return table
+
+    def get_table_data(self):
+        data = super().get_table_data()
+        if getattr(self, "exporting", False) or not hasattr(data, "defer"):
+            return data
+        # Long texts (descriptions, notes) the page's table does not show are not read for it;
+        # the files keep them (export_columns).
+        shown = set(self.get_table_class().base_columns)
+        unshown = [field.name for field in self.model._meta.concrete_fields
+                   if isinstance(field, LongTextField) and field.name not in shown]
+        return data.defer(*unshown) if unshown else data
+
+    def export(self, export_format):
+        """The file of the list as filtered and sorted on the page, every row (no pagination)."""
         if not self.can(Action.EXPORT):
             raise PermissionDenied(_("Your role does not allow exporting lists."))
-        return super().create_export(export_format)
+        self.exporting = True
+        self.filterset = filterset = self.get_filterset(self.get_filterset_class())
+        valid = not filterset.is_bound or filterset.is_valid() or not self.get_strict()
+        self.object_list = filterset.qs if valid else filterset.queryset.none()
+        table = self.get_table_class()(self.get_table_data(), **self.get_table_kwargs())
+        RequestConfig(self.request, paginate=False).configure(table)  # the sort chosen on the page
+        return exports.export_response(queryset=table.data.data, table=table, export_format=export_format,
+                                       agency=self.request.agency)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["can_export"] = self.can(Action.EXPORT)
+        context["filter_errors"] = self.filter_errors()
+        context["filters_applied"] = self.filters_applied()
         return context
-
-
-class BoundedChoices(BaseChoiceIterator):
-    """The choices of a record select in a filter sidebar: the first `limit` records and those
-    already chosen, so a fleet of thousands does not become a select of thousands. Validation
-    still takes any record of the field's queryset (links from other pages keep working)."""
-
-    def __init__(self, field, chosen, limit):
-        self.field, self.limit = field, limit
-        self.chosen = [int(value) for value in chosen if str(value).isdigit() and int(value) < 2**63]
-
-    def __iter__(self):
-        field = self.field
-        iterator = field.iterator(field)
-        if field.empty_label is not None:
-            yield ("", field.empty_label)
-        records = list(field.queryset[:self.limit])
-        shown = {record.pk for record in records}
-        missing = [pk for pk in self.chosen if pk not in shown]
-        if missing:
-            records += list(field.queryset.filter(pk__in=missing))
-        for record in records:
-            yield iterator.choice(record)
 
 
 def display_value(obj, field):
@@ -217,7 +281,13 @@ class ObjectDetailView(ScopedViewMixin, TemplateView):
         return context
 
     def can_view_history(self, obj):
-        return user_can(self.request.user, obj.owning_agency_id, Action.VIEW_AUDIT)
+        """A record's history is read by those who read the agency's audit trail, and by those who
+        may change records of its kind (editors see what happened to what they edit)."""
+        agency_id = obj.owning_agency_id
+        return self.can_view_audit(agency_id) or self.can(Action.CHANGE, agency_id)
+
+    def can_view_audit(self, agency_id):
+        return user_can(self.request.user, agency_id, Action.VIEW_AUDIT)
 
     def transitions(self, obj, lifecycle):
         """(transition, confirm URL, what is missing) of each lifecycle action the user's role allows
@@ -239,8 +309,10 @@ class ObjectHistoryView(ObjectDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         if not context["can_view_history"]:
-            raise PermissionDenied(_("Your role does not include the audit trail."))
-        context["events"] = AuditEvent.objects.for_object(self.object).order_by("-id")[:200]
+            raise PermissionDenied(_("Your role does not include the history of this record."))
+        context["events"] = attach_changes(AuditEvent.objects.for_object(self.object).order_by("-id")[:200])
+        # Each event's own page is part of the audit trail: linked for those who may read it.
+        context["can_view_audit"] = self.can_view_audit(self.object.owning_agency_id)
         return context
 
 
@@ -327,7 +399,7 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
 
     @staticmethod
     def changes_since(current, version):
-        """(field, their value, current value) for each field changed after `version`."""
+        """A FieldChange (label, their value, current value) for each field changed after `version`."""
         events = AuditEvent.objects.for_object(current).order_by("id")
         changed = {}
         for event in events:
@@ -336,7 +408,7 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
                     if name != "version":
                         changed.setdefault(name, (event.before or {}).get(name))
         now = snapshot(current)
-        return [(name, old, now.get(name)) for name, old in changed.items()]
+        return describe(type(current), [(name, old, now.get(name)) for name, old in changed.items()])
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

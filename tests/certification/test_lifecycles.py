@@ -2,6 +2,7 @@
 flags a lost certificate raises, and the daily expiry task."""
 
 import datetime
+import zoneinfo
 
 import pytest
 from django.utils import timezone
@@ -21,7 +22,7 @@ from tests.certification.factories import (
 )
 from tests.risks.factories import AssetFactory
 
-TODAY = timezone.localdate()
+TODAY = timezone.localdate(timezone=zoneinfo.ZoneInfo("Europe/Brussels"))  # the factories' agency zone
 
 
 @pytest.fixture

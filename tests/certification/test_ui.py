@@ -3,6 +3,7 @@ pages with every compliance reason, the forms' refusals, revoking through the UI
 dashboard and its panel."""
 
 import datetime
+import zoneinfo
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,7 +25,7 @@ from tests.certification.factories import (
 )
 from tests.risks.factories import AssetFactory
 
-TODAY = timezone.localdate()
+TODAY = timezone.localdate(timezone=zoneinfo.ZoneInfo("Europe/Brussels"))  # the factories' agency zone
 
 
 def days(n):

@@ -4,6 +4,8 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db.models import TextField
 from django.urls import reverse
 
 from qgov import registry
@@ -80,3 +82,24 @@ def test_due_date_declarations_name_a_real_date_field_and_owner(model):
     from qgov.duedates import declaration_problems
 
     assert declaration_problems(model) == []
+
+
+def _project_text_fields():
+    """Every editable TextField of the project's own apps (the core and each domain app)."""
+    for config in apps.get_app_configs():
+        if not config.name.startswith(("qgov", *(app.label for app in registry.apps()))):
+            continue
+        for model in config.get_models():
+            for field in model._meta.concrete_fields:
+                if isinstance(field, TextField) and field.editable:
+                    yield f"{model._meta.label}.{field.name}", field
+
+
+@pytest.mark.parametrize(("name", "field"), list(_project_text_fields()))
+def test_free_text_is_capped_everywhere_it_is_written(name, field):
+    """An unbounded TextField let a 1,000,000-character description through and it overflowed the
+    page: each one has a max_length, and the model enforces it too (imports and services run
+    full_clean, which checks max_length of CharFields only)."""
+    assert field.max_length, f"{name} has no max_length"
+    with pytest.raises(ValidationError):
+        field.run_validators("x" * (field.max_length + 1))

@@ -11,6 +11,7 @@ from django.db import connection
 
 from qgov.choices import RoleChoices
 from qgov.duedates import DueDate, declaration_problems, declared_due_dates, declaring_models
+from qgov.duedates.selectors import agency_today
 from qgov.duedates.services import due_reminders_send
 from qgov.models import Notification, Reminder
 from risks.models import RiskAcceptance
@@ -67,7 +68,7 @@ def test_open_risks_are_due_for_review_and_closed_ones_are_not(api_as, agency, p
     from risks.choices import RiskStatusChoices
     from tests.risks.factories import RiskFactory
 
-    today = dt.date.today()
+    today = agency_today(agency)  # "days left" counts in the agency's zone, not the host's
     review = RiskFactory(agency=agency, owner=people["owner"], title="Detector blinding",
                          review_date=today + dt.timedelta(days=10))
     RiskFactory(agency=agency, owner=people["owner"], status=RiskStatusChoices.CLOSED,
@@ -285,9 +286,7 @@ def test_two_concurrent_runs_send_each_reminder_once(django_capture_on_commit_ca
 def due_records(agency, other_agency, people, member_of):
     """Acceptances due in 3, 20 and 200 days, one overdue (still approved), one rejected, and one
     of another agency."""
-    from django.utils import timezone
-
-    today = timezone.localdate()
+    today = agency_today(agency)  # days left count in the agency's zone, whatever the host's hour
     made = {}
     for key, days in (("soon", 20), ("very_soon", 3), ("far", 200)):
         made[key] = approved_acceptance(agency=agency, owner=people["owner"],
@@ -371,7 +370,7 @@ def test_the_schema_documents_the_due_dates_api(api_as, superuser):
     schema = api_as(superuser).get("/api/schema/", {"format": "json"}).json()
     operation = schema["paths"]["/api/due-dates/"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"within", "type", "overdue", "agency", "limit", "offset"}
-    assert set(operation["responses"]) == {"200", "400"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403"}  # the core adds 401/403 when authenticated
 
 
 def _many(agency, owner, n, start):
@@ -482,3 +481,10 @@ def test_only_admins_change_the_thresholds(api_as, agency, people):
     assert response.status_code == 403
     agency.refresh_from_db()
     assert agency.reminder_thresholds == [90, 30, 7]
+
+
+@pytest.mark.parametrize("name", ["type", "within", "agency"])
+def test_an_empty_parameter_is_refused_not_ignored(api_as, people, name):
+    answer = api_as(people["viewer"]).get("/api/due-dates/", {name: ""})
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == {name: ["Send a value, or leave the parameter out."]}

@@ -34,18 +34,22 @@ def test_edit_forms_ignore_the_query_string(client, agency, member_of):
     assert form.initial["name"] == "Link A"
 
 
-def test_sidebar_record_selects_list_a_bounded_number_and_the_chosen_ones(client, agency, member_of, monkeypatch):
-    monkeypatch.setattr(ObjectListView, "filter_choices_limit", 2)
+def test_sidebar_record_filters_of_many_records_become_pickers(client, agency, member_of, monkeypatch):
+    """Up to the limit, a select of the records; past it, an autocomplete picker that renders only the
+    chosen record (qgov/autocomplete.py), and any record of the agency still filters."""
+    monkeypatch.setattr(ObjectListView, "filter_choices_limit", 4)
     assets = [AssetFactory(agency=agency, name=f"Asset {n}") for n in range(4)]
     client.force_login(member_of(agency))
     html = client.get("/risks/register/").content.decode()
     asset_select = re.search(r'<select name="asset"[^>]*>(.*?)</select>', html, re.S).group(1)
-    assert re.findall(r'<option value="(\d*)"', asset_select) == ["", str(assets[0].pk), str(assets[1].pk)]
+    assert re.findall(r'<option value="(\d*)"', asset_select) == ["", *(str(asset.pk) for asset in assets)]
+    assets.append(AssetFactory(agency=agency, name="Asset 4"))
     chosen = client.get("/risks/register/", {"asset": assets[3].pk})
-    asset_select = re.search(r'<select name="asset"[^>]*>(.*?)</select>', chosen.content.decode(), re.S).group(1)
-    assert re.findall(r'<option value="(\d*)"', asset_select) == ["", str(assets[0].pk), str(assets[1].pk),
-                                                                  str(assets[3].pk)]
-    assert chosen.context["filter"].is_valid()  # any record of the agency still filters
+    html = chosen.content.decode()
+    assert '<select name="asset"' not in html and "Asset 0" not in html
+    picker = re.search(r'<input[^>]*name="asset"[^>]*>', html).group(0)
+    assert f'value="{assets[3].pk}"' in picker and "Asset 3" in picker
+    assert chosen.context["filter"].is_valid()
 
 
 def test_detail_pages_show_json_lists_as_text(client, agency, member_of):

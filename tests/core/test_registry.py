@@ -44,8 +44,8 @@ def sandbox_app():
 
 def test_no_qgov_file_names_a_domain_app():
     labels = [app.label for app in registry.apps()]
-    assert labels == ["risks", "certification"]
-    planned = ["procurement", "incidents"]
+    assert labels == ["risks", "certification", "procurement"]
+    planned = ["incidents"]
     named = re.compile(rf"\b({'|'.join(labels)})\b|\b({'|'.join(planned)})[:.]")
     offenders = []
     for path in sorted(QGOV.rglob("*")):
@@ -71,11 +71,12 @@ def test_risks_beat_entry_is_scheduled_from_its_declaration():
 
 
 def test_risks_section_navigation(client, agency, member_of):
-    client.force_login(member_of(agency))
+    client.force_login(member_of(agency, RoleChoices.ADMIN))  # an admin is offered every entry
     page = client.get("/risks/assets/")
     assert [(i["label"], i["url"], i["active"]) for i in page.context["navigation"]] == [
         ("Dashboard", "/", False), ("Due soon", "/due/", False), ("Risks", "/risks/register/", True),
-        ("Certification", "/certification/compliance/", False), ("Audit", "/audit/", False),
+        ("Certification", "/certification/compliance/", False),
+        ("Procurement", "/procurement/suppliers/", False), ("Audit", "/audit/", False),
         ("Agency admin", "/agency/", False)]
     assert [(i["label"], i["url"], i["active"]) for i in page.context["section_navigation"]] == [
         ("Register", "/risks/register/", False), ("Assets", "/risks/assets/", True),
@@ -84,12 +85,13 @@ def test_risks_section_navigation(client, agency, member_of):
 
 
 def test_a_new_app_appears_in_the_navigation_in_its_declared_place(sandbox_app, client, agency, member_of):
-    client.force_login(member_of(agency))
+    client.force_login(member_of(agency, RoleChoices.ADMIN))  # an admin is offered every entry
     page = client.get("/sandbox/things/other/")
     assert page.status_code == 200
     assert [(i["label"], i["url"], i["active"]) for i in page.context["navigation"]] == [
         ("Dashboard", "/", False), ("Due soon", "/due/", False), ("Risks", "/risks/register/", False),
-        ("Certification", "/certification/compliance/", False), ("Sandbox", "/sandbox/things/", True),
+        ("Certification", "/certification/compliance/", False),
+        ("Procurement", "/procurement/suppliers/", False), ("Sandbox", "/sandbox/things/", True),
         ("Audit", "/audit/", False), ("Agency admin", "/agency/", False)]
     assert [(i["label"], i["url"], i["active"]) for i in page.context["section_navigation"]] == [
         ("Things", "/sandbox/things/", False), ("Other things", "/sandbox/things/other/", True)]
@@ -102,7 +104,7 @@ def test_a_new_app_gets_its_api_routes_and_dashboard_panel(sandbox_app, client, 
     dashboard = client.get("/")
     assert [panel.title for panel, _ctx in dashboard.context["panels"]] == [
         "Agency", "Due soon", "Quantum-exposed assets (Mosca)", "Risk register", "Certification compliance",
-        "Sandboxes"]
+        "Procurement", "Sandboxes"]
     assert "<p>3 sandboxes in DQN</p>" in dashboard.content.decode()
 
 
@@ -127,14 +129,14 @@ EXPECTED_WITH_SANDBOX = {
     "editor": {"view", "add", "change", "export", "transition", "release_sandbox"},
     "auditor": {"view", "export", "request_report", "view_audit"},
     "admin": {"view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-              "transition", "approve", "manage_requirements", "release_sandbox"},
+              "transition", "approve", "manage_requirements", "manage_crypto_policy", "release_sandbox"},
 }
 
 
 def test_a_new_app_adds_its_actions_to_the_one_role_table(sandbox_app, agency, other_agency, member_of):
     assert roles.all_actions() == ["view", "add", "change", "delete", "export", "request_report", "view_audit",
                                    "manage_members", "transition", "approve", "manage_requirements",
-                                   "release_sandbox"]
+                                   "manage_crypto_policy", "release_sandbox"]
     assert {role: set(actions) for role, actions in roles.ROLE_ACTIONS.items()} == EXPECTED_WITH_SANDBOX
     for role, granted in EXPECTED_WITH_SANDBOX.items():
         user = member_of(agency, role)
@@ -167,7 +169,7 @@ def test_load_catalogs_and_load_demo_call_every_app_loader(sandbox_app, db):
     out = io.StringIO()
     call_command("load_catalogs", stdout=out)
     lines = out.getvalue().splitlines()
-    assert [line.split(":")[0] for line in lines] == ["risks", "certification", "sandbox"]
-    assert lines[2] == "sandbox: 3 sandboxes"
+    assert [line.split(":")[0] for line in lines] == ["risks", "certification", "procurement", "sandbox"]
+    assert lines[3] == "sandbox: 3 sandboxes"
     call_command("load_demo", password="demo-password-for-tests", stdout=io.StringIO())
     assert sandbox.calls == [("catalog",), ("agency_setup", "DEMO"), ("demo", "DEMO", sorted(RoleChoices.values))]

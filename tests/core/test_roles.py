@@ -13,17 +13,19 @@ EXPECTED = {
     "editor": {"view", "add", "change", "export", "transition"},
     "auditor": {"view", "export", "request_report", "view_audit"},
     "admin": {"view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-              "transition", "approve", "manage_requirements"},
+              "transition", "approve", "manage_requirements", "manage_crypto_policy"},
 }
 ALL_ACTIONS = ["view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-               "transition", "approve", "manage_requirements"]
+               "transition", "approve", "manage_requirements", "manage_crypto_policy"]
 
 
 def test_the_table_covers_every_role_and_action():
     assert set(ROLE_ACTIONS) == set(RoleChoices.values)
-    # certification adds one action of its own: only admins set the schemes an agency requires.
-    assert sorted([*Action.values, "manage_requirements"]) == sorted(ALL_ACTIONS)
-    assert APP_ACTIONS == {"manage_requirements": "Set the schemes devices and staff must hold"}
+    # certification and procurement add one action each: only admins set the schemes an agency
+    # requires and the post-quantum migration policy it follows.
+    assert sorted([*Action.values, "manage_requirements", "manage_crypto_policy"]) == sorted(ALL_ACTIONS)
+    assert APP_ACTIONS == {"manage_requirements": "Set the schemes devices and staff must hold",
+                           "manage_crypto_policy": "Choose the post-quantum migration policy"}
     assert sorted(all_actions()) == sorted(ALL_ACTIONS)
     assert {role: set(actions) for role, actions in ROLE_ACTIONS.items()} == EXPECTED
 

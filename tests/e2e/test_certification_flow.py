@@ -14,6 +14,7 @@ from qgov.choices import RoleChoices
 from qgov.models import EvidenceFile
 from risks.services import risk_matrix_ensure
 from tests.certification.factories import RequiredSchemeFactory, SchemeFactory
+from tests.e2e.test_everyday_multiselect import choose
 from tests.e2e.test_login_dashboard import sign_in
 from tests.factories import TEST_PASSWORD, AgencyFactory, MembershipFactory, UserFactory
 from tests.risks.factories import AssetFactory
@@ -48,7 +49,7 @@ def test_register_certify_revoke_and_see_it_non_compliant(page, agency_that_requ
     page.get_by_label("Serial number").fill("PX-000123")
     page.get_by_label("Firmware version").fill("2.1.0")
     page.get_by_label("Firmware hash").fill("ab" * 32)
-    page.get_by_label("Assets").select_option(str(link.pk))
+    choose(page, "id_assets", link.name)
     page.get_by_role("button", name="Save").click()
     device = Device.objects.get()
     assert page.url == f"{live_server.url}{device.get_absolute_url()}"
@@ -118,7 +119,7 @@ def test_register_certify_revoke_and_see_it_non_compliant(page, agency_that_requ
     page.get_by_role("link", name="Open a register risk").click()
     assert page.get_by_label("Title").input_value() == (
         "Capital QKD transmitter A: BSI-CC certificate BSI-DSZ-CC-1234-2026 revoked")
-    assert page.get_by_label("Assets").evaluate("s => [...s.selectedOptions].map(o => o.text)") == [
+    assert page.locator("select#id_assets").evaluate("s => [...s.selectedOptions].map(o => o.text)") == [
         "Capital–Northgate QKD link"]
     screenshot(page, "certification_risk_prefilled")
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from qgov.choices import RoleChoices
 from risks.models import Risk, RiskAcceptance
 from risks.services import risk_matrix_ensure
+from tests.e2e.test_everyday_multiselect import choose
 from tests.e2e.test_login_dashboard import sign_in
 from tests.factories import TEST_PASSWORD, AgencyFactory, MembershipFactory, UserFactory
 from tests.risks.factories import ThreatVectorFactory
@@ -30,7 +31,7 @@ def test_create_rate_find_in_heat_map_and_accept(page, register, screenshot, liv
     sign_in(page, "ed", TEST_PASSWORD)
     page.goto("/risks/register/add/")
     page.get_by_label("Title").fill("Detector blinding on the Capital–Northgate link")
-    page.get_by_label("Threat vectors").select_option(str(register["blinding"].pk))
+    choose(page, "id_threat_vectors", "Detector blinding")
     page.get_by_label("Inherent likelihood").select_option("4")
     page.get_by_label("Inherent impact").select_option("5")
     page.get_by_label("Residual likelihood").select_option("2")
@@ -48,6 +49,7 @@ def test_create_rate_find_in_heat_map_and_accept(page, register, screenshot, liv
     assert ratings.locator("tr", has_text="Residual").locator(".badge").inner_text() == "Medium (6)"
 
     page.goto("/risks/register/")
+    page.get_by_role("tab", name="Inherent").click()  # the current map is shown first
     cell = page.get_by_role("link", name="1 risks at likelihood 4, impact 5 (Critical)")
     cell.focus()  # keyboard users reach cells too
     with page.expect_navigation():

@@ -4,6 +4,7 @@ and the two bypasses of the old generic edit (editing an approved acceptance, se
 "accepted" by hand) refused."""
 
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
@@ -330,7 +331,7 @@ def test_the_schema_lists_each_transition(agency, people, api_as):
                  "/api/risks/{id}/assess/", "/api/risks/{id}/start-treatment/", "/api/risks/{id}/close/",
                  "/api/risks/{id}/reopen/"):
         operation = paths[path]["post"]
-        assert set(operation["responses"]) == {"200", "400", "403", "404", "409", "412"}, path
+        assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "409", "412", "413", "415"}, path
     assert "/api/risks/{id}/accept/" not in paths
 
 
@@ -424,3 +425,16 @@ def test_the_edit_page_says_what_saving_will_cost(agency, people, client):
     assert acceptance.status == "reapproval_required"
     assert events_for(acceptance).latest("id").detail == {"transition": "require_reapproval",
                                                           "reason": "Edited: valid until."}
+
+
+def test_the_acceptance_page_shows_status_requester_approver_and_rating_at_decision(agency, people, client):
+    acceptance = approved(agency, people)
+    client.force_login(people["editor"])
+    html = client.get(acceptance.get_absolute_url()).content.decode()
+    rows = dict(re.findall(r'<th scope="row"[^>]*>([^<]+)</th><td>(.*?)</td>', html, re.S))
+    shown = {label: re.sub(r"<[^>]+>", "", value).strip() for label, value in rows.items()}
+    assert shown["Status"] == "Approved"
+    assert shown["Requested by"] == "ed"
+    assert shown["Approved by"] == "ada"
+    assert shown["Rating at decision"] == "High"
+    assert shown["Score at decision"] == "12"

@@ -165,10 +165,11 @@ def test_critical_stays_critical_when_raised():
 
 def test_asset_exposure_in_the_api_uses_the_agency_z(agency, member_of, api_as):
     matrix = risk_matrix_ensure(agency)
-    matrix.z_optimistic, matrix.z_central, matrix.z_policy = Decimal("10"), Decimal("15"), Decimal("9")
+    matrix.z_optimistic, matrix.z_central, matrix.policy_deadline_year = Decimal("10"), Decimal("15"), 2035
     matrix.save()
+    margin_policy = f"{Decimal(16) - matrix.policy_years():.1f}"  # the policy z is read against today
     asset = AssetFactory(agency=agency, shelf_life_years=Decimal("12"), migration_years=Decimal("4"),
                          harvestable=True)
     body = api_as(member_of(agency)).get(f"/api/assets/{asset.pk}/").json()
-    assert body["exposure"] == {"margin_optimistic": "6.0", "margin_central": "1.0", "margin_policy": "7.0",
+    assert body["exposure"] == {"margin_optimistic": "6.0", "margin_central": "1.0", "margin_policy": margin_policy,
                                 "exposed": True, "band": "critical"}

@@ -21,7 +21,8 @@ def test_heat_maps_count_risks_and_link_to_the_filtered_list(client, agency, oth
     RiskFactory(agency=other_agency, inherent_likelihood=4, inherent_impact=5)
     client.force_login(member_of(agency))
     page = client.get("/risks/register/")
-    inherent, residual = (str(svg) for svg in page.context["heatmaps"])
+    maps = dict(page.context["heatmaps"])
+    inherent, residual = str(maps["inherent"]), str(maps["residual"])
     cell = re.search(r'<a href="([^"]+)" aria-label="2 risks at likelihood 4, impact 5 \(Critical\)">', inherent)
     assert cell, inherent
     assert cell.group(1) == "/risks/register/?inherent_likelihood=4&amp;inherent_impact=5"
@@ -156,3 +157,46 @@ def test_api_filters_span_all_of_the_callers_agencies(agency, other_agency, memb
     RiskFactory(agency=agency)
     rows = api_as(user).get("/api/risks/", {"owner": colleague.pk}).json()["results"]
     assert [row["id"] for row in rows] == [theirs.pk]
+
+
+def test_the_register_labels_the_current_rating_and_offers_its_heat_map(client, agency, member_of):
+    # Current rating given: it is what the register's rating column shows.
+    RiskFactory(agency=agency, title="Rated now", inherent_likelihood=4, inherent_impact=5, current_likelihood=2,
+                current_impact=2, residual_likelihood=1, residual_impact=1)
+    # No current rating yet: the column (and the current map) fall back to the inherent one.
+    RiskFactory(agency=agency, title="Not yet", inherent_likelihood=3, inherent_impact=3)
+    client.force_login(member_of(agency))
+    page = client.get("/risks/register/")
+    html = page.content.decode()
+    assert re.search(r"<th[^>]*>\s*(<a[^>]*>)?\s*Current rating\s*(</a>)?\s*</th>", html), "rating column label"
+    maps = dict(page.context["heatmaps"])
+    assert list(maps) == ["inherent", "current", "residual"]
+    current = str(maps["current"])
+    assert 'aria-label="1 risks at likelihood 2, impact 2 (Low)"' in current
+    assert 'aria-label="1 risks at likelihood 3, impact 3 (Medium)"' in current
+    cell = re.search(r'<a href="([^"]+)" aria-label="1 risks at likelihood 3, impact 3', current).group(1)
+    assert cell == "/risks/register/?current_likelihood=3&amp;current_impact=3"
+    titles = [r.title for r in client.get(cell.replace("&amp;", "&")).context["table"].data]
+    assert titles == ["Not yet"]
+    titles = [r.title for r in client.get("/risks/register/", {"current_likelihood": 2, "current_impact": 2})
+              .context["table"].data]
+    assert titles == ["Rated now"]
+    for kind in ("Inherent", "Current", "Residual"):  # the selector between the three maps
+        assert re.search(rf'<button[^>]*role="tab"[^>]*>{kind}', html), kind
+    assert page.context["heatmap_shown"] == "current"
+    filtered = client.get("/risks/register/", {"residual_likelihood": 1, "residual_impact": 1})
+    assert filtered.context["heatmap_shown"] == "residual"  # the map whose cell was followed stays selected
+
+
+def test_the_mosca_panel_labels_the_margin_and_explains_z_and_crqc(client, agency, member_of):
+    risk_matrix_ensure(agency)
+    AssetFactory(agency=agency, name="Cabinet archive", shelf_life_years=20, migration_years=3)
+    client.force_login(member_of(agency))
+    html = client.get("/").content.decode()
+    panel = html[html.index("Quantum-exposed assets"):html.index("All assets")]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", panel))
+    assert "Cabinet archive margin x + y − z: +8.0 y" in text, text  # 20 + 3 − 15, not the total 23
+    assert re.search(r'<abbr title="cryptographically relevant quantum computer[^"]*">CRQC</abbr>', panel)
+    assert re.search(r'<abbr title="[^"]*years until a CRQC[^"]*">z</abbr>', panel)
+    asset_page = client.get("/risks/assets/").content.decode()
+    assert re.search(r'<th title="Margin in years: [^"]*years until a CRQC \(cryptographically[^"]*"', asset_page)

@@ -1,0 +1,63 @@
+"""Rate limits for pages anyone may reach without signing in (one-time links): at most `limit`
+requests per `window` seconds for each key (a token, a client address), counted in Django's
+cache. Failed sign-ins are throttled by django-axes instead (it locks a username after failures,
+stored in the database); this counts every request, good or bad, which a link needs.
+
+The counters live in the default cache: with several web processes, point `CACHE_URL` at a
+shared cache (Redis), or each process counts on its own. docs/rate-limits.md says more.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.utils.translation import gettext as _
+
+
+@dataclass(frozen=True)
+class Limit:
+    limit: int  # requests allowed per window
+    window: int  # seconds
+
+
+class RateLimited(Exception):
+    """Too many requests for one of the keys; `retry_after` is in seconds."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(_("Too many requests. Try again in a few minutes."))
+
+
+def _cache_key(scope: str, kind: str, value: str) -> str:
+    # Hashed: a key may be a secret (a link's token) and must fit any cache's key rules.
+    digest = hashlib.sha256(f"{scope}\x00{kind}\x00{value}".encode()).hexdigest()
+    return f"qgov:ratelimit:{digest}"
+
+
+def hit(scope: str, keys: dict[str, str], limits: dict[str, Limit]) -> None:
+    """Count one request against each of `keys` ({kind: value}, e.g. {"ip": "192.0.2.1",
+    "token": "…"}) under the limit of its kind; raise RateLimited when any is over. Every key is
+    counted even when one is over, so a flood from one address also uses up the token's count."""
+    exceeded = []
+    for kind, value in keys.items():
+        rule = limits[kind]
+        key = _cache_key(scope, kind, value)
+        # add() starts the window only when the counter does not exist yet (fixed windows).
+        cache.add(key, 0, timeout=rule.window)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add() and incr()
+            cache.add(key, 1, timeout=rule.window)
+            count = 1
+        if count > rule.limit:
+            exceeded.append(rule.window)
+    if exceeded:
+        raise RateLimited(retry_after=max(exceeded))
+
+
+def client_ip(request) -> str:
+    """The client's address as the web server handed it over (REMOTE_ADDR). Behind a reverse proxy,
+    the proxy must set REMOTE_ADDR (e.g. gunicorn's `--forwarded-allow-ips` with a proxy that sends
+    the real address); a client-supplied X-Forwarded-For is not trusted, or anyone could pick a
+    fresh address for each request."""
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
