@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from qgov.forms import QgovModelForm
+from risks.choices import AssetProtectsChoices
 from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
 
 
@@ -24,6 +25,14 @@ class AssetForm(QgovModelForm):
         model = Asset
         fields = ["name", "asset_type", "description", "owner", "criticality", "shelf_life_years", "migration_years",
                   "protects", "harvestable"]
+
+    def clean(self):
+        cleaned = super().clean()
+        # As in the API: a box left as it was follows what the asset protects, so choosing "integrity
+        # only" on a new asset does not trip over the ticked default; a box the user ticked is checked.
+        if cleaned.get("protects") == AssetProtectsChoices.INTEGRITY and "harvestable" not in self.changed_data:
+            cleaned["harvestable"] = False
+        return cleaned
 
 
 class ControlForm(QgovModelForm):

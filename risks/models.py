@@ -207,7 +207,7 @@ class Asset(AgencyScopedModel):
     harvestable = models.BooleanField(
         _("harvest-now-decrypt-later applies"), default=True,
         help_text=_("Its traffic or data could be recorded today and decrypted later. Never for an integrity-only "
-                    "(signature) asset; through the API it defaults to what the asset protects."))
+                    "(signature) asset; left unset (API) or untouched (form), it follows what the asset protects."))
 
     class Meta:
         ordering = ["name"]

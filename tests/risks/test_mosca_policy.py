@@ -129,6 +129,40 @@ def test_a_signature_only_asset_cannot_be_marked_harvestable(agency, member_of, 
     assert not Asset.objects.exists()
 
 
+@pytest.mark.parametrize(("protects", "harvestable_sent", "stored"), [
+    ("integrity", None, False),  # the ticked default, untouched, follows "integrity only"
+    ("confidentiality", None, True),
+    ("confidentiality", False, False),
+])
+def test_the_asset_form_lets_the_untouched_harvest_box_follow_what_the_asset_protects(
+        protects, harvestable_sent, stored, client, agency, member_of):
+    client.force_login(member_of(agency, RoleChoices.EDITOR))
+    form = client.get("/risks/assets/add/").context["form"]
+    assert form["harvestable"].value() is True
+    data = {"name": "Code signing", "asset_type": "system", "criticality": "high", "shelf_life_years": "12",
+            "migration_years": "2", "protects": protects}
+    if harvestable_sent is None:
+        data["harvestable"] = "on"  # what the browser sends for the box as the page offered it
+    response = client.post("/risks/assets/add/", data)
+    assert response.status_code == 302, response.context["form"].errors
+    assert Asset.objects.get(agency=agency).harvestable is stored
+
+
+def test_the_asset_form_refuses_a_harvest_box_ticked_on_an_integrity_only_asset(client, agency, member_of):
+    asset = AssetFactory(agency=agency, protects="integrity", harvestable=False)
+    client.force_login(member_of(agency, RoleChoices.EDITOR))
+    form = client.get(f"/risks/assets/{asset.pk}/edit/").context["form"]
+    data = {name: form[name].value() for name in form.fields if form[name].value() not in (None, False)}
+    data["harvestable"] = "on"
+    response = client.post(f"/risks/assets/{asset.pk}/edit/", data)
+    assert response.status_code == 200
+    assert response.context["form"].errors["harvestable"] == [
+        "Harvest-now-decrypt-later needs something confidential to record; an integrity-only (signature) asset "
+        "has none."]
+    asset.refresh_from_db()
+    assert asset.harvestable is False
+
+
 # --- the upgrade -------------------------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
