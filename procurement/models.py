@@ -165,17 +165,23 @@ class CryptoPolicy(CatalogModel):
 
     def deadline_for(self, component) -> tuple[datetime.date, str] | None:
         """(date, label) of the first rule that matches `component`; None when none does."""
-        for rule in self.deadlines:
-            bits = rule.get("classical_bits_at_most")
-            if bits is not None and (component.classical_security_level is None
-                                     or component.classical_security_level > bits):
-                continue
-            if rule.get("primitives") and component.primitive not in rule["primitives"]:
-                continue
-            if rule.get("harvestable_asset") and not (component.asset_id and component.asset.harvestable):
-                continue
-            return datetime.date.fromisoformat(rule["date"]), rule.get("label", "")
-        return None
+        return deadline_rule_match(self.deadlines, component)
+
+
+def deadline_rule_match(rules, component) -> tuple[datetime.date, str] | None:
+    """(date, label) of the first of a policy's deadline `rules` that matches `component`; None when
+    none does. Reads only fields, so the data migrations can call it on historical models."""
+    for rule in rules:
+        bits = rule.get("classical_bits_at_most")
+        if bits is not None and (component.classical_security_level is None
+                                 or component.classical_security_level > bits):
+            continue
+        if rule.get("primitives") and component.primitive not in rule["primitives"]:
+            continue
+        if rule.get("harvestable_asset") and not (component.asset_id and component.asset.harvestable):
+            continue
+        return datetime.date.fromisoformat(rule["date"]), rule.get("label", "")
+    return None
 
 
 DEFAULT_CRYPTO_POLICY = "NIST-IR-8547"

@@ -11,6 +11,7 @@ import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, DateField, F, Q, When
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from procurement.choices import (
     ANSWER_POINTS,
+    POST_QUANTUM_FAMILIES,
     QUANTUM_VULNERABLE_FAMILIES,
     REVIEW_INTERVAL_MONTHS,
     AnswerChoices,
@@ -279,15 +281,85 @@ def portal_links_close(review, *, user=None, status=PortalLinkStatusChoices.REVO
 
 # --- components ------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class AlgorithmFamilies:
+    """The families an algorithm's name belongs to (choices.QUANTUM_VULNERABLE_FAMILIES and
+    choices.POST_QUANTUM_FAMILIES), by name, in the order the name gives them."""
+
+    vulnerable: tuple[str, ...] = ()
+    post_quantum: tuple[str, ...] = ()
+
+    @property
+    def hybrid(self) -> bool:
+        return bool(self.vulnerable and self.post_quantum)
+
+    def __add__(self, other):
+        return AlgorithmFamilies(self.vulnerable + other.vulnerable, self.post_quantum + other.post_quantum)
+
+
+# One pattern of named groups, post-quantum families first: "SLH-DSA" is read as SLH-DSA before
+# its letters "DSA" could be.
+_FAMILY_GROUPS = {f"family{index}": (family, kind) for index, (family, kind) in enumerate(
+    [(family, "post_quantum") for family in POST_QUANTUM_FAMILIES]
+    + [(family, "vulnerable") for family in QUANTUM_VULNERABLE_FAMILIES])}
+_FAMILY_PATTERN = re.compile("|".join(f"(?P<{group}>{family.pattern})"
+                                      for group, (family, _kind) in _FAMILY_GROUPS.items()))
+
+
+def _name_words(name: str) -> tuple[str, list[int]]:
+    """The name upper-cased without separators, and where its words start in that text: after a
+    separator, at a lower-to-upper case change (sha256WithRSAEncryption) and where letters follow
+    digits (X25519MLKEM768)."""
+    text, starts, previous = [], [], " "
+    for char in name:
+        if not (char.isascii() and char.isalnum()):
+            previous = " "
+            continue
+        if (previous == " " or (previous.islower() and char.isupper())
+                or (previous.isdigit() and char.isalpha())):
+            starts.append(len(text))
+        text.append(char.upper())
+        previous = char
+    return "".join(text), starts
+
+
+def algorithm_families(name: str) -> AlgorithmFamilies:
+    """Which families `name` names, case and separators aside: each word of the name is matched
+    against the families' patterns, and a match continues where the last one ended, so that glued
+    hybrid names (X25519MLKEM768, SecP256r1MLKEM768) yield both parts. A word no family starts
+    (Keccak, ECB, Draft00) is skipped, so "EC" inside another word is never read as a curve."""
+    text, starts = _name_words(name or "")
+    found = {"vulnerable": [], "post_quantum": []}
+    at = 0 if text else None
+    while at is not None:
+        match = _FAMILY_PATTERN.match(text, at)
+        if match:
+            family, kind = _FAMILY_GROUPS[match.lastgroup]
+            if family.name not in found[kind]:
+                found[kind].append(family.name)
+            at = match.end() if match.end() < len(text) else None
+        else:
+            at = next((start for start in starts if start > at), None)
+    return AlgorithmFamilies(tuple(found["vulnerable"]), tuple(found["post_quantum"]))
+
+
+def component_algorithm_families(component) -> AlgorithmFamilies:
+    """The families of the component's algorithm and parameter set (where CBOMs often put the
+    curve: algorithm "ECDH", parameter set "P-384")."""
+    return algorithm_families(component.algorithm) + algorithm_families(component.parameter_set_identifier)
+
+
 def is_quantum_vulnerable(component) -> bool:
-    """A cryptographic asset with NIST quantum security level 0, or of an algorithm family Shor's
-    algorithm breaks (RSA, finite-field and elliptic-curve discrete logarithms), whatever it states."""
+    """A cryptographic asset that states NIST quantum security level 0, or whose algorithm (or
+    parameter set) names a family Shor's algorithm breaks and no post-quantum family: a hybrid such
+    as X25519MLKEM768 is not vulnerable as a whole. Reads only the component's fields, so the data
+    migrations can call it on historical models."""
     if not component.crypto_asset_type:
         return False
     if component.nist_quantum_security_level == 0:
         return True
-    family = re.split(r"[^A-Z0-9]", (component.algorithm or "").upper().replace("-", ""), maxsplit=1)[0]
-    return any(family.startswith(name) for name in QUANTUM_VULNERABLE_FAMILIES)
+    families = component_algorithm_families(component)
+    return bool(families.vulnerable) and not families.post_quantum
 
 
 _policy_cache = contextvars.ContextVar("crypto_policy_cache", default=None)
@@ -383,6 +455,40 @@ def connect_component_hooks() -> None:
 PORTAL_LINK_DAYS = 14  # how long a questionnaire link works, unless the reviewer says otherwise
 
 
+# A link's token is "<review id>.<random part>.<signature>": django.core.signing (HMAC-SHA256,
+# salted for the portal) over the review id and 128 random bits, in URL-safe characters (about 70,
+# so a link fits on one e-mail line). The signature refuses a guessed, altered or foreign token
+# (another SECRET_KEY) before the database is asked; the random part keeps the token unguessable
+# even to someone who holds the key; only the SHA-256 of the whole token is stored, and the link's
+# row decides whether it still works (expiry, revocation, one submission). SECRET_KEY_FALLBACKS keeps
+# links issued under a rotated key working.
+PORTAL_TOKEN_SALT = "qgov.procurement.portal"
+PORTAL_TOKEN_SEP = "."
+PORTAL_TOKEN_RANDOM_BYTES = 16
+PORTAL_TOKEN = re.compile(r"[1-9][0-9]{0,18}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}")
+
+
+def portal_signer() -> signing.Signer:
+    return signing.Signer(salt=PORTAL_TOKEN_SALT, sep=PORTAL_TOKEN_SEP, algorithm="sha256")
+
+
+def portal_token_issue(review) -> str:
+    """A new token naming `review`: shown once, stored only as its hash."""
+    return portal_signer().sign(f"{review.pk}{PORTAL_TOKEN_SEP}{secrets.token_urlsafe(PORTAL_TOKEN_RANDOM_BYTES)}")
+
+
+def portal_token_review_id(token) -> int | None:
+    """The review a well-formed token with a good signature names; None for anything else. No
+    database query."""
+    if not isinstance(token, str) or not PORTAL_TOKEN.fullmatch(token):
+        return None
+    try:
+        value = portal_signer().unsign(token)
+    except signing.BadSignature:
+        return None
+    return int(value.split(PORTAL_TOKEN_SEP, 1)[0])
+
+
 def portal_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -402,7 +508,7 @@ def review_send(*, review, user, contact_name: str, contact_email: str, days: in
                                reason=_("Sent to %(name)s <%(email)s>.") % {"name": contact_name,
                                                                             "email": contact_email})
     portal_links_close(review, user=user)
-    token = secrets.token_urlsafe(32)
+    token = portal_token_issue(review)
     link = PortalLink(review=review, contact_name=contact_name, contact_email=contact_email,
                       token_hash=portal_token_hash(token), created_by=user,
                       expires_at=timezone.now() + datetime.timedelta(days=days))
@@ -411,9 +517,6 @@ def review_send(*, review, user, contact_name: str, contact_email: str, days: in
     return link, token
 
 
-# Links are made of secrets.token_urlsafe(32): 43 URL-safe characters. Anything else is refused
-# before the database is asked.
-PORTAL_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 PORTAL_MAX_DAYS = 60
 
 
@@ -458,17 +561,19 @@ def _portal_refusal(link) -> PortalRefused | None:
 
 def portal_link_find(token: str):
     """The active link with this token, its review, supplier, agency and questionnaire read with it.
-    The token is looked up by its SHA-256, never compared as typed, so the lookup takes no longer
-    for a nearly right token than for a wrong one. An unknown token is a 404; an expired, revoked or
-    used one a 410 (an expired link is marked so, audited as the system)."""
+    A malformed token, or one whose signature does not verify, is refused without a query. A signed
+    one is looked up by its SHA-256 (never compared as typed) together with the review it names. An
+    unknown token is a 404; an expired, revoked or used one a 410 (an expired link is marked so,
+    audited as the system)."""
     from procurement.models import PortalLink
 
     refused = PortalRefused(404, _("Link not found"), _(
         "This questionnaire link is not valid. Check that you copied the whole address from the e-mail."))
-    if not isinstance(token, str) or not PORTAL_TOKEN.match(token):
+    review_id = portal_token_review_id(token)
+    if review_id is None:
         raise refused
     link = (PortalLink.objects.select_related("review__agency", "review__supplier", "review__questionnaire")
-            .filter(token_hash=portal_token_hash(token)).first())
+            .filter(token_hash=portal_token_hash(token), review_id=review_id).first())
     if link is None:
         raise refused
     problem = _portal_refusal(link)

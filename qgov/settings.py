@@ -25,6 +25,8 @@ INSECURE_DEFAULT_AUDIT_KEY = "qgov-insecure-development-only-audit-key"
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
+# Earlier keys, only to check signatures made with them (portal links stay valid across a rotation).
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 # The audit chain's HMAC key (never stored in the database); see docs/audit.md for rotation.
 QGOV_AUDIT_KEY = env("QGOV_AUDIT_KEY", default="") or INSECURE_DEFAULT_AUDIT_KEY

@@ -60,7 +60,8 @@ def test_send_answer_without_an_account_submit_and_score(page, browser, live_ser
     sent = page.get_by_test_id("portal-link-sent")
     sent.wait_for()
     portal_url = page.get_by_test_id("portal-url").input_value()
-    assert re.fullmatch(rf"{re.escape(live_server.url)}/portal/[A-Za-z0-9_-]{{43}}/", portal_url)
+    assert re.fullmatch(rf"{re.escape(live_server.url)}/portal/[0-9]+\.[A-Za-z0-9_-]{{22}}\.[A-Za-z0-9_-]{{43}}/",
+                        portal_url)
     assert page.get_by_test_id("review-status").inner_text() == "Sent to supplier"
     screenshot(page, "procurement-portal-1-sent")
     [message] = mail.outbox

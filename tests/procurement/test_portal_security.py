@@ -1,9 +1,11 @@
 """What the supplier portal refuses: another review through a link, expired, revoked, used and unknown
-links, questions not in the questionnaire, requests without the CSRF token, too many requests; and
-that the page names nothing of the agency but itself, the supplier and the questionnaire."""
+links, tampered or foreign signatures, questions not in the questionnaire, requests without the CSRF
+token, too many requests; and that the page names nothing of the agency but itself, the supplier and
+the questionnaire."""
 
 import datetime
 import re
+import secrets
 
 import pytest
 from django.core.cache import cache
@@ -83,13 +85,98 @@ def test_the_page_names_no_other_record_of_the_agency(review_a, review_b, agency
     assert agency.name in content
 
 
-@pytest.mark.parametrize("token", ["x" * 43, "short", "A" * 44, "%20" * 15])
+@pytest.mark.parametrize("token", ["x" * 43, "short", "A" * 44, "%20" * 15, f"1.{'x' * 22}.{'y' * 43}",
+                                   f"0.{'x' * 22}.{'y' * 43}", f"1.{'x' * 22}.{'y' * 43}\n"])
 def test_an_unknown_link_is_a_404_and_writes_nothing(review_a, token):
     before = snapshot_of_writes()
     response = Client().get(f"/portal/{token}/")
     assert response.status_code == 404
     assert "Link not found" in response.content.decode()
     assert Client().post(f"/portal/{token}/", {"action": "save"}).status_code == 404
+    assert snapshot_of_writes() == before
+
+
+# --- the signed token -----------------------------------------------------------------------------
+
+OLD_KEY, NEW_KEY = "an-earlier-secret-key-" + "o" * 40, "the-secret-key-now-" + "n" * 40
+
+
+def test_a_token_is_signed_names_its_review_and_fits_in_an_email(review_a):
+    review, link, token = review_a
+    review_id, random_part, signature = token.split(".")
+    assert int(review_id) == review.pk and (len(random_part), len(signature)) == (22, 43)  # 128 bits, HMAC-SHA256
+    assert re.fullmatch(r"[A-Za-z0-9_.-]+", token)  # nothing to escape in a URL or an e-mail
+    # Even with a 19-digit review id, a link on an ordinary host stays short enough for one e-mail line.
+    assert len(f"https://qgov.example.gov/portal/{'9' * 19}.{random_part}.{signature}/") <= 120
+    assert link.token_hash == services.portal_token_hash(token)
+
+
+def changed(part: str) -> str:
+    return ("B" if part[0] == "A" else "A") + part[1:]
+
+
+@pytest.mark.parametrize("part", ["review", "random part", "signature"])
+def test_a_tampered_token_is_refused_on_its_signature_before_any_query(review_a, part, django_assert_num_queries):
+    review, _link, token = review_a
+    review_id, random_part, signature = token.split(".")
+    tampered = {"review": f"{review.pk + 1}.{random_part}.{signature}",
+                "random part": f"{review_id}.{changed(random_part)}.{signature}",
+                "signature": f"{review_id}.{random_part}.{changed(signature)}"}[part]
+    with django_assert_num_queries(0), pytest.raises(services.PortalRefused) as refused:
+        services.portal_link_find(tampered)
+    assert refused.value.status == 404
+    before = snapshot_of_writes()
+    response = Client().get(url(tampered))
+    assert response.status_code == 404 and "Link not found" in response.content.decode()
+    assert Client().post(url(tampered), form_data(review)).status_code == 404
+    assert snapshot_of_writes() == before
+    assert Client().get(url(token)).status_code == 200  # the real link still works
+
+
+def test_a_token_signed_with_another_secret_key_is_refused(agency, reviewer, settings, django_assert_num_queries):
+    settings.SECRET_KEY = OLD_KEY
+    _review, link, token = make_sent_review(agency, reviewer, "Alpha Photonics")
+    settings.SECRET_KEY = NEW_KEY
+    # Its hash is stored and its link active: the signature alone refuses it.
+    assert PortalLink.objects.filter(pk=link.pk, token_hash=services.portal_token_hash(token),
+                                     status="active").exists()
+    with django_assert_num_queries(0), pytest.raises(services.PortalRefused):
+        services.portal_link_find(token)
+    before = snapshot_of_writes()
+    assert Client().get(url(token)).status_code == 404
+    assert snapshot_of_writes() == before
+
+
+def test_links_issued_before_a_key_rotation_work_while_the_old_key_is_a_fallback(agency, reviewer, settings):
+    settings.SECRET_KEY = OLD_KEY
+    _review, _link, token = make_sent_review(agency, reviewer, "Alpha Photonics")
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = NEW_KEY, [OLD_KEY]
+    assert Client().get(url(token)).status_code == 200
+    _review, _link, new_token = make_sent_review(agency, reviewer, "Bravo Quantum")
+    settings.SECRET_KEY_FALLBACKS = []  # the old key retired: its links stop, the new ones work
+    assert Client().get(url(token)).status_code == 404
+    assert Client().get(url(new_token)).status_code == 200
+
+
+@pytest.mark.parametrize("case", ["never issued", "link deleted"])
+def test_a_well_signed_token_whose_hash_is_not_stored_is_refused(review_a, case):
+    review, link, token = review_a
+    if case == "never issued":  # signed with our key (as if the key had leaked), but no row has its hash
+        token = services.portal_signer().sign(f"{review.pk}.{secrets.token_urlsafe(16)}")
+    else:
+        PortalLink.objects.filter(pk=link.pk).delete()
+    assert services.portal_token_review_id(token) == review.pk  # the signature is good
+    before = snapshot_of_writes()
+    response = Client().get(url(token))
+    assert response.status_code == 404 and "Link not found" in response.content.decode()
+    assert snapshot_of_writes() == before
+
+
+def test_a_token_opens_only_the_review_it_names(review_a, review_b):
+    (_a, link_a, token_a), (b, _link_b, _token_b) = review_a, review_b
+    PortalLink.objects.filter(pk=link_a.pk).update(review=b)  # the row no longer agrees with the token
+    before = snapshot_of_writes()
+    assert Client().get(url(token_a)).status_code == 404
     assert snapshot_of_writes() == before
 
 
