@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from procurement.choices import (
     AnswerChoices,
@@ -62,7 +63,14 @@ def clean_country(value: str) -> str:
 class Questionnaire(CatalogModel):
     """One version of the supplier due-diligence questionnaire: questions with weights (totalling
     100), the escalation rule and the outcome bands. A new version is a new row; reviews keep the
-    version they were made with."""
+    version they were made with, and once one does, what it was answered and scored against can no
+    longer change (`SCORED_FIELDS`, refused by `clean()` on every write path)."""
+
+    # What a review is answered and scored against, and what names the version: changing one under
+    # a review would silently re-score open reviews and rewrite the questions of submitted ones. The
+    # title, description, citations and "not verified" note only describe the version (a typo, a
+    # better source) and stay correctable.
+    SCORED_FIELDS = ("code", "series", "edition", "questions", "escalation", "outcome_bands")
 
     code = models.CharField(_("code"), max_length=40, unique=True, help_text=_("e.g. QKD-SCRM-1"))
     series = models.SlugField(_("series"), max_length=40,
@@ -121,8 +129,26 @@ class Questionnaire(CatalogModel):
         if (not bands or any(b.get("outcome") not in outcomes or not isinstance(b.get("min_score"), int | float)
                              for b in bands) or min(b.get("min_score", 1) for b in bands) != 0):
             errors["outcome_bands"] = _("Give outcome bands with a minimum score each, the lowest at 0.")
+        for name, message in self.in_use_changes().items():
+            errors.setdefault(name, message)
         if errors:
             raise ValidationError(errors)
+
+    def in_use_changes(self) -> dict[str, str]:
+        """{field: why it cannot change} for each of the SCORED_FIELDS changed from the stored row
+        while reviews use this version; empty when nothing of the sort."""
+        if self.pk is None:
+            return {}
+        stored = Questionnaire._base_manager.filter(pk=self.pk).values(*self.SCORED_FIELDS).first()
+        changed = [name for name in self.SCORED_FIELDS if stored is not None and getattr(self, name) != stored[name]]
+        used = DueDiligenceReview._base_manager.filter(questionnaire_id=self.pk).count() if changed else 0
+        if not used:
+            return {}
+        message = ngettext(
+            "Edition %(edition)s of %(code)s is used by %(count)s review; publish a new edition instead.",
+            "Edition %(edition)s of %(code)s is used by %(count)s reviews; publish a new edition instead.",
+            used) % {"edition": stored["edition"], "code": stored["code"], "count": used}
+        return dict.fromkeys(changed, message)
 
 
 class CryptoPolicy(CatalogModel):
@@ -330,6 +356,11 @@ class DueDiligenceAnswer(AgencyScopedModel):
 
     create_only_fields = ("agency", "review", "question")
     accepts_evidence = True
+    # Set by the supplier portal's save (procurement.services.portal_answers_save) on the rows it
+    # writes: while a review is with the supplier, only the supplier changes its answers. Every other
+    # write (the generic services behind the API and the pages, the reviewer's answers service)
+    # leaves it False and is refused then.
+    written_at_portal = False
 
     class Meta:
         ordering = ["review", "pk"]
@@ -349,21 +380,22 @@ class DueDiligenceAnswer(AgencyScopedModel):
             if self.question not in review.questionnaire.question_codes():
                 errors["question"] = _("%(code)s is not a question of %(questionnaire)s.") % {
                     "code": self.question, "questionnaire": review.questionnaire}
-            self._refuse_if_frozen(review)
+            self._refuse_if_locked(review, at_portal=self.written_at_portal)
         if errors:
             raise ValidationError(errors)
 
     @staticmethod
-    def _refuse_if_frozen(review):
-        # A submitted review is scored on these answers: they are frozen with it, whoever writes.
-        from procurement.services import answers_frozen_message
+    def _refuse_if_locked(review, *, at_portal=False):
+        # A submitted review is scored on these answers: they are frozen with it, whoever writes. A
+        # review with the supplier is theirs to answer: the agency's side waits or recalls it.
+        from procurement.services import answers_locked_message
 
-        message = answers_frozen_message(review)
+        message = answers_locked_message(review, at_portal=at_portal)
         if message:
-            raise ValidationError(message, code="frozen")
+            raise ValidationError(message, code="locked")
 
     def clean_delete(self):
-        self._refuse_if_frozen(self.review)
+        self._refuse_if_locked(self.review)
 
 
 class PortalLink(models.Model):

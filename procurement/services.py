@@ -100,6 +100,17 @@ def answers_frozen_message(review) -> str | None:
     return None
 
 
+def answers_locked_message(review, *, at_portal: bool = False) -> str | None:
+    """Why the review's answers cannot change now, or None while they can: never once frozen, and
+    while the review is with the supplier ("sent") only through the portal (`at_portal`), never by
+    the agency's reviewers underneath the supplier."""
+    frozen = answers_frozen_message(review)
+    if frozen or at_portal or review.status in REVIEWER_ANSWER_STATES:
+        return frozen
+    return _("This review is with the supplier (“%(state)s”): recall it before changing its answers.") % {
+        "state": review.get_status_display().lower()}
+
+
 COMMENT_MAX_LENGTH = 10_000  # DueDiligenceAnswer.comment's cap (LongTextField)
 
 
@@ -156,13 +167,9 @@ def review_answers_save(*, review, user, items: list[dict]):
               .select_for_update(of=("self",)).filter(pk=review.pk).first())
     if review is None:
         raise PermissionDenied(_("You do not have permission to do this."))
-    frozen = answers_frozen_message(review)
-    if frozen:
-        raise ValidationError({"non_field_errors": [frozen]})
-    if review.status not in REVIEWER_ANSWER_STATES:
-        raise ValidationError({"non_field_errors": [
-            _("This review is with the supplier (“%(state)s”): recall it before changing its answers.") % {
-                "state": review.get_status_display().lower()}]})
+    locked = answers_locked_message(review)
+    if locked:
+        raise ValidationError({"non_field_errors": [locked]})
     errors = _answer_items_errors(review, items)
     if errors:
         raise ValidationError(errors)
@@ -657,6 +664,7 @@ def portal_answers_save(*, link, answers: dict[str, dict], uploads: dict | None 
             if row.pk is not None:
                 change.remember(row, before=snapshot(row))
             row.answer, row.comment = answer, comment
+            row.written_at_portal = True  # the one writer of a review's answers while it is "sent"
             try:
                 row.full_clean(exclude=["agency", "review"])
             except ValidationError as error:

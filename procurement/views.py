@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -29,7 +29,13 @@ from procurement.models import (
     Questionnaire,
     Supplier,
 )
-from procurement.services import answers_frozen_message, review_answers_save, review_running_score, review_start
+from procurement.services import (
+    answers_frozen_message,
+    answers_locked_message,
+    review_answers_save,
+    review_running_score,
+    review_start,
+)
 from qgov.duedates.selectors import agency_today
 from qgov.evidence.models import EvidenceFile
 from qgov.forms import style_form
@@ -83,6 +89,18 @@ class QuestionnaireDetailView(ObjectDetailView):
 class QuestionnaireEditView(ObjectEditView):
     queryset = Questionnaire.objects.all()
     form_class = forms.QuestionnaireForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Said before any typing is lost; the model refuses the change itself (Questionnaire.clean).
+        used = DueDiligenceReview.objects.filter(questionnaire=self.object).count() if self.object else 0
+        if used:
+            context["notice"] = ngettext(
+                "%(count)s review uses this edition: its code, series, edition, questions, escalation rule and "
+                "outcome bands can no longer change. Publish a new edition instead.",
+                "%(count)s reviews use this edition: its code, series, edition, questions, escalation rule and "
+                "outcome bands can no longer change. Publish a new edition instead.", used) % {"count": used}
+        return context
 
 
 class QuestionnaireDeleteView(ObjectDeleteView):
@@ -319,15 +337,24 @@ class DueDiligenceAnswerDetailView(ObjectDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        # The answer has no lifecycle of its own: it is frozen with its review.
-        if answers_frozen_message(self.object.review):
+        # The answer has no lifecycle of its own: it is frozen with its review, and the supplier's
+        # while the review is with them.
+        if answers_locked_message(self.object.review):
             context.update(can_change=False, can_delete=False)
         return context
 
 
 class DueDiligenceAnswerEditView(ObjectEditView):
-    queryset = DueDiligenceAnswer.objects.all()
+    queryset = DueDiligenceAnswer.objects.select_related("review")
     form_class = forms.DueDiligenceAnswerForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Said before any typing is lost; the model refuses the change itself (DueDiligenceAnswer.clean).
+        locked = answers_locked_message(self.object.review) if self.object else None
+        if locked:
+            context["notice"] = locked
+        return context
 
 
 class DueDiligenceAnswerDeleteView(ObjectDeleteView):

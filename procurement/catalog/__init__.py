@@ -4,12 +4,15 @@ deadlines date quantum-vulnerable components (crypto_policies.json). Written fro
 domain reference, with its citations.
 
 `load()` is idempotent: entries are matched by code, created or updated, unchanged ones left alone.
-A questionnaire version that reviews already use is never changed: publish a new version instead."""
+A questionnaire version that reviews already use keeps its questions, weights, escalation rule and
+bands (`Questionnaire.SCORED_FIELDS`, the model's own rule): publish a new edition instead."""
 
 import json
 from pathlib import Path
 
-from procurement.models import CryptoPolicy, DueDiligenceReview, Questionnaire
+from django.core.exceptions import ValidationError
+
+from procurement.models import CryptoPolicy, Questionnaire
 
 HERE = Path(__file__).parent
 QUESTIONNAIRE_FIELDS = ("series", "edition", "title", "description", "questions", "escalation", "outcome_bands",
@@ -17,21 +20,23 @@ QUESTIONNAIRE_FIELDS = ("series", "edition", "title", "description", "questions"
 POLICY_FIELDS = ("name", "issuer", "description", "deadlines", "milestones", "citations", "unverified")
 
 
-def _upsert(model, fields, entry, *, frozen=lambda record: False) -> str:
+def _upsert(model, fields, entry) -> str:
     values = {name: entry.get(name, model._meta.get_field(name).get_default()) for name in fields}
     record = model.objects.filter(code=entry["code"]).first()
     if record is None:
         record = model(code=entry["code"], **values)
         outcome = "created"
     elif any(getattr(record, name) != value for name, value in values.items()):
-        if frozen(record):
-            raise ValueError(f"{entry['code']} is used by reviews and cannot change: publish a new version.")
         for name, value in values.items():
             setattr(record, name, value)
         outcome = "updated"
     else:
         return "unchanged"
-    record.full_clean()
+    try:  # the model refuses, among the rest, a change to a questionnaire version that reviews use
+        record.full_clean()
+    except ValidationError as error:
+        problems = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
+        raise ValueError(f"{entry['code']} cannot be loaded: {problems}") from error
     record.save()
     return outcome
 
@@ -39,8 +44,7 @@ def _upsert(model, fields, entry, *, frozen=lambda record: False) -> str:
 def load(directory: Path = HERE) -> str:
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for entry in json.loads((directory / "questionnaires.json").read_text(encoding="utf-8")):
-        counts[_upsert(Questionnaire, QUESTIONNAIRE_FIELDS, entry,
-                       frozen=lambda q: DueDiligenceReview.objects.filter(questionnaire=q).exists())] += 1
+        counts[_upsert(Questionnaire, QUESTIONNAIRE_FIELDS, entry)] += 1
     for entry in json.loads((directory / "crypto_policies.json").read_text(encoding="utf-8")):
         counts[_upsert(CryptoPolicy, POLICY_FIELDS, entry)] += 1
     return (f"questionnaires and crypto policies: {counts['created']} created, {counts['updated']} updated, "
