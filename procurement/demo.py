@@ -1,18 +1,24 @@
 """Demo records for procurement: the demo agency's quantum supply chain. The vendors of the
 certification demo's fleet become suppliers at every status, each rated by a due-diligence review
 that went through the real services (answers, completion, submission: the scores are computed, not
-typed in), plus one review still out with the supplier at the portal; a cryptographic BOM's worth of
-components with quantum-vulnerable and post-quantum algorithms, linked to the demo's devices and
-assets; and contracts at the interesting points of their lives: one reaching its sunset within 60
-days, one overdue for re-evaluation, one renewed, one exiting."""
+typed in), plus one review out with the supplier at the portal, half answered, whose link every
+`load_demo` renews and prints; components with quantum-vulnerable and post-quantum algorithms,
+linked to the demo's devices and assets, the HSM vendor's share of them imported from its CycloneDX
+CBOM through the core import (so the import history and the BOM provenance show); and contracts at
+the interesting points of their lives: one reaching its sunset within 60 days, one overdue for
+re-evaluation, one renewed, one exiting."""
 
+import json
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from procurement import catalog
 from procurement.models import Component, Contract, DueDiligenceReview, Questionnaire, Supplier
-from procurement.services import review_send
+from procurement.services import portal_answers_save, portal_path, review_send
+from qgov.imports.services import import_run_create, import_run_execute
 from qgov.services import object_create, object_transition, object_update
 
 QUESTIONNAIRE = "QKD-SCRM-1"
@@ -69,8 +75,12 @@ STATUS_CHANGES = {
                                         "the WAN encryptors are being replaced.")],
 }
 
-# The supplier whose review is out at the portal (sent, not yet answered).
+# The supplier whose review is out at the portal: its contact has saved the first answers, not submitted.
 PORTAL_SUPPLIER = "Keystone Key Management Oy"
+PORTAL_SAVED = {"Q1": ("evidenced", "Group structure chart and register extract attached."),
+                "Q2": ("evidenced", "ISO/IEC 27001 certificate, scope covers KMS development."),
+                "Q3": ("partial", "Secure development policy in place; SBOMs from release 2.4 on."),
+                "Q4": ("unknown", "")}
 
 SOFTWARE = [
     # name, type, supplier, version, part number, purl, origin, firmware hash, authenticity (method, days ago,
@@ -102,16 +112,46 @@ CRYPTO = [
      "P-256", 128, 0, [], "", "KMS-A", "Key management system KMS-A"),
     ("ECDH P-384 (IKEv2 key agreement)", "Netcipher Systems B.V.", "algorithm", "key-agree", "ECDH", "P-384", 192, 0,
      [], "", "Link encryptor WAN-1", "Inter-ministry WAN"),
-    ("RSA-3072 root CA key", "Cryptovault HSM Ltd", "related-crypto-material", "signature", "RSA", "3072", 128, 0,
-     ["fips140-3-l3"], "active", "PQC HSM Capital-1", "Government root CA"),
-    ("ML-KEM-768", "Cryptovault HSM Ltd", "algorithm", "kem", "ML-KEM", "768", 192, 3, ["fips140-3-l3"], "",
-     "PQC HSM Capital-1", "Government root CA"),
-    ("ML-DSA-65", "Cryptovault HSM Ltd", "algorithm", "signature", "ML-DSA", "65", 192, 3, ["fips140-3-l3"], "",
-     "PQC HSM Capital-1", "Government root CA"),
     ("AES-256-GCM", "Netcipher Systems B.V.", "algorithm", "ae", "AES", "256", 256, 5, [], "",
      "Link encryptor WAN-1", "Inter-ministry WAN"),
     ("SHA-384", "Photonica Quantum AG", "algorithm", "hash", "SHA-384", "384", 192, 4, [], "", "QKD-TX-CN-A", None),
 ]
+
+# The HSM vendor delivers a CycloneDX 1.6 CBOM with its HSMs; the demo imports it as an editor would.
+HSM_CBOM_SUPPLIER = "Cryptovault HSM Ltd"
+HSM_CBOM_LINKS = {"device": "PQC HSM Capital-1", "asset": "Government root CA"}
+
+
+def hsm_cbom() -> dict:
+    def algorithm(ref, name, primitive, parameters, classical, quantum, functions):
+        return {"type": "cryptographic-asset", "bom-ref": ref, "name": name, "cryptoProperties": {
+            "assetType": "algorithm", "algorithmProperties": {
+                "primitive": primitive, "parameterSetIdentifier": parameters, "executionEnvironment": "hardware",
+                "certificationLevel": ["fips140-3-l3"], "cryptoFunctions": functions,
+                "classicalSecurityLevel": classical, "nistQuantumSecurityLevel": quantum}}}
+
+    return {
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+        "serialNumber": "urn:uuid:6f1c2b0e-8d3a-4c7e-9a51-3b2f0c9d7e10",
+        "metadata": {"timestamp": "2026-10-15T09:00:00Z", "supplier": {"name": HSM_CBOM_SUPPLIER},
+                     "component": {"type": "device", "bom-ref": "hsm", "name": "CV-9000 PQC HSM"}},
+        "components": [
+            {"type": "firmware", "bom-ref": "hsm-fw", "name": "CV-9000 HSM firmware", "version": "5.1.2",
+             "purl": "pkg:generic/cryptovault/cv-9000-firmware@5.1.2",
+             "hashes": [{"alg": "SHA-256", "content": "4b" * 32}]},
+            algorithm("alg-rsa3072", "RSA-3072", "signature", "3072", 128, 0, ["sign", "verify"]),
+            {"type": "cryptographic-asset", "bom-ref": "key-root-ca", "name": "RSA-3072 root CA key",
+             "cryptoProperties": {"assetType": "related-crypto-material", "relatedCryptoMaterialProperties": {
+                 "type": "private-key", "id": "root-ca-2024", "state": "active", "algorithmRef": "alg-rsa3072",
+                 "size": 3072, "format": "PKCS#11"}}},
+            algorithm("alg-mlkem768", "ML-KEM-768", "kem", "768", 192, 3, ["keygen", "encapsulate", "decapsulate"]),
+            algorithm("alg-mldsa65", "ML-DSA-65", "signature", "65", 192, 3, ["keygen", "sign", "verify"]),
+        ],
+        "dependencies": [{"ref": "hsm", "dependsOn": ["hsm-fw"]},
+                         {"ref": "hsm-fw", "dependsOn": ["alg-rsa3072", "alg-mlkem768", "alg-mldsa65"]},
+                         {"ref": "key-root-ca", "dependsOn": ["alg-rsa3072"]}],
+    }
+
 
 CONTRACTS = [
     # reference, supplier, title, value, start (days from today), end, sunset, re-evaluation months,
@@ -148,9 +188,33 @@ CONTRACTS = [
 ]
 
 
-def load(*, agency, users):
-    if Supplier.objects.filter(agency=agency, name=SUPPLIERS[0][0]).exists():
-        return  # already loaded
+def load(*, agency, users) -> list[str]:
+    """Load the records once; on every run, give the portal review a new link (only its hash is
+    kept, so an earlier run's link cannot be printed again) and return the line that names it."""
+    token = None
+    if not Supplier.objects.filter(agency=agency, name=SUPPLIERS[0][0]).exists():
+        token = _load_records(agency=agency, users=users)
+    token = token or _portal_link_renew(agency=agency, user=users["editor"])
+    if token is None:
+        return []  # someone has recalled or scored the demo review meanwhile
+    site = (settings.QGOV_SITE_URL or "http://127.0.0.1:8000/").rstrip("/")
+    return [f"Supplier portal, as {PORTAL_SUPPLIER}'s contact (no account): {site}{portal_path(token)}"]
+
+
+def _portal_link_renew(*, agency, user) -> str | None:
+    review = DueDiligenceReview.objects.filter(agency=agency, supplier__name=PORTAL_SUPPLIER, status="sent").first()
+    if review is None:
+        return None
+    review = object_transition(instance=review, name="recall", user=user,
+                               reason="The demo was loaded again: a new link replaces the one printed before.")
+    supplier = review.supplier
+    _link, token = review_send(review=review, user=user, contact_name=supplier.contact_name,
+                               contact_email=supplier.contact_email)
+    return token
+
+
+def _load_records(*, agency, users) -> str:
+    """Every demo record; returns the portal link's token."""
     if not Questionnaire.objects.filter(code=QUESTIONNAIRE).exists():
         catalog.load()
     editor, admin = users["editor"], users["admin"]
@@ -180,8 +244,10 @@ def load(*, agency, users):
     portal = object_create(model=DueDiligenceReview, user=editor, data={
         "agency": agency, "supplier": suppliers[PORTAL_SUPPLIER], "questionnaire": questionnaire,
         "reviewer": editor})
-    review_send(review=portal, user=editor, contact_name=suppliers[PORTAL_SUPPLIER].contact_name,
-                contact_email=suppliers[PORTAL_SUPPLIER].contact_email)
+    link, token = review_send(review=portal, user=editor, contact_name=suppliers[PORTAL_SUPPLIER].contact_name,
+                              contact_email=suppliers[PORTAL_SUPPLIER].contact_email)
+    portal_answers_save(link=link, answers={code: {"answer": answer, "comment": comment}
+                                            for code, (answer, comment) in PORTAL_SAVED.items()})
 
     devices, assets = _devices(agency), _assets(agency)
     for (name, kind, supplier, version, part, purl, origin, firmware, authenticity, device,
@@ -202,6 +268,9 @@ def load(*, agency, users):
             "nist_quantum_security_level": quantum, "certification_level": certification, "key_state": key_state,
             "device": devices.get(device), "asset": assets.get(asset)})
 
+    _hsm_cbom_import(agency=agency, user=editor, device=devices.get(HSM_CBOM_LINKS["device"]),
+                     asset=assets.get(HSM_CBOM_LINKS["asset"]))
+
     for (reference, supplier, title, value, start, end, sunset, months, next_reevaluation, interfaces,
          device_names, asset_names, multi_vendor, escrow, exit_plan, transitions) in CONTRACTS:
         contract = object_create(model=Contract, user=editor, data={
@@ -216,6 +285,22 @@ def load(*, agency, users):
             "assets": [assets[n] for n in asset_names if n in assets]})
         for transition, reason in transitions:
             contract = object_transition(instance=contract, name=transition, user=admin, reason=reason)
+    return token
+
+
+def _hsm_cbom_import(*, agency, user, device, asset):
+    """The HSM vendor's CBOM, through the same upload and run as a user's (run here, not queued, so
+    its components can be linked to the device and asset the BOM cannot name)."""
+    from qgov.choices import ImportRunStatusChoices
+
+    upload = SimpleUploadedFile("cryptovault-cv-9000.cdx.json", json.dumps(hsm_cbom(), indent=1).encode(),
+                                content_type="application/json")
+    run = import_run_create(user=user, agency=agency, model=Component, upload=upload)
+    run = import_run_execute(run_id=run.pk)
+    if run.status != ImportRunStatusChoices.SUCCEEDED:
+        raise RuntimeError(f"The demo CBOM did not import: {run.errors}")
+    for component in Component.objects.filter(agency=agency, bom_serial=hsm_cbom()["serialNumber"]):
+        object_update(instance=component, user=user, data={"device": device, "asset": asset})
 
 
 def _devices(agency):

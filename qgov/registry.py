@@ -35,7 +35,9 @@ class QgovApp:
     actions: Sequence[AppAction] = ()  # actions added to the role table
     agency_setup: Sequence[Callable] = ()  # called with each new agency; each must be idempotent
     catalog_loader: Callable[[], str] | None = None  # loads the app's shared reference data; returns a summary
-    demo_loader: Callable | None = None  # load(agency=..., users={role: user}) adds demo records
+    # load(agency=..., users={role: user}) adds demo records; it may return lines for load_demo to
+    # print after the logins (a link to try, say).
+    demo_loader: Callable | None = None
     # OpenAPI enum names for the app's choice sets ({"DeviceStatusEnum": "app.choices.DeviceStatusChoices"}),
     # added to drf-spectacular's ENUM_NAME_OVERRIDES so that fields of one name ("status", "kind") in
     # several models get stable, distinct enum names in /api/schema/.

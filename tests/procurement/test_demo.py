@@ -4,7 +4,10 @@ review out at the portal, quantum-vulnerable cryptography with policy deadlines,
 their sunset, overdue for re-evaluation, renewed and exiting."""
 
 import datetime
+import io
+import re
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
@@ -12,7 +15,7 @@ from django.utils import timezone
 
 from procurement.models import Component, Contract, DueDiligenceReview, PortalLink, Supplier
 from procurement.services import answers_of, contracts_due, review_score
-from qgov.models import Agency
+from qgov.models import Agency, ImportRun
 
 
 @pytest.fixture
@@ -42,22 +45,54 @@ def test_suppliers_at_every_status_rated_by_their_reviews(demo):
     assert [reason[:2] for reason in escalated.escalation_reasons] == ["Q1", "Q6", "Q8"]
 
 
-def test_one_review_is_out_at_the_portal(demo):
+def test_one_review_is_out_at_the_portal_half_answered(demo):
     [sent] = DueDiligenceReview.objects.filter(agency=demo, status="sent")
     assert sent.supplier.name == "Keystone Key Management Oy"
-    [link] = PortalLink.objects.filter(review=sent)
-    assert (link.status, link.contact_email) == ("active", "aino.virtanen@keystone.example")
+    [link] = PortalLink.objects.filter(review=sent, status="active")
+    assert link.contact_email == "aino.virtanen@keystone.example"
     assert link.expires_at > timezone.now()
+    assert PortalLink.objects.filter(review=sent).exclude(status="active").count() == 1  # the first run's
+    saved = {code: value for code, value in answers_of(sent).items() if value != "unknown"}
+    assert saved == {"Q1": "evidenced", "Q2": "evidenced", "Q3": "partial"}
+
+
+def test_each_load_prints_a_new_portal_link_that_opens_and_the_last_one_stops(db, client):
+    call_command("load_catalogs", verbosity=0)
+    printed = []
+    for _run in range(2):
+        out = io.StringIO()
+        call_command("load_demo", password="demo-password-1", stdout=out)
+        [line] = [line for line in out.getvalue().splitlines() if "Supplier portal" in line]
+        printed.append(re.search(r"https?://\S+", line).group(0))
+    first, second = (urlsplit(url) for url in printed)
+    assert second.netloc == "127.0.0.1:8000" and first.path != second.path
+    assert client.get(second.path).status_code == 200
+    assert client.get(first.path).status_code == 410  # withdrawn when the demo was loaded again
+
+
+def test_the_hsm_cbom_is_imported_through_the_core_import(demo):
+    [run] = ImportRun.objects.filter(agency=demo)
+    assert (run.status, run.file_name, run.format) == ("succeeded", "cryptovault-cv-9000.cdx.json", "cyclonedx-json")
+    imported = {c.name: c for c in Component.objects.filter(agency=demo).exclude(bom_serial="")
+                .select_related("device", "asset", "supplier")}
+    assert sorted(imported) == ["CV-9000 HSM firmware", "ML-DSA-65", "ML-KEM-768", "RSA-3072",
+                                "RSA-3072 root CA key"]
+    assert {(c.supplier.name, c.device.name, c.asset.name) for c in imported.values()} == {
+        ("Cryptovault HSM Ltd", "PQC HSM Capital-1", "Government root CA")}
+    assert imported["RSA-3072 root CA key"].algorithm == "RSA-3072"
+    assert [d.name for d in imported["CV-9000 HSM firmware"].depends_on.all()] == [
+        "ML-DSA-65", "ML-KEM-768", "RSA-3072"]
 
 
 def test_a_cryptographic_bom_with_quantum_vulnerable_algorithms_and_their_deadlines(demo):
     components = {c.name: c for c in Component.objects.filter(agency=demo).select_related("device", "asset")}
-    assert len(components) == 15
+    assert len(components) == 17
     vulnerable = {name: c.policy_deadline for name, c in components.items() if c.quantum_vulnerable}
     assert vulnerable == {
         "RSA-2048 firmware signing key": datetime.date(2030, 12, 31),  # 112-bit: NIST IR 8547 deprecates in 2030
         "ECDSA P-256 (KMS TLS server certificate)": datetime.date(2035, 12, 31),
         "ECDH P-384 (IKEv2 key agreement)": datetime.date(2035, 12, 31),
+        "RSA-3072": datetime.date(2035, 12, 31),
         "RSA-3072 root CA key": datetime.date(2035, 12, 31),
     }
     assert not components["ML-KEM-768"].quantum_vulnerable and not components["AES-256-GCM"].quantum_vulnerable

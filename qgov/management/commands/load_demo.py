@@ -50,10 +50,13 @@ class Command(AuditedCommand):
             platform.set_password(secret)
             platform.save()
             logins.append((platform.username, secret, "platform admin"))
+            notes = []
             for app in registry.apps():
                 if app.demo_loader is not None:
-                    app.demo_loader(agency=agency, users=users)
+                    notes.extend(app.demo_loader(agency=agency, users=users) or ())
         self.stdout.write(self.style.SUCCESS(f"Demo agency: {agency}"))
         self.stdout.write("Demo logins (username / password / role):")
         for username, secret, role in logins:
             self.stdout.write(f"  {username:16} {secret:16} {role}")
+        for note in notes:
+            self.stdout.write(f"  {note}")
