@@ -48,6 +48,13 @@ class BoundedModelMultipleChoiceField(django_filters.fields.ModelMultipleChoiceF
                 )
         return super()._check_values(value)
 
+    def clean(self, value):
+        # Django answers an empty optional value with `queryset.none()`, which django-filter then
+        # tests for truth: an SQL compilation on every request that does not use the filter.
+        if not self.required and value in self.empty_values:
+            return []
+        return super().clean(value)
+
 
 class BoundedModelChoiceField(django_filters.fields.ModelChoiceField):
     """A single related id beyond 64 bits is an invalid choice, not a database error."""
@@ -259,8 +266,12 @@ class QgovFilterSet(django_filters.FilterSet):
         user = getattr(request, "user", None)
         # In the browser, lists are the active agency's; API callers may span several agencies.
         agency = getattr(request, "agency", None) if isinstance(request, HttpRequest) else None
-        for filter_ in self.filters.values():
-            self._adapt(filter_, user, agency, unknown_ids_match_nothing)
+        # An API filterset is never rendered: the choices of a filter the request does not use are
+        # never read, so they are not scoped (building those querysets was a third of a list call).
+        sent = set(self.data) if unknown_ids_match_nothing and self.data is not None else None
+        for name, filter_ in self.filters.items():
+            scope_user = user if sent is None or name in sent else None
+            self._adapt(filter_, scope_user, agency, unknown_ids_match_nothing)
             without_distinct(filter_, self._meta.model or self.queryset.model)
 
     @staticmethod
