@@ -13,7 +13,6 @@ from procurement.models import DueDiligenceAnswer
 from qgov.choices import RoleChoices
 from qgov.models import AuditEvent
 from qgov.services import object_delete, object_update
-from tests.procurement.factories import DueDiligenceReviewFactory, SupplierFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
@@ -21,27 +20,8 @@ WITH_THE_SUPPLIER = "This review is with the supplier (“sent to supplier”): 
 
 
 @pytest.fixture
-def reviewer(agency, member_of):
-    return member_of(agency, RoleChoices.EDITOR, username="rita")
-
-
-@pytest.fixture
 def admin(agency, member_of):
     return member_of(agency, RoleChoices.ADMIN, username="ada")
-
-
-@pytest.fixture
-def review(agency, reviewer):
-    supplier = SupplierFactory(agency=agency, name="Photonica AG", contact_name="Dana Vogt",
-                               contact_email="dana@photonica.example")
-    return DueDiligenceReviewFactory(agency=agency, supplier=supplier, reviewer=reviewer)
-
-
-@pytest.fixture
-def sent(review, reviewer):
-    """(link, token) of the review sent to its supplier's contact."""
-    return services.review_send(review=review, user=reviewer, contact_name="Dana Vogt",
-                                contact_email="dana@photonica.example")
 
 
 @pytest.fixture

@@ -15,31 +15,11 @@ from procurement import services
 from procurement.models import DueDiligenceAnswer, DueDiligenceReview, PortalLink
 from qgov.choices import AuditSourceChoices, RoleChoices
 from qgov.models import AuditEvent, CustodyEvent, EvidenceFile
-from tests.procurement.factories import DueDiligenceReviewFactory, SupplierFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 LABEL = "Dana Vogt <dana@photonica.example> (supplier portal)"
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
-
-
-@pytest.fixture
-def reviewer(agency, member_of):
-    return member_of(agency, RoleChoices.EDITOR, username="rita")
-
-
-@pytest.fixture
-def review(agency, reviewer):
-    supplier = SupplierFactory(agency=agency, name="Photonica AG", contact_name="Dana Vogt",
-                               contact_email="dana@photonica.example")
-    return DueDiligenceReviewFactory(agency=agency, supplier=supplier, reviewer=reviewer)
-
-
-@pytest.fixture
-def sent(review, reviewer):
-    """(link, token) of the review sent to its supplier's contact."""
-    return services.review_send(review=review, user=reviewer, contact_name="Dana Vogt",
-                                contact_email="dana@photonica.example")
 
 
 def portal_url(token):
