@@ -113,6 +113,14 @@ CRYPTO = [
     ("SHA-384", "Photonica Quantum AG", "algorithm", "hash", "SHA-384", "384", 192, 4, [], "", "QKD-TX-CN-A", None),
 ]
 
+# The register risks (risks/demo.py) that quantum-vulnerable demo components raise; the ECDSA
+# certificate is left unlinked, for a demo user to raise or link one.
+RISK_LINKS = {
+    "RSA-2048 firmware signing key": ["Tampered firmware update on QKD devices"],
+    "ECDH P-384 (IKEv2 key agreement)": ["Recorded WAN traffic decrypted once a quantum computer exists"],
+    "RSA-3072 root CA key": ["Root CA signatures forgeable before the PQC migration ends"],
+}
+
 CONTRACTS = [
     # reference, supplier, title, value, start (days from today), end, sunset, re-evaluation months,
     # next re-evaluation (days from today or None), interfaces, devices, assets, multi-vendor, escrow, exit plan,
@@ -193,6 +201,7 @@ def load(*, agency, users):
             "firmware_sha256": firmware, "authenticity_method": method, "authenticity_result": result,
             "authenticity_checked_on": today - timedelta(days=checked_ago) if checked_ago is not None else None,
             "device": devices.get(device), "asset": assets.get(asset)})
+    risks = _risks(agency)
     for (name, supplier, asset_type, primitive, algorithm, parameters, classical, quantum, certification, key_state,
          device, asset) in CRYPTO:
         object_create(model=Component, user=editor, data={
@@ -200,7 +209,8 @@ def load(*, agency, users):
             "crypto_asset_type": asset_type, "primitive": primitive, "algorithm": algorithm,
             "parameter_set_identifier": parameters, "classical_security_level": classical,
             "nist_quantum_security_level": quantum, "certification_level": certification, "key_state": key_state,
-            "device": devices.get(device), "asset": assets.get(asset)})
+            "device": devices.get(device), "asset": assets.get(asset),
+            "risks": [risks[title] for title in RISK_LINKS.get(name, ()) if title in risks]})
 
     for (reference, supplier, title, value, start, end, sunset, months, next_reevaluation, interfaces,
          device_names, asset_names, multi_vendor, escrow, exit_plan, transitions) in CONTRACTS:
@@ -228,3 +238,10 @@ def _assets(agency):
     from risks.models import Asset
 
     return {asset.name: asset for asset in Asset.objects.filter(agency=agency)}
+
+
+def _risks(agency):
+    from risks.models import Risk
+
+    return {risk.title: risk for risk in Risk.objects.filter(agency=agency, title__in=[
+        title for titles in RISK_LINKS.values() for title in titles])}
