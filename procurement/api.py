@@ -157,7 +157,8 @@ class ComponentSerializer(QgovModelSerializer):
                   "authenticity_checked_on", "authenticity_result", "device", "asset", "crypto_asset_type",
                   "primitive", "algorithm", "parameter_set_identifier", "classical_security_level",
                   "nist_quantum_security_level", "certification_level", "key_state", "quantum_vulnerable",
-                  "policy_deadline", "bom_serial", "bom_version", "bom_ref", "depends_on", "notes", *RECORD_FIELDS)
+                  "policy_deadline", "bom_serial", "bom_version", "bom_ref", "depends_on", "risks", "notes",
+                  *RECORD_FIELDS)
         read_only_fields = ("quantum_vulnerable", "policy_deadline", "bom_serial", "bom_version", "bom_ref")
 
 
@@ -238,7 +239,7 @@ class DueDiligenceAnswerViewSet(QgovModelViewSet):
 
 class ComponentViewSet(QgovModelViewSet):
     queryset = Component.objects.select_related("agency", "supplier", "device", "asset").prefetch_related(
-        "depends_on")
+        "depends_on", "risks")
     serializer_class = ComponentSerializer
     filterset_class = ComponentFilterSet
 

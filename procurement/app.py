@@ -45,5 +45,8 @@ APP = QgovApp(
     # The supplier portal (procurement.portal): answered through a one-time link, without an account.
     public_urls=[("portal/", "procurement.portal_urls")],
     panels=[panels.PROCUREMENT_PANEL],
+    # Components, and their quantum-vulnerable count, on the pages of the devices, assets and risks
+    # they are linked to; certification and the register import nothing of procurement.
+    detail_panels=[panels.DEVICE_COMPONENTS, panels.ASSET_COMPONENTS, panels.RISK_COMPONENTS],
     demo_loader=demo.load,
 )

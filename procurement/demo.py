@@ -152,6 +152,13 @@ def hsm_cbom() -> dict:
                          {"ref": "key-root-ca", "dependsOn": ["alg-rsa3072"]}],
     }
 
+# The register risks (risks/demo.py) that quantum-vulnerable demo components raise; the ECDSA
+# certificate is left unlinked, for a demo user to raise or link one.
+RISK_LINKS = {
+    "RSA-2048 firmware signing key": ["Tampered firmware update on QKD devices"],
+    "ECDH P-384 (IKEv2 key agreement)": ["Recorded WAN traffic decrypted once a quantum computer exists"],
+    "RSA-3072 root CA key": ["Root CA signatures forgeable before the PQC migration ends"],
+}
 
 CONTRACTS = [
     # reference, supplier, title, value, start (days from today), end, sunset, re-evaluation months,
@@ -259,6 +266,7 @@ def _load_records(*, agency, users) -> str:
             "firmware_sha256": firmware, "authenticity_method": method, "authenticity_result": result,
             "authenticity_checked_on": today - timedelta(days=checked_ago) if checked_ago is not None else None,
             "device": devices.get(device), "asset": assets.get(asset)})
+    risks = _risks(agency)
     for (name, supplier, asset_type, primitive, algorithm, parameters, classical, quantum, certification, key_state,
          device, asset) in CRYPTO:
         object_create(model=Component, user=editor, data={
@@ -266,10 +274,11 @@ def _load_records(*, agency, users) -> str:
             "crypto_asset_type": asset_type, "primitive": primitive, "algorithm": algorithm,
             "parameter_set_identifier": parameters, "classical_security_level": classical,
             "nist_quantum_security_level": quantum, "certification_level": certification, "key_state": key_state,
-            "device": devices.get(device), "asset": assets.get(asset)})
+            "device": devices.get(device), "asset": assets.get(asset),
+            "risks": [risks[title] for title in RISK_LINKS.get(name, ()) if title in risks]})
 
     _hsm_cbom_import(agency=agency, user=editor, device=devices.get(HSM_CBOM_LINKS["device"]),
-                     asset=assets.get(HSM_CBOM_LINKS["asset"]))
+                     asset=assets.get(HSM_CBOM_LINKS["asset"]), risks=risks)
 
     for (reference, supplier, title, value, start, end, sunset, months, next_reevaluation, interfaces,
          device_names, asset_names, multi_vendor, escrow, exit_plan, transitions) in CONTRACTS:
@@ -288,7 +297,7 @@ def _load_records(*, agency, users) -> str:
     return token
 
 
-def _hsm_cbom_import(*, agency, user, device, asset):
+def _hsm_cbom_import(*, agency, user, device, asset, risks):
     """The HSM vendor's CBOM, through the same upload and run as a user's (run here, not queued, so
     its components can be linked to the device and asset the BOM cannot name)."""
     from qgov.choices import ImportRunStatusChoices
@@ -300,7 +309,9 @@ def _hsm_cbom_import(*, agency, user, device, asset):
     if run.status != ImportRunStatusChoices.SUCCEEDED:
         raise RuntimeError(f"The demo CBOM did not import: {run.errors}")
     for component in Component.objects.filter(agency=agency, bom_serial=hsm_cbom()["serialNumber"]):
-        object_update(instance=component, user=user, data={"device": device, "asset": asset})
+        object_update(instance=component, user=user, data={
+            "device": device, "asset": asset,
+            "risks": [risks[title] for title in RISK_LINKS.get(component.name, ()) if title in risks]})
 
 
 def _devices(agency):
@@ -313,3 +324,10 @@ def _assets(agency):
     from risks.models import Asset
 
     return {asset.name: asset for asset in Asset.objects.filter(agency=agency)}
+
+
+def _risks(agency):
+    from risks.models import Risk
+
+    return {risk.title: risk for risk in Risk.objects.filter(agency=agency, title__in=[
+        title for titles in RISK_LINKS.values() for title in titles])}

@@ -26,6 +26,7 @@ from procurement.models import (
     Supplier,
 )
 from qgov.filters import ExpiringWithinFilter, QgovFilterSet
+from risks.models import Risk
 
 
 def OwnChoiceFilter(choices, **kwargs):  # noqa: N802 (a filter factory, read like a class)
@@ -101,6 +102,10 @@ class ComponentFilterSet(QgovFilterSet):
     authenticity_not_verified = django_filters.BooleanFilter(
         method="filter_authenticity_not_verified", label=_("Authenticity not verified"),
         help_text=_("Not checked, or the check failed."))
+    risk = django_filters.ModelChoiceFilter(field_name="risks", queryset=Risk.objects.all(),
+                                            label=_("Register risk"))
+    # A register of hundreds of risks: the sidebar picks one by typing and reads none to offer.
+    autocomplete_filters = ("risk",)
 
     class Meta:
         model = Component

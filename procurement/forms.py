@@ -13,7 +13,8 @@ from procurement.models import (
     Supplier,
 )
 from procurement.services import COMMENT_MAX_LENGTH, REVIEWER_ANSWER_STATES
-from qgov.forms import QgovModelForm
+from qgov.autocomplete import pick_widget, scoped_choices
+from qgov.forms import QgovModelForm, style_form
 
 OUTCOME_LABELS = ReviewOutcomeChoices.choices
 CRITICALITY_LABELS = CriticalityChoices.choices
@@ -64,7 +65,25 @@ class ComponentForm(QgovModelForm):
                   "firmware_sha256", "authenticity_method", "authenticity_checked_on", "authenticity_result",
                   "device", "asset", "crypto_asset_type", "primitive", "algorithm", "parameter_set_identifier",
                   "classical_security_level", "nist_quantum_security_level", "certification_level", "key_state",
-                  "notes"]
+                  "risks", "notes"]
+        help_texts = {"risks": _("The register risks this component raises. Type to search; choose as many as "
+                                 "apply.")}
+
+
+class ComponentRiskLinkForm(forms.Form):
+    """Picks one of the agency's register risks to link to a component (the same picker as the
+    component form's: a select when the register is short, search-as-you-type when it is long)."""
+
+    risk = forms.ModelChoiceField(label=_("Register risk"), queryset=None)
+
+    def __init__(self, *args, user, agency, **kwargs):
+        from risks.models import Risk
+
+        super().__init__(*args, **kwargs)
+        field = self.fields["risk"]
+        field.queryset = scoped_choices(Risk.objects.order_by("reference"), user, agency)
+        pick_widget(field)
+        style_form(self)
 
 
 class ContractForm(QgovModelForm):

@@ -481,6 +481,10 @@ class Component(AgencyScopedModel):
     bom_ref = models.CharField(_("BOM reference"), max_length=300, blank=True, editable=False)
     depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents",
                                         verbose_name=_("depends on"))
+    # The register risks this component raises (quantum-vulnerable cryptography, a failed authenticity
+    # check). Declared here, not on Risk: procurement depends on the register, never the other way.
+    risks = models.ManyToManyField("risks.Risk", blank=True, related_name="components",
+                                   verbose_name=_("register risks"))
     notes = LongTextField(_("notes"), blank=True)
 
     accepts_evidence = True  # authenticity test reports, X-ray images, signature checks
@@ -518,6 +522,9 @@ class Component(AgencyScopedModel):
             related = getattr(self, name) if getattr(self, f"{name}_id") else None
             if related is not None and self.agency_id and related.agency_id != self.agency_id:
                 errors[name] = _("Choose one of this agency's records.")
+        # The linked risks are many-to-many, set after the row is saved, so clean() cannot see them:
+        # the core's write path refuses another agency's risk for every caller (qgov.services
+        # `_assert_same_agency`, before anything is written), as it does for a contract's devices.
         if (self.authenticity_result != AuthenticityResultChoices.NOT_CHECKED
                 and not self.authenticity_checked_on):
             errors["authenticity_checked_on"] = _("Say when the authenticity was checked.")

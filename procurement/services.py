@@ -457,6 +457,39 @@ def connect_component_hooks() -> None:
     post_delete.connect(_adoption_changed, sender=CryptoPolicyAdoption, dispatch_uid="procurement-adoption-delete")
 
 
+# --- components and register risks ---------------------------------------------------------------
+
+@transaction.atomic
+def component_risks_link(*, component, risks, user):
+    """Link `risks` to the component, keeping the risks already linked: one audited update through
+    the core service, which re-checks the user's right to change the component and refuses another
+    agency's risk before anything is written."""
+    from procurement.models import Component
+    from qgov.services import object_update
+    from risks.models import Risk
+
+    # Read the linked risks under the component's lock: two people linking at once both count.
+    Component.objects.select_for_update().filter(pk=component.pk).first()
+    linked = list(Risk.objects.filter(components=component).only("pk", "agency_id"))
+    known = {risk.pk for risk in linked}
+    added = [risk for risk in risks if risk.pk not in known]
+    if not added:
+        return component
+    return object_update(instance=component, user=user, data={"risks": [*linked, *added]})
+
+
+@transaction.atomic
+def component_risk_raise(*, component, user, data: dict):
+    """Create a register risk for the component (`data` as the register's form or API gives it) and
+    link it to the component; both or neither."""
+    from qgov.services import object_create
+    from risks.models import Risk
+
+    risk = object_create(model=Risk, user=user, data=data)
+    component_risks_link(component=component, risks=[risk], user=user)
+    return risk
+
+
 # --- the supplier portal -------------------------------------------------------------------------
 
 PORTAL_LINK_DAYS = 14  # how long a questionnaire link works, unless the reviewer says otherwise

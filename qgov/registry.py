@@ -3,7 +3,8 @@
 Each domain app declares everything the core needs of it in one `QgovApp` in its own package
 (`<app>/app.py`), and its AppConfig.ready() hands it to `register()`. The core then reads the
 registry for the main and section navigation, the UI and API routes, the dashboard panels, the
-Celery beat schedule, the role table, the catalog and demo loaders and the agency-setup hooks.
+panels it adds to other apps' detail pages, the Celery beat schedule, the role table, the catalog and
+demo loaders and the agency-setup hooks.
 docs/apps.md shows a declaration.
 """
 
@@ -32,6 +33,9 @@ class QgovApp:
     api_routes: Sequence[tuple] = ()  # (prefix, viewset) or (prefix, viewset, basename) under /api/
     beat_schedule: Mapping[str, dict] = field(default_factory=dict)  # Celery beat entries
     panels: Sequence = ()  # qgov.dashboard.Panel instances
+    # qgov.detail_panels.DetailPanel instances: what the app shows on other apps' detail pages
+    # (e.g. the components it links to a device, on the device's page).
+    detail_panels: Sequence = ()
     actions: Sequence[AppAction] = ()  # actions added to the role table
     agency_setup: Sequence[Callable] = ()  # called with each new agency; each must be idempotent
     catalog_loader: Callable[[], str] | None = None  # loads the app's shared reference data; returns a summary
@@ -58,7 +62,7 @@ _apps: dict[str, QgovApp] = {}
 
 def register(app: QgovApp) -> QgovApp:
     """Called from the app's AppConfig.ready()."""
-    from qgov import dashboard, roles
+    from qgov import dashboard, detail_panels, roles
     from qgov.celery import add_beat_entries
 
     if app.label in _apps:
@@ -67,6 +71,8 @@ def register(app: QgovApp) -> QgovApp:
         roles.register_action(action.name, action.label, action.roles)
     for panel in app.panels:
         dashboard.register(panel)
+    for panel in app.detail_panels:
+        detail_panels.register(panel)
     add_beat_entries(app.beat_schedule)
     _add_enum_names(app.api_enum_names)
     _apps[app.label] = app
@@ -85,7 +91,7 @@ def _add_enum_names(names: Mapping[str, str]) -> None:
 
 def unregister(label: str) -> None:
     """Undo `register` (tests that register a throwaway app)."""
-    from qgov import dashboard, roles
+    from qgov import dashboard, detail_panels, roles
     from qgov.celery import remove_beat_entries
 
     app = _apps.pop(label)
@@ -93,6 +99,8 @@ def unregister(label: str) -> None:
         roles.unregister_action(action.name)
     for panel in app.panels:
         dashboard.unregister(panel)
+    for panel in app.detail_panels:
+        detail_panels.unregister(panel)
     remove_beat_entries(app.beat_schedule)
 
 

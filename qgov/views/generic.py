@@ -22,7 +22,7 @@ from django.views.generic import TemplateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 
-from qgov import exports, services
+from qgov import detail_panels, exports, services
 from qgov.audit import snapshot
 from qgov.audit_display import attach_changes, describe
 from qgov.autocomplete import CHOICES_LIMIT, pick_widget
@@ -277,6 +277,8 @@ class ObjectDetailView(ScopedViewMixin, TemplateView):
             edit_url=model_url(self.model, "edit", obj.pk),
             delete_url=model_url(self.model, "delete", obj.pk),
             history_url=model_url(self.model, "history", obj.pk),
+            # What other apps show of this record (qgov.detail_panels), in the side column.
+            detail_panels=detail_panels.panels_for(self.request, obj) if self.tab == "details" else [],
         )
         return context
 
@@ -380,6 +382,10 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
             instance=self.object, user=self.request.user, data=data, expected_version=form.cleaned_data["version"]
         )
 
+    def success_url(self, saved) -> str:
+        """Where a successful save leads: the record's page, unless a view built on this one says."""
+        return saved.get_absolute_url()
+
     def post(self, request, *args, **kwargs):
         form = self.get_form(self.object, data=request.POST)
         changes = None
@@ -394,7 +400,7 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
             else:
                 verb = _("Created") if self.object is None else _("Saved")
                 messages.success(request, f"{verb} {saved._meta.verbose_name} “{saved}”.")
-                return HttpResponseRedirect(saved.get_absolute_url())
+                return HttpResponseRedirect(self.success_url(saved))
         return self.render_to_response(self.get_context_data(form=form, changes=changes), status=200)
 
     @staticmethod

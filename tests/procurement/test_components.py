@@ -14,7 +14,7 @@ from qgov.models import AuditEvent
 from qgov.services import object_create, object_delete, object_update
 from tests.certification.factories import DeviceFactory
 from tests.procurement.factories import ComponentFactory, CryptoComponentFactory, SupplierFactory
-from tests.risks.factories import AssetFactory, RiskFactory, ThreatVectorFactory
+from tests.risks.factories import AssetFactory, ThreatVectorFactory
 
 D = datetime.date
 
@@ -53,6 +53,23 @@ def test_vulnerable_counts_per_supplier_device_and_asset(agency, other_agency, a
     assert vulnerable_count(user=admin, asset=asset) == 1
     with pytest.raises(ValueError):
         vulnerable_counts(user=admin, by="contract")
+
+
+def test_vulnerable_counts_per_linked_risk(agency, admin, policies, django_assert_num_queries):
+    from tests.risks.factories import RiskFactory
+
+    risk, quiet = RiskFactory(agency=agency), RiskFactory(agency=agency)
+    rsa = CryptoComponentFactory(agency=agency)
+    ecdh = CryptoComponentFactory(agency=agency, algorithm="ECDH", classical_security_level=128)
+    aes = CryptoComponentFactory(agency=agency, algorithm="AES", nist_quantum_security_level=5)
+    for component in (rsa, ecdh, aes):
+        component.risks.add(risk)
+    aes.risks.add(quiet)
+    with django_assert_num_queries(1):
+        counts = vulnerable_counts(user=admin, by="risk", ids=[risk.pk, quiet.pk])
+    assert counts == {risk.pk: {"vulnerable": 2, "components": 3, "earliest_deadline": D(2030, 12, 31)},
+                      quiet.pk: {"vulnerable": 0, "components": 1, "earliest_deadline": None}}
+    assert vulnerable_count(user=admin, risk=risk) == 2
 
 
 def test_a_changed_policy_choice_re_dates_the_agencys_components(agency, other_agency, admin, policies):
@@ -162,7 +179,9 @@ def test_api_list_query_count_does_not_grow_with_rows(api_as, agency, member_of,
 # --- the detail page ----------------------------------------------------------------------------
 
 
-def test_the_detail_page_shows_the_deadline_its_rule_and_the_risk_links(client, agency, admin, policies):
+def test_the_detail_page_shows_the_deadline_its_rule_and_the_risk_actions(client, agency, admin, policies):
+    """The deadline under the agency's policy and its rule; raising a risk opens the register's form
+    filled in (tests/procurement/test_component_risks.py follows it to the link back)."""
     hndl = ThreatVectorFactory(code="CRY-01")
     asset = AssetFactory(agency=agency)
     component = CryptoComponentFactory(agency=agency, asset=asset)
@@ -172,17 +191,11 @@ def test_the_detail_page_shows_the_deadline_its_rule_and_the_risk_links(client, 
     assert 'data-testid="quantum-vulnerable"' in html
     assert "2030-12-31" in html and "NIST" in html
     assert "Deprecated after 2030" in page.context["policy_rule"]["label"]
-    url = page.context["risk_add_url"]
-    assert url.startswith("/risks/register/add/?title=Quantum-vulnerable")
-    assert f"assets={asset.pk}" in url and f"threat_vectors={hndl.pk}" in url
-    assert page.context["risks_url"].endswith(f"?asset={asset.pk}")
-    risk = RiskFactory(agency=agency)
-    risk.assets.add(asset)
-    RiskFactory(agency=agency)  # on another asset: not listed
-    listed = client.get(page.context["risks_url"]).context["table"].rows
-    assert [row.record for row in listed] == [risk]  # "Link to an existing risk" opens the asset's risks
-    form = client.get(url).context["form"]  # the register's form arrives filled in
-    assert form.initial.get("title", "").startswith("Quantum-vulnerable")
+    assert 'data-testid="raise-risk"' in html and 'data-testid="link-risk"' in html
+    form = client.get(page.context["risk_raise_url"]).context["form"]  # the register's form arrives filled in
+    assert form.initial["title"].startswith("Quantum-vulnerable")
+    assert form.initial["assets"] == [asset.pk] and form.initial["threat_vectors"] == [hndl.pk]
+    assert "2030-12-31" in form.initial["description"]
 
 
 def test_a_quantum_safe_component_offers_no_risk(client, agency, admin, policies):

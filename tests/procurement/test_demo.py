@@ -99,6 +99,12 @@ def test_a_cryptographic_bom_with_quantum_vulnerable_algorithms_and_their_deadli
     assert components["RSA-2048 firmware signing key"].device.name == "QKD-TX-CN-A"
     assert components["ECDH P-384 (IKEv2 key agreement)"].asset.name == "Inter-ministry WAN"
     assert components["SR-900 relay operating system"].authenticity_result == "failed"
+    linked = {name: [risk.title for risk in c.risks.all()] for name, c in components.items() if c.risks.exists()}
+    assert linked == {
+        "RSA-2048 firmware signing key": ["Tampered firmware update on QKD devices"],
+        "ECDH P-384 (IKEv2 key agreement)": ["Recorded WAN traffic decrypted once a quantum computer exists"],
+        "RSA-3072 root CA key": ["Root CA signatures forgeable before the PQC migration ends"],
+    }
 
 
 def test_contracts_near_sunset_overdue_renewed_and_exiting(demo, client):

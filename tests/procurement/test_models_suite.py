@@ -175,7 +175,7 @@ class TestDueDiligenceAnswer(ModelTestSuite):
 class TestComponent(ModelTestSuite):
     model = Component
     api_path = "/api/components/"
-    list_queries = 3
+    list_queries = 4  # count, page, depends_on, risks
     ui_list_queries = 10
 
     def make_record(self, agency):
