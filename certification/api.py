@@ -32,6 +32,7 @@ from certification.models import (
     Scheme,
 )
 from qgov.api.fields import api_url
+from qgov.api.schema import RECORD_ID
 from qgov.api.serializers import QgovModelSerializer
 from qgov.api.viewsets import QgovModelViewSet
 from qgov.imports.api import ImportActionMixin
@@ -213,7 +214,7 @@ SUBJECTS = {"device": (Device, DeviceFilterSet, selectors.devices_with_complianc
 
 COMPLIANCE_PARAMETERS = [
     OpenApiParameter("subject", str, enum=list(SUBJECTS), description="device (default) or person"),
-    OpenApiParameter("agency", int, description="The agency (required when you belong to several)."),
+    OpenApiParameter("agency", RECORD_ID, description="The agency (required when you belong to several)."),
     OpenApiParameter("compliance", str, many=True, enum=ComplianceChoices.values),
     OpenApiParameter("q", str, description="Search"),
 ]

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -248,7 +248,25 @@ def object_delete(*, instance, user, expected_version: int | None = None) -> Non
     if hasattr(locked, "clean_delete"):
         locked.clean_delete()
     with one_change():
-        locked.delete()
+        try:
+            locked.delete()
+        except (ProtectedError, RestrictedError) as error:
+            # Raised while Django collects what the delete would touch, before any row changes.
+            raise ValidationError(_still_referred_to(locked, error)) from None
+
+
+def _still_referred_to(instance, error) -> str:
+    """“Alex Meyer” is still referred to by 2 personnel accreditations: …"""
+    held = getattr(error, "protected_objects", None) or getattr(error, "restricted_objects", None) or ()
+    counts = {}
+    for record in held:
+        meta = record._meta
+        counts.setdefault((meta.verbose_name, meta.verbose_name_plural), 0)
+        counts[(meta.verbose_name, meta.verbose_name_plural)] += 1
+    what = ", ".join(f"{count} {singular if count == 1 else plural}"
+                     for (singular, plural), count in sorted(counts.items()))
+    return _("“%(record)s” is still referred to by %(what)s; delete or change those first.") % {
+        "record": instance, "what": what}
 
 
 # --- memberships ----------------------------------------------------------------------------

@@ -69,7 +69,7 @@ class AssetSerializer(QgovModelSerializer):
                 AssetProtectsChoices.CONFIDENTIALITY
         return super().validate(attrs)
 
-    @extend_schema_field(ExposureSerializer)
+    @extend_schema_field(ExposureSerializer(allow_null=True))  # null while the agency has no matrix
     def get_exposure(self, obj):
         matrix = self.context["matrices"].get(obj.agency_id)
         return ExposureSerializer(obj.exposure(matrix)).data if matrix else None

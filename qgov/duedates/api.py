@@ -26,8 +26,8 @@ class DueDateQuerySerializer(QueryParametersSerializer):
                                    help_text="Only this record type, as <app_label>.<model>.")
     overdue = serializers.BooleanField(required=False, default=True,
                                        help_text="Include what is past its date and still open (default true).")
-    agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all(), required=False,
-                                                help_text="Only this agency (default: all of yours).")
+    agency = BriefRelatedField(queryset=Agency.objects.all(), required=False,
+                               help_text="Only this agency (default: all of yours).")
     # Pagination parameters, read by the paginator.
     extra_known_fields = ("limit", "offset")
 
@@ -69,7 +69,7 @@ class DueDateViewSet(viewsets.GenericViewSet):
                    400: OpenApiResponse(ERROR_SCHEMA, description="A bad parameter; `errors` names it.")},
     )
     def list(self, request):
-        query = DueDateQuerySerializer(data=request.query_params, user=request.user)
+        query = DueDateQuerySerializer(data=request.query_params, user=request.user, context={"request": request})
         query.is_valid(raise_exception=True)
         params = query.validated_data
         agency = params.get("agency")

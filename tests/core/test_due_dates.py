@@ -15,6 +15,7 @@ from qgov.duedates.selectors import agency_today
 from qgov.duedates.services import due_reminders_send
 from qgov.models import Notification, Reminder
 from risks.models import RiskAcceptance
+from tests.factories import MembershipFactory
 from tests.risks.factories import approved_acceptance
 
 DUE = dt.date(2027, 3, 31)
@@ -366,10 +367,21 @@ def test_the_api_does_not_offer_another_agency(api_as, people, other_agency, due
     assert list(response.json()["errors"]) == ["agency"]
 
 
+def test_the_api_lists_one_of_the_users_agencies_when_asked(api_as, people, agency, other_agency, due_records):
+    MembershipFactory(agency=other_agency, role=RoleChoices.VIEWER, user=people["viewer"])
+    both = api_as(people["viewer"]).get("/api/due-dates/", {"within": 30}).json()["results"]
+    assert {item["agency"]["id"] for item in both} == {agency.pk, other_agency.pk}
+    response = api_as(people["viewer"]).get("/api/due-dates/", {"within": 30, "agency": other_agency.pk})
+    assert response.status_code == 200
+    assert {item["agency"]["id"] for item in response.json()["results"]} == {other_agency.pk}
+
+
 def test_the_schema_documents_the_due_dates_api(api_as, superuser):
     schema = api_as(superuser).get("/api/schema/", {"format": "json"}).json()
     operation = schema["paths"]["/api/due-dates/"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"within", "type", "overdue", "agency", "limit", "offset"}
+    [agency] = [p for p in operation["parameters"] if p["name"] == "agency"]
+    assert agency["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
     assert set(operation["responses"]) == {"200", "400", "401", "403"}  # the core adds 401/403 when authenticated
 
 

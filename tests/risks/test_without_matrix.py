@@ -30,3 +30,12 @@ def test_every_register_page_answers_for_an_agency_without_a_matrix(client, agen
     html = client.get(reverse("risks:asset_list")).content.decode()
     assert "Archive" in html
     assert "no risk matrix" in html  # the Mosca columns say why they are empty
+
+
+def test_the_api_gives_no_exposure_without_a_matrix_and_its_schema_says_it_may(api_as, agency, member_of):
+    risk_matrix_ensure(agency).delete()
+    asset = AssetFactory(agency=agency, name="Archive", shelf_life_years=30, migration_years=5)
+    client = api_as(member_of(agency, RoleChoices.VIEWER))
+    assert client.get(f"/api/assets/{asset.pk}/").json()["exposure"] is None
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    assert schema["components"]["schemas"]["Asset"]["properties"]["exposure"]["nullable"] is True
