@@ -126,7 +126,5 @@ class BriefRelatedFieldExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         if direction == "request":
-            from qgov.api.schema import RECORD_ID
-
-            return dict(RECORD_ID)  # an id is 1 or more and fits 64 bits, as the filters declare
+            return build_basic_type(OpenApiTypes.INT)
         return BRIEF_OBJECT_SCHEMA

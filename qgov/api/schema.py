@@ -80,13 +80,6 @@ class QgovAutoSchema(AutoSchema):
             # pagination's parameters are parameters, not bodies.)
             for name in extra:
                 schema["properties"][name] = EXTRA_REQUEST_FIELDS[name]  # in place of its read-only answer
-            # As a read-only field it was listed as required (drf-spectacular requires read-only
-            # fields in answers); sent, it is optional.
-            required = [name for name in schema.get("required", ()) if name not in extra]
-            if required:
-                schema["required"] = required
-            else:
-                schema.pop("required", None)
             schema["additionalProperties"] = False
         return schema
 

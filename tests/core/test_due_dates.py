@@ -380,8 +380,6 @@ def test_the_schema_documents_the_due_dates_api(api_as, superuser):
     schema = api_as(superuser).get("/api/schema/", {"format": "json"}).json()
     operation = schema["paths"]["/api/due-dates/"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"within", "type", "overdue", "agency", "limit", "offset"}
-    [agency] = [p for p in operation["parameters"] if p["name"] == "agency"]
-    assert agency["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
     assert set(operation["responses"]) == {"200", "400", "401", "403"}  # the core adds 401/403 when authenticated
 
 
