@@ -103,7 +103,8 @@ def test_dates_read_one_way_and_the_acceptance_page_says_who_decided(page, regis
     assert rows["Status"].strip() == "Approved"
     assert rows["Requested by"].strip() == "ed"
     assert rows["Approved by"].strip() == "ada"
-    assert rows["Rating at decision"].strip() != ""
+    assert rows["Rating at decision"].strip() == "High"  # score 12 on the default 5×5 matrix
+    assert rows["Score at decision"].strip() == "12"
     screenshot(page, "rough-edges-acceptance")
 
 
