@@ -101,6 +101,12 @@ def duration_text(seconds: float) -> str:
     return " ".join(parts)
 
 
+def seconds_between(start: dt.datetime, end: dt.datetime) -> float:
+    """Elapsed seconds from one instant to another. Both go to UTC first: Python subtracts two
+    datetimes of the same zone by their wall clocks, which is wrong across a DST change."""
+    return (end.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds()
+
+
 def due_instant_of(record, due: DueDate) -> dt.datetime | None:
     """The instant of a deadline in hours (aware; a naive value is taken as UTC)."""
     value = getattr(record, due.field)
@@ -202,7 +208,7 @@ def _hour_items(model, due: DueDate, records, *, within_days: int, overdue: bool
         days_left = (due_at.date() - (today or now.astimezone(zone).date())).days
         if days_left > within_days:
             continue
-        seconds_left = (due_at - now).total_seconds()
+        seconds_left = seconds_between(now, due_at)
         escalated = due.escalate and seconds_left <= min(due.hours) * 3600
         items.append(DueItem(record, due, due_at.date(), days_left, owner_of(record, due), escalated,
                              due_at=due_at, seconds_left=seconds_left))

@@ -25,6 +25,7 @@ from qgov.duedates.selectors import (
     duration_text,
     owner_of,
     related_to_load,
+    seconds_between,
 )
 from qgov.models import Agency
 from qgov.permissions import user_can, users_who_can
@@ -209,8 +210,7 @@ def _hour_candidates(model, due: DueDate, content_type, now):
 
 def _remind_in_hours(record, due: DueDate, content_type, agency, now) -> int:
     due_at = due_instant_of(record, due)
-    # Elapsed time, not a wall-clock difference: aware instants subtract across DST changes.
-    seconds_left = (due_at - now).total_seconds()
+    seconds_left = seconds_between(now, due_at)  # elapsed time, not a wall-clock difference
     crossed = [hours for hours in due.hour_thresholds() if seconds_left <= hours * 3600]
     if not crossed or (seconds_left <= 0 and not due.escalate):
         return 0
