@@ -200,7 +200,9 @@ class CustodyEventInline(admin.TabularInline):
     model = CustodyEvent
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("at", "action", "actor_name", "from_user", "to_user", "note", "observed_sha256")
+    fields = readonly_fields = ("sequence", "at", "action", "actor_name", "from_user", "to_user", "location", "reason",
+                                "collected_at", "collected_by_name", "note", "observed_sha256", "chain_intact",
+                                "previous_hash", "entry_hash")
 
     def has_add_permission(self, request, obj=None):
         return False

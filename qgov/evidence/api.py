@@ -1,6 +1,6 @@
 """REST face of evidence files: `GET|POST /api/<resource>/{id}/evidence/` on the viewset of every
 model that accepts evidence (added by QgovModelViewSet), and `/api/evidence-files/` with the
-download, verify, handover and withdraw actions."""
+download, verify, handover and withdraw actions, and the custody log's check and exports."""
 
 import django_filters
 from django.contrib.auth import get_user_model
@@ -31,7 +31,9 @@ class CustodyEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CustodyEvent
-        fields = ("id", "action", "actor", "actor_name", "from_user", "to_user", "note", "observed_sha256", "at")
+        fields = ("id", "sequence", "action", "actor", "actor_name", "from_user", "to_user", "location", "reason",
+                  "collected_at", "collected_by_name", "note", "observed_sha256", "chain_intact", "at",
+                  "previous_hash", "entry_hash")
         read_only_fields = fields
 
 
@@ -70,11 +72,22 @@ class EvidenceFileDetailSerializer(EvidenceFileSerializer):
 class EvidenceUploadSerializer(StrictFieldsMixin, serializers.Serializer):
     file = serializers.FileField(help_text="The file; its type and size limits are the server's settings.")
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    collected_at = serializers.DateTimeField(required=False, allow_null=True,
+                                             help_text="When the evidence was collected, if not at upload; "
+                                                       "not in the future.")
+    collected_by_name = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                              help_text="Who collected it, if not the uploader.")
+    location = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                     help_text="Where it was collected.")
 
 
 class HandoverSerializer(StrictFieldsMixin, serializers.Serializer):
     to_user = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(),
-                                                 help_text="The new custodian: a member of the agency.")
+                                                 help_text="The new custodian: a member of the agency who may view "
+                                                           "the record.")
+    reason = serializers.CharField(max_length=2000, help_text="Why custody changes hands.")
+    location = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                     help_text="Where it was handed over.")
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
@@ -82,10 +95,22 @@ class WithdrawSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class ChainVerificationSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="The custody log's hash chain holds from entry 1 to the last.")
+    entries = serializers.IntegerField(help_text="Entries read (up to the first problem).")
+    broken_sequence = serializers.IntegerField(allow_null=True,
+                                               help_text="The first sequence number at which the chain breaks.")
+    reason = serializers.CharField(help_text="Why it breaks there; empty when ok.")
+    head_hash = serializers.CharField(help_text="The hash of the last entry that holds.")
+    checked_at = serializers.DateTimeField()
+
+
 class VerifyResultSerializer(serializers.Serializer):
     match = serializers.BooleanField()
     expected = serializers.CharField(help_text="SHA-256 recorded at upload.")
     actual = serializers.CharField(help_text="SHA-256 of the stored file now; empty when it is missing.")
+    chain = ChainVerificationSerializer(help_text="The custody chain as found before this verification's entry.")
+    verified_at = serializers.DateTimeField(help_text="When: the time of this verification's custody entry.")
 
 
 class EvidenceFileFilterSet(QgovFilterSet):
@@ -124,8 +149,12 @@ def _evidence_action():
             return Response(EvidenceFileSerializer(files, many=True, context=context).data)
         payload = EvidenceUploadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        evidence = services.evidence_attach(record=record, upload=payload.validated_data["file"], user=request.user,
-                                            description=payload.validated_data.get("description", ""))
+        data = payload.validated_data
+        evidence = services.evidence_attach(record=record, upload=data["file"], user=request.user,
+                                            description=data.get("description", ""),
+                                            collected_at=data.get("collected_at"),
+                                            collected_by_name=data.get("collected_by_name", ""),
+                                            location=data.get("location", ""))
         location = request.build_absolute_uri(reverse("api:evidencefile-detail", args=[evidence.pk]))
         return Response(EvidenceFileSerializer(EVIDENCE.get(pk=evidence.pk), context=context).data,
                         status=status.HTTP_201_CREATED, headers={"Location": location})
@@ -167,20 +196,52 @@ class EvidenceFileViewSet(QgovReadOnlyViewSet):
     @extend_schema(request=None, responses={200: VerifyResultSerializer, 404: ERRORS[404]})
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
-        """Recompute the stored file's SHA-256: `match` says whether it is the file uploaded (logged)."""
+        """Recompute the stored file's SHA-256 (`match`: is it the file uploaded?) and check the custody
+        chain (`chain`); both outcomes are logged in the custody log."""
         result = services.evidence_verification(evidence=self.get_object(), user=request.user)
-        return Response({"match": result.match, "expected": result.expected, "actual": result.actual})
+        return Response(VerifyResultSerializer({
+            "match": result.match, "expected": result.expected, "actual": result.actual,
+            "chain": result.chain.as_dict(), "verified_at": result.event.at}).data)
+
+    @extend_schema(responses={200: ChainVerificationSerializer, 404: ERRORS[404]})
+    @action(detail=True, methods=["get"], url_path="custody/verify", url_name="custody-verify")
+    def custody_verify(self, request, pk=None):
+        """Check the custody log's hash chain: `ok`, or the first broken sequence number and why.
+        A read: nothing is written."""
+        chain = services.evidence_custody_check(evidence=self.get_object(), user=request.user)
+        return Response(ChainVerificationSerializer(chain.as_dict()).data)
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, 404: ERRORS[404]})
+    @action(detail=True, methods=["get"], url_path="custody", url_name="custody")
+    def custody(self, request, pk=None):
+        """The custody log as a JSON file with every entry's canonical fields and hashes, and the
+        chain check (docs/evidence.md says how to recompute it). The export is logged."""
+        return self._custody_export(request, "json")
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY, 404: ERRORS[404]})
+    @action(detail=True, methods=["get"], url_path="custody/csv", url_name="custody-csv")
+    def custody_csv(self, request, pk=None):
+        """The custody log as CSV, with the hashes. The export is logged."""
+        return self._custody_export(request, "csv")
+
+    def _custody_export(self, request, export_format):
+        from qgov.evidence.views import custody_export_response
+
+        return custody_export_response(services.evidence_custody_export(
+            evidence=self.get_object(), user=request.user, export_format=export_format))
 
     @extend_schema(request=HandoverSerializer, responses={200: CustodyEventSerializer, **ERRORS})
     @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser, MultiPartParser])
     def handover(self, request, pk=None):
         """Make another member of the agency the file's custodian (needs the change action on the record)."""
         evidence = self.get_object()
+        services.require_on_record(request.user, evidence, services.MAY_WRITE)  # a 403 before a 400
         payload = HandoverSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        event = services.evidence_handover(evidence=evidence, user=request.user,
-                                           to_user=payload.validated_data["to_user"],
-                                           note=payload.validated_data.get("note", ""))
+        data = payload.validated_data
+        event = services.evidence_handover(evidence=evidence, user=request.user, to_user=data["to_user"],
+                                           reason=data["reason"], location=data.get("location", ""),
+                                           note=data.get("note", ""))
         return Response(CustodyEventSerializer(event, context={"request": request}).data)
 
     @extend_schema(request=WithdrawSerializer, responses={200: EvidenceFileSerializer, **ERRORS})
@@ -188,6 +249,7 @@ class EvidenceFileViewSet(QgovReadOnlyViewSet):
     def withdraw(self, request, pk=None):
         """Mark the file withdrawn, with a reason; it and its custody log are kept."""
         evidence = self.get_object()
+        services.require_on_record(request.user, evidence, services.MAY_WRITE)  # a 403 before a 400
         payload = WithdrawSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         services.evidence_withdraw(evidence=evidence, user=request.user, reason=payload.validated_data["reason"])

@@ -9,3 +9,4 @@ class CustodyEventActionChoices(models.TextChoices):
     VERIFIED_MATCH = "verified_match", _("Verified: hash matches")
     VERIFIED_MISMATCH = "verified_mismatch", _("Verified: hash does NOT match")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPORTED = "exported", _("Custody log exported")

@@ -116,15 +116,32 @@ class CustodyEvent(AgencyScopedModel):
                                   related_name="+", verbose_name=_("from"))
     to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="+", verbose_name=_("to"))
+    # Where and why: the place of collection or of a hand-over, the reason for a hand-over or a
+    # withdrawal.
+    location = models.CharField(_("where"), max_length=200, blank=True)
+    reason = LongTextField(_("reason"), blank=True)
+    # At collection (the "uploaded" entry): when and by whom the evidence was collected, which may
+    # be before, and someone other than, the upload.
+    collected_at = models.DateTimeField(_("collected"), null=True, blank=True)
+    collected_by_name = models.CharField(_("collected by"), max_length=200, blank=True)
     note = LongTextField(_("note"), blank=True)
     observed_sha256 = models.CharField(_("SHA-256 found"), max_length=64, blank=True,
                                        help_text=_("What a verification computed from the stored file."))
+    # A verification's finding about the custody chain itself (null on other entries).
+    chain_intact = models.BooleanField(_("custody chain intact"), null=True, blank=True)
     at = models.DateTimeField(_("when"), default=timezone.now)
+    # The file's own hash chain (qgov.evidence.custody): 1, 2, 3… per file; each entry's hash
+    # covers its fields and the previous entry's hash.
+    sequence = models.PositiveIntegerField(_("sequence"))
+    previous_hash = models.CharField(_("previous entry's hash"), max_length=64)
+    entry_hash = models.CharField(_("entry hash"), max_length=64)
 
     objects = CustodyEventQuerySet.as_manager()
 
     class Meta:
-        ordering = ["at", "pk"]
+        ordering = ["sequence", "pk"]
+        constraints = [models.UniqueConstraint(fields=["evidence", "sequence"],
+                                               name="qgov_custodyevent_unique_sequence")]
         verbose_name = _("custody event")
         verbose_name_plural = _("custody events")
 

@@ -5,13 +5,16 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
 from qgov.evidence import services
+from qgov.evidence.choices import CustodyEventActionChoices as Custody
+from qgov.evidence.custody import custody_chain_verify
 from qgov.evidence.forms import EvidenceHandoverForm, EvidenceUploadForm, EvidenceWithdrawForm
 from qgov.evidence.models import EvidenceFile
 from qgov.evidence.services import MAY_READ, MAY_WRITE, can_on_record
@@ -57,8 +60,13 @@ class EvidenceFileDetailView(EvidenceMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        events = list(self.evidence.custody_events.select_related("from_user", "to_user").order_by("sequence", "pk"))
+        verifications = [e for e in events if e.action in (Custody.VERIFIED_MATCH, Custody.VERIFIED_MISMATCH)]
         context.update(
-            custody_events=self.evidence.custody_events.select_related("actor", "from_user", "to_user"),
+            custody_events=events,
+            # Checked on every view from the rows the log shows anyway: no query of its own.
+            chain=custody_chain_verify(self.evidence, events=events),
+            last_verification=verifications[-1] if verifications else None,
             can_change=can_on_record(self.request.user, self.evidence, MAY_WRITE),
         )
         return context
@@ -81,7 +89,30 @@ class EvidenceFileVerifyView(EvidenceMixin, View):
         else:
             messages.error(request, _("Mismatch: the stored file is not the file that was uploaded. "
                                       "Expected %(expected)s, actual %(actual)s.") % hashes)
+        if result.chain.ok:
+            messages.success(request, _("Custody chain intact: %(count)s entries checked.") % {
+                "count": result.chain.entries})
+        else:
+            messages.error(request, _("Custody chain broken at entry #%(sequence)s: %(reason)s.") % {
+                "sequence": result.chain.broken_sequence, "reason": result.chain.reason})
         return HttpResponseRedirect(self.evidence.get_absolute_url())
+
+
+def custody_export_response(export) -> HttpResponse:
+    """A custody-log export as an attachment (shared by the page and the API)."""
+    response = HttpResponse(export.content, content_type=export.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, export.file_name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class EvidenceFileCustodyExportView(EvidenceMixin, View):
+    """/evidence/<id>/custody.csv and .json: the custody log with its hashes (logged)."""
+
+    def get(self, request, *args, **kwargs):
+        return custody_export_response(services.evidence_custody_export(
+            evidence=self.evidence, user=request.user, export_format=kwargs["export_format"]))
 
 
 class EvidenceFormView(EvidenceMixin, TemplateView):
@@ -122,7 +153,8 @@ class EvidenceFileHandoverView(EvidenceFormView):
 
     def save(self, form):
         event = services.evidence_handover(evidence=self.evidence, user=self.request.user,
-                                           to_user=form.cleaned_data["to_user"], note=form.cleaned_data["note"])
+                                           to_user=form.cleaned_data["to_user"], reason=form.cleaned_data["reason"],
+                                           location=form.cleaned_data["location"], note=form.cleaned_data["note"])
         return _("Handed over to %(user)s.") % {"user": event.to_user.get_username()}
 
 
@@ -161,8 +193,10 @@ class EvidenceFileAddView(LoginRequiredMixin, TemplateView):
         form = EvidenceUploadForm(data=request.POST, files=request.FILES)
         if form.is_valid():
             try:
-                evidence = services.evidence_attach(record=self.record, upload=form.cleaned_data["file"],
-                                                    user=request.user, description=form.cleaned_data["description"])
+                evidence = services.evidence_attach(
+                    record=self.record, upload=form.cleaned_data["file"], user=request.user,
+                    description=form.cleaned_data["description"], collected_at=form.cleaned_data["collected_at"],
+                    collected_by_name=form.cleaned_data["collected_by_name"], location=form.cleaned_data["location"])
             except ValidationError as error:
                 _add_errors(form, error)
             else:

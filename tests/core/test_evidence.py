@@ -5,6 +5,7 @@ and the orphan sweep (rolled-back transactions: test_evidence_rollback.py)."""
 import hashlib
 import io
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -311,7 +312,14 @@ def test_verify_match_then_tampered_file_is_a_mismatch(client, api_as, attached,
     assert services.evidence_verify(evidence=attached, user=viewer) is True
     response = api_as(viewer).post(f"/api/evidence-files/{attached.pk}/verify/")
     assert response.status_code == 200
-    assert response.json() == {"match": True, "expected": PDF_SHA256, "actual": PDF_SHA256}
+    body = response.json()
+    event = CustodyEvent.objects.get(evidence=attached, sequence=3)
+    assert body == {"match": True, "expected": PDF_SHA256, "actual": PDF_SHA256, "verified_at": body["verified_at"],
+                    "chain": {"ok": True, "entries": 2, "broken_sequence": None, "reason": "",
+                              "head_hash": CustodyEvent.objects.get(evidence=attached, sequence=2).entry_hash,
+                              "checked_at": body["chain"]["checked_at"]}}
+    assert datetime.fromisoformat(body["verified_at"]) == event.at
+    assert (event.action, event.chain_intact) == (Custody.VERIFIED_MATCH, True)
     tampered = PDF.replace(b"Catalog", b"Katalog")
     (Path(media_root) / "private" / "evidence" / attached.file.name).write_bytes(tampered)
     tampered_sha256 = hashlib.sha256(tampered).hexdigest()
@@ -320,7 +328,7 @@ def test_verify_match_then_tampered_file_is_a_mismatch(client, api_as, attached,
     page = client.post(reverse("qgov:evidencefile_verify", args=[attached.pk]), follow=True)
     assert [str(m) for m in page.context["messages"]] == [
         "Mismatch: the stored file is not the file that was uploaded. "
-        f"Expected {PDF_SHA256}, actual {tampered_sha256}."]
+        f"Expected {PDF_SHA256}, actual {tampered_sha256}.", "Custody chain intact: 4 entries checked."]
     assert custody(attached) == [
         (Custody.UPLOADED, "erin", None, attached.uploaded_by_id, "", ""),
         (Custody.VERIFIED_MATCH, "vera", None, None, "", PDF_SHA256),
@@ -336,7 +344,7 @@ def test_verify_match_message_in_the_ui(client, attached):
     page = client.post(reverse("qgov:evidencefile_verify", args=[attached.pk]), follow=True)
     assert [str(m) for m in page.context["messages"]] == [
         "Match: the stored file has the SHA-256 recorded at upload. "
-        f"Expected {PDF_SHA256}, actual {PDF_SHA256}."]
+        f"Expected {PDF_SHA256}, actual {PDF_SHA256}.", "Custody chain intact: 1 entries checked."]
     assert client.get(reverse("qgov:evidencefile_verify", args=[attached.pk])).status_code == 405
 
 
@@ -353,20 +361,23 @@ def test_verify_of_a_missing_file_is_a_mismatch(attached, media_root):
 def test_handover_to_a_member(api_as, client, attached, editor, member_of):
     colleague = member_of(attached.agency, RoleChoices.VIEWER, username="carl")
     response = api_as(editor).post(f"/api/evidence-files/{attached.pk}/handover/",
-                                   {"to_user": colleague.pk, "note": "For the lab"}, format="json")
+                                   {"to_user": colleague.pk, "reason": "Lab analysis", "location": "Lab 2",
+                                    "note": "For the lab"}, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["action"] == "handed_over"
     attached.refresh_from_db()
     assert attached.custodian == colleague
     assert custody(attached)[-1] == (Custody.HANDED_OVER, "erin", editor.pk, colleague.pk, "For the lab", "")
+    assert CustodyEvent.objects.values_list("sequence", "reason", "location").last() == (2, "Lab analysis", "Lab 2")
     event = events_for(attached).order_by("seq").last()
     assert (event.action, event.actor, event.changed_fields, event.detail) == (
         AuditActionChoices.TRANSITION, editor, ["custodian_id", "version"],
-        {"transition": "handover", "reason": "For the lab"})
+        {"transition": "handover", "reason": "Lab analysis"})
     assert (event.before["custodian_id"], event.after["custodian_id"]) == (editor.pk, colleague.pk)
     # Back again, through the page.
     client.force_login(editor)
-    page = client.post(reverse("qgov:evidencefile_handover", args=[attached.pk]), {"to_user": editor.pk, "note": ""})
+    page = client.post(reverse("qgov:evidencefile_handover", args=[attached.pk]),
+                       {"to_user": editor.pk, "reason": "Back from the lab", "note": ""})
     assert page.status_code == 302
     attached.refresh_from_db()
     assert attached.custodian == editor
@@ -374,16 +385,17 @@ def test_handover_to_a_member(api_as, client, attached, editor, member_of):
 
 def test_handover_to_a_non_member_is_refused(api_as, client, attached, editor, other_agency, member_of):
     stranger = member_of(other_agency, RoleChoices.ADMIN, username="stranger")
-    response = api_as(editor).post(f"/api/evidence-files/{attached.pk}/handover/", {"to_user": stranger.pk},
-                                   format="json")
+    response = api_as(editor).post(f"/api/evidence-files/{attached.pk}/handover/",
+                                   {"to_user": stranger.pk, "reason": "Audit"}, format="json")
     assert response.status_code == 400
     assert response.json()["errors"] == {"to_user": ["Choose a member of the agency who may view the record."]}
     client.force_login(editor)
-    page = client.post(reverse("qgov:evidencefile_handover", args=[attached.pk]), {"to_user": stranger.pk})
+    page = client.post(reverse("qgov:evidencefile_handover", args=[attached.pk]),
+                       {"to_user": stranger.pk, "reason": "Audit"})
     assert page.status_code == 200
     assert list(page.context["form"].errors) == ["to_user"]
-    already = api_as(editor).post(f"/api/evidence-files/{attached.pk}/handover/", {"to_user": editor.pk},
-                                  format="json")
+    already = api_as(editor).post(f"/api/evidence-files/{attached.pk}/handover/",
+                                  {"to_user": editor.pk, "reason": "Audit"}, format="json")
     assert already.json()["errors"] == {"to_user": ["erin is already the custodian."]}
     attached.refresh_from_db()
     assert attached.custodian == editor and attached.version == 1
@@ -410,7 +422,8 @@ def test_withdraw_keeps_the_file_and_says_why(api_as, attached, editor, media_ro
     response = client.post(f"/api/evidence-files/{attached.pk}/withdraw/", {"reason": "Wrong report"}, format="json")
     assert response.status_code == 200
     assert (response.json()["withdrawn_reason"], response.json()["withdrawn_by"]["id"]) == ("Wrong report", editor.pk)
-    assert custody(attached)[-1] == (Custody.WITHDRAWN, "erin", None, None, "Wrong report", "")
+    assert custody(attached)[-1] == (Custody.WITHDRAWN, "erin", None, None, "", "")
+    assert CustodyEvent.objects.values_list("sequence", "reason").last() == (2, "Wrong report")
     assert events_for(attached).order_by("seq").last().detail == {"transition": "withdraw", "reason": "Wrong report"}
     again = client.post(f"/api/evidence-files/{attached.pk}/withdraw/", {"reason": "Again"}, format="json")
     assert again.json()["errors"] == {"reason": ["This file was already withdrawn."]}
@@ -509,7 +522,7 @@ def test_the_schema_documents_the_evidence_endpoints(api_as, superuser):
     assert set(paths["/api/risks/{id}/evidence/"]) == {"get", "post"}
     assert set(paths["/api/controls/{id}/evidence/"]) == {"get", "post"}
     assert "/api/assets/{id}/evidence/" not in paths
-    for action in ("download", "verify", "handover", "withdraw"):
+    for action in ("download", "verify", "handover", "withdraw", "custody", "custody/csv", "custody/verify"):
         assert f"/api/evidence-files/{{id}}/{action}/" in paths
     post = paths["/api/risks/{id}/evidence/"]["post"]
     assert list(post["requestBody"]["content"]) == ["multipart/form-data"]
@@ -522,7 +535,7 @@ def test_handover_form_offers_only_members_who_may_view(client, attached, editor
     form = client.get(reverse("qgov:evidencefile_handover", args=[attached.pk])).context["form"]
     assert [user.username for user in form.fields["to_user"].queryset] == ["audrey", "erin"]
     response = client.post(reverse("qgov:evidencefile_handover", args=[attached.pk]),
-                           {"to_user": colleague.pk, "note": "For the audit"}, follow=True)
+                           {"to_user": colleague.pk, "reason": "Annual audit", "note": "For the audit"}, follow=True)
     assert [str(m) for m in response.context["messages"]] == ["Handed over to audrey."]
     assert custody(attached)[-1] == (Custody.HANDED_OVER, "erin", editor.pk, colleague.pk, "For the audit", "")
 

@@ -53,16 +53,19 @@ def test_attach_verify_download_and_hand_over(page, screenshot, live_server, set
 
     page.get_by_role("link", name="Hand over").click()
     page.get_by_label("Hand over to").select_option(label="audrey")
+    page.get_by_label("Reason").fill("Annual audit")
+    page.get_by_label("Where").fill("Audit room 3")
     page.get_by_label("Note").fill("For the annual audit")
     page.get_by_role("button", name="Hand over").click()
     assert page.get_by_role("alert").first.inner_text().strip() == "Handed over to audrey."
     log = page.get_by_test_id("custody-log").locator("tbody tr")
-    assert [text.split("\t")[1:5] for text in log.all_inner_texts()] == [
-        ["Uploaded", "ed", "", "ed"],
-        ["Verified: hash matches\n" + sha256 + "\n", "ed", "", ""],
-        ["Downloaded", "ed", "", ""],
-        ["Handed over", "ed", "ed", "audrey"],
+    assert [text.split("\t")[:1] + text.split("\t")[2:8] for text in log.all_inner_texts()] == [
+        ["1", "Uploaded", "ed", "", "ed", "", ""],
+        ["2", "Verified: hash matches\n" + sha256 + "\n", "ed", "", "", "", ""],
+        ["3", "Downloaded", "ed", "", "", "", ""],
+        ["4", "Handed over", "ed", "ed", "audrey", "Audit room 3", "Annual audit\nFor the annual audit"],
     ]
+    assert page.get_by_test_id("chain-check").inner_text().startswith("Intact 4 entries, checked ")
     screenshot(page, "evidence_custody_log")
     assert EvidenceFile.objects.get().custodian.username == "audrey"
     page.set_viewport_size({"width": 390, "height": 844})  # the file page on a phone: no sideways scrolling
