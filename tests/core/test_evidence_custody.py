@@ -429,7 +429,7 @@ def test_the_migration_chains_existing_entries_in_the_order_written(five, risk, 
     # As before the migration: entries without sequence or hashes (the migration adds the unique
     # constraint after numbering; here it is in place, so the numbers are only made distinct).
     CustodyEvent.objects.update(sequence=F("pk") + 1000, previous_hash="", entry_hash="")
-    migration = importlib.import_module("qgov.migrations.0010_custody_chain")
+    migration = importlib.import_module("qgov.migrations.0011_custody_chain")
     migration.chain_existing_events(apps, None)
     assert {evidence.pk: chain(evidence) for evidence in (five, other)} == expected
 

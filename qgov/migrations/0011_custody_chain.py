@@ -24,7 +24,7 @@ def chain_existing_events(apps, schema_editor):
 class Migration(migrations.Migration):
     """The custody log's own hash chain per evidence file, and who/where/why/when fields."""
 
-    dependencies = [("qgov", "0009_search_indexes")]
+    dependencies = [("qgov", "0010_reminder_hour_deadlines")]
 
     operations = [
         migrations.AddField("custodyevent", "location",
