@@ -25,6 +25,18 @@ def cache_of_this_test_process(worker_id):
         yield
 
 
+# The product hashes with Argon2, slow on purpose (tests/core/test_password_hashing.py keeps it
+# proved); every factory user sets a password, so the tests hash with MD5. Argon2 stays listed
+# second, so a hash made under it still verifies.
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *django_settings.PASSWORD_HASHERS]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS):
+        yield
+
+
 @pytest.fixture
 def agency(db):
     return AgencyFactory(name="Department of Quantum Networks", code="DQN")
