@@ -3,15 +3,16 @@ incidents with their lifecycle actions, evidence and `POST …/{id}/steps/{step_
 incident checklist steps."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from incidents import services
 from incidents.filters import IncidentFilterSet, IncidentStepFilterSet, PlaybookFilterSet, PlaybookStepFilterSet
 from incidents.models import Incident, IncidentStep, Playbook, PlaybookStep
-from qgov.api.schema import ErrorSerializer
+from qgov.api.schema import MAX_INT64, RECORD_ID, ErrorSerializer
 from qgov.api.serializers import QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovModelViewSet
 from qgov.models import RECORD_FIELDS, Agency
@@ -123,6 +124,8 @@ class IncidentViewSet(QgovModelViewSet):
     filterset_class = IncidentFilterSet
 
     @extend_schema(request=StepCompleteSerializer, responses={200: IncidentSerializer, **ERRORS},
+                   parameters=[OpenApiParameter("step_id", RECORD_ID, OpenApiParameter.PATH,
+                                                description="The id of one of this incident's steps.")],
                    summary="Complete a checklist step",
                    description="Marks the step done, recording who and when; audited. A step of another incident "
                                "is a 404 and changes nothing; a step already done, or a closed incident, is a 400.")
@@ -131,8 +134,11 @@ class IncidentViewSet(QgovModelViewSet):
         payload = StepCompleteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         incident = self.get_object()
+        step_id = int(step_id)
+        if not 1 <= step_id <= MAX_INT64:  # past a 64-bit id no step can match (PostgreSQL would overflow)
+            raise NotFound
         get_object_or_404(IncidentStep.objects.filter(incident=incident), pk=step_id)
-        services.incident_step_complete(incident=incident, step_id=int(step_id), user=request.user,
+        services.incident_step_complete(incident=incident, step_id=step_id, user=request.user,
                                         note=payload.validated_data.get("note", ""))
         return Response(self.get_serializer(self.get_queryset().get(pk=incident.pk)).data)
 

@@ -17,6 +17,7 @@ from incidents import filters, forms, services, tables
 from incidents.choices import MANAGE_PLAYBOOKS, MARKING_COLOURS, SEVERITY_COLOURS, IncidentStatusChoices, PhaseChoices
 from incidents.lifecycles import PHASES_TO_LEAVE, review_missing
 from incidents.models import Incident, IncidentStep, Playbook, PlaybookStep
+from qgov.api.schema import MAX_INT64
 from qgov.permissions import user_can
 from qgov.roles import Action
 from qgov.views.generic import (
@@ -261,7 +262,7 @@ class IncidentActionMixin(LoginRequiredMixin):
 class IncidentStepCompleteView(IncidentActionMixin, View):
     def post(self, request, pk, step_id):
         self.load_incident()
-        if not IncidentStep.objects.filter(incident=self.incident, pk=step_id).exists():
+        if step_id > MAX_INT64 or not IncidentStep.objects.filter(incident=self.incident, pk=step_id).exists():
             raise Http404
         form = forms.StepCompleteForm(data=request.POST)
         note = form.cleaned_data["note"] if form.is_valid() else ""

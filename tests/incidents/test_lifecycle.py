@@ -201,3 +201,10 @@ def test_severity_one_or_two_alerts_the_agency_admins(api_as, agency, editor, me
     create(api_as(editor), agency, playbook, severity=1, title="Second")
     assert list(Notification.objects.filter(user=admin).order_by("id").values_list("title", flat=True))[1:] == [
         "Severity 1 incident INC-2026-0002: Second"]
+
+
+def test_a_step_id_past_64_bits_is_404(api_as, agency, editor, playbook):
+    data = create(api_as(editor), agency, playbook)
+    response = complete(api_as(editor), data["id"], 2**63)
+    assert response.status_code == 404
+    assert IncidentStep.objects.filter(completed_at__isnull=False).count() == 0
