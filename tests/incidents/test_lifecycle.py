@@ -208,3 +208,12 @@ def test_a_step_id_past_64_bits_is_404(api_as, agency, editor, playbook):
     response = complete(api_as(editor), data["id"], 2**63)
     assert response.status_code == 404
     assert IncidentStep.objects.filter(completed_at__isnull=False).count() == 0
+
+
+def test_another_agencys_playbook_is_refused(api_as, agency, other_agency, editor):
+    theirs = playbook_with_steps(agency=other_agency, code="PB-THEIRS")
+    response = api_as(editor).post(API, {"agency": agency.pk, "title": "x", "incident_type": "other", "severity": 4,
+                                         "playbook": theirs.pk}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["playbook"]
+    assert Incident.objects.count() == 0 and IncidentStep.objects.count() == 0

@@ -146,3 +146,16 @@ def test_the_copy_button_copies_through_the_ui(client, agency, member_of):
     assert response["Location"] == copy.get_absolute_url()
     assert copy.steps.count() == 6
     assert 'data-testid="copy-playbook"' not in client.get(template.get_absolute_url()).content.decode()
+
+
+def test_removing_or_editing_a_templates_step_is_a_new_template_version(api_as, superuser):
+    template = playbook_with_steps(code="PB-T")
+    version = Playbook.objects.get(pk=template.pk).version
+    first, last = template.steps.order_by("position")[0], template.steps.order_by("position").last()
+    edited = api_as(superuser).patch(f"/api/playbook-steps/{first.pk}/", {"instruction": "Reworded."},
+                                     format="json")
+    assert edited.status_code == 200
+    assert Playbook.objects.get(pk=template.pk).version == version + 1
+    assert api_as(superuser).delete(f"/api/playbook-steps/{last.pk}/").status_code == 204
+    assert Playbook.objects.get(pk=template.pk).version == version + 2
+    assert template.steps.count() == 5
