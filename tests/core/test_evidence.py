@@ -475,8 +475,9 @@ def test_query_counts_do_not_grow_with_files(client, api_as, risk, editor):
 
 
 # The whole risk page, evidence card included (the card's own share is one query), with the
-# panels other apps add to it (procurement's components: one query while there are none).
-CARD_QUERIES = 12
+# panels other apps add to it (procurement's components and incidents: one query each while there
+# are none).
+CARD_QUERIES = 13
 LIST_QUERIES = 2  # count and page
 RECORD_QUERIES = 5
 

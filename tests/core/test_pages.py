@@ -23,10 +23,11 @@ def navigation_labels(response):
 
 
 @pytest.mark.parametrize(("role", "expected"), [
-    (RoleChoices.VIEWER, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement"]),
-    (RoleChoices.EDITOR, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement"]),
-    (RoleChoices.AUDITOR, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Audit"]),
-    (RoleChoices.ADMIN, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Audit", "Agency admin"]),
+    (RoleChoices.VIEWER, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents"]),
+    (RoleChoices.EDITOR, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents"]),
+    (RoleChoices.AUDITOR, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents", "Audit"]),
+    (RoleChoices.ADMIN, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents", "Audit",
+                         "Agency admin"]),
 ])
 def test_navigation_offers_only_what_the_role_may_open(role, expected, client, agency, member_of):
     client.force_login(member_of(agency, role))

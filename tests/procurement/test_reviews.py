@@ -418,7 +418,7 @@ def test_questionnaire_page_lists_questions_rule_and_bands(client, editor, quest
 # Session, user, agency and navigation come first; then the page's own reads: the supplier page reads
 # the supplier, its reviews, component counts, components, contracts and their count, in one query
 # each; the review page the review, its answers (one prefetch) and their evidence files (one query).
-SUPPLIER_PAGE_QUERIES = 15
+SUPPLIER_PAGE_QUERIES = 16  # with the incidents panel: one query
 REVIEW_PAGE_QUERIES = 10
 
 def _supplier_page_queries(client, supplier):
