@@ -4,7 +4,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +18,7 @@ from incidents.choices import (
 )
 from incidents.lifecycles import INCIDENT_LIFECYCLE
 from qgov.fields import LongTextField
-from qgov.models import AgencyScopedModel, QgovModel
+from qgov.models import Agency, AgencyScopedModel, QgovModel
 
 REFERENCE = re.compile(r"^INC-(\d{4})-(\d{4,})$")
 
@@ -122,9 +122,15 @@ class Incident(AgencyScopedModel):
         incident_updated(self, user=user, before=before)
 
     def save(self, *args, **kwargs):
-        if not self.reference and self.agency_id:
+        if self.reference or not self.agency_id:
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            # Two incidents reported at once in one agency would both read the same highest number:
+            # the agency's row lock makes the second wait for the first's commit (on PostgreSQL;
+            # SQLite writes one transaction at a time anyway).
+            Agency._base_manager.select_for_update().filter(pk=self.agency_id).values_list("pk").first()
             self.reference = next_reference(self.agency_id, (self.detected_at or timezone.now()).year)
-        super().save(*args, **kwargs)
+            super().save(*args, **kwargs)
 
 
 class IncidentStep(QgovModel):

@@ -217,3 +217,46 @@ def test_another_agencys_playbook_is_refused(api_as, agency, other_agency, edito
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["playbook"]
     assert Incident.objects.count() == 0 and IncidentStep.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_incidents_reported_at_once_get_distinct_references():
+    """Two creates in one agency at the same moment: the agency row lock makes the second read the
+    first's number, so neither fails on the unique reference."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from incidents.services import incident_create
+    from tests.factories import AgencyFactory, MembershipFactory, UserFactory
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises the whole database)")
+    with transaction.atomic():
+        agency = AgencyFactory(name="Department of Quantum Networks", code="DQN")
+        users = [UserFactory(username=name) for name in ("ann", "bob")]
+        for user in users:
+            MembershipFactory(agency=agency, user=user, role="editor")
+    barrier, errors = threading.Barrier(2), []
+
+    def report(user):
+        try:
+            barrier.wait()
+            for number in range(5):
+                incident_create(user=user, data={
+                    "agency": agency, "title": f"{user.username} {number}", "incident_type": "other",
+                    "severity": 3, "detected_at": timezone.now()})
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=report, args=(user,)) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    year = timezone.now().year
+    assert sorted(Incident.objects.values_list("reference", flat=True)) == [
+        f"INC-{year}-{number:04d}" for number in range(1, 11)]
