@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "risks",
     "certification",
     "procurement",
+    "incidents",
 ]
 
 MIDDLEWARE = [
