@@ -12,8 +12,15 @@ from incidents.clocks import notifications_sync
 from incidents.models import AgencyRegime, RegulatorClock, RegulatorNotification, RegulatorRegime
 from qgov.duedates import declaration_problems
 from qgov.models import AuditEvent
-from tests.incidents.clock_helpers import BERLIN, NEW_YORK, choose_regimes, deadlines_of, load_regimes, make_incident, \
-    utc
+from tests.incidents.clock_helpers import (
+    BERLIN,
+    NEW_YORK,
+    choose_regimes,
+    deadlines_of,
+    load_regimes,
+    make_incident,
+    utc,
+)
 
 pytestmark = pytest.mark.django_db
 
