@@ -37,7 +37,10 @@ class RestrictedQuerySet(models.QuerySet):
         return restrict_queryset(self, user, action)
 
     def in_agency(self, agency):
-        return self.filter(**{self.model.agency_lookup: agency})
+        lookup = self.model.agency_lookup
+        if getattr(self.model, "shared_without_agency", False):  # the agency's rows and the shared ones
+            return self.filter(models.Q(**{lookup: agency}) | models.Q(**{f"{lookup}__isnull": True}))
+        return self.filter(**{lookup: agency})
 
 
 # The record-keeping fields of every QgovModel: read-only, and listed last, in every face
@@ -68,6 +71,9 @@ class QgovModel(models.Model):
     due_dates: tuple = ()
     # Whether evidence files may be attached to its records (docs/evidence.md).
     accepts_evidence: bool = False
+    # Rows whose agency is empty are shared reference data beside the agencies' own rows (playbook
+    # templates beside agency copies): every signed-in user reads them, only platform admins change them.
+    shared_without_agency: bool = False
 
     class Meta:
         abstract = True

@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from qgov.roles import roles_for
@@ -69,10 +70,20 @@ def memberships_of(user) -> dict[int, str]:
     return roles
 
 
+# What a signed-in user may do with the shared rows of a model that mixes them with agency rows.
+SHARED_ROW_ACTIONS = frozenset({"view", "export"})
+
+
+def _reads_shared_rows(model, action: str) -> bool:
+    return model is not None and getattr(model, "shared_without_agency", False) and action in SHARED_ROW_ACTIONS
+
+
 def user_can(user, agency_id, action: str, model=None, *, fresh: bool = False) -> bool:
     """May `user` perform `action` (on `model` records, which may map it) in agency `agency_id`?"""
     requirement = _requirement(user, action, model)
     if requirement == EVERYONE:
+        return True
+    if agency_id is None and requirement != NOBODY and _reads_shared_rows(model, action):
         return True
     if requirement == NOBODY or agency_id is None:
         return False
@@ -100,6 +111,9 @@ def restrict_queryset(queryset, user, action: str):
     if requirement == NOBODY:
         return queryset.none()
     agencies = Membership.objects.filter(user_id=user.pk, role__in=requirement).values("agency_id")
+    if _reads_shared_rows(model, action):
+        lookup = model.agency_lookup
+        return queryset.filter(Q(**{f"{lookup}__in": agencies}) | Q(**{f"{lookup}__isnull": True}))
     return queryset.filter(**{f"{model.agency_lookup}__in": agencies})
 
 

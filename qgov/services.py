@@ -151,6 +151,8 @@ def object_update(*, instance, user, data: dict, expected_version: int | None = 
             carry_caches(instance, locked, skip=m2m)
         if transition is not None and transition.after is not None:
             transition.after(locked, user=user, reason=reason)
+        if hasattr(locked, "after_update"):  # the model's follow-up work, in the same change
+            locked.after_update(user=user, before=before)
     return locked
 
 
@@ -253,6 +255,8 @@ def object_delete(*, instance, user, expected_version: int | None = None) -> Non
         except (ProtectedError, RestrictedError) as error:
             # Raised while Django collects what the delete would touch, before any row changes.
             raise ValidationError(_still_referred_to(locked, error)) from None
+        if hasattr(locked, "after_delete"):
+            locked.after_delete(user=user)
 
 
 def _still_referred_to(instance, error) -> str:

@@ -9,12 +9,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import (
+    MARKING_COLOURS,
     IncidentStatusChoices,
     IncidentTypeChoices,
     MarkingChoices,
     PhaseChoices,
     SeverityChoices,
 )
+from incidents.lifecycles import INCIDENT_LIFECYCLE
 from qgov.fields import LongTextField
 from qgov.models import AgencyScopedModel, QgovModel
 
@@ -77,6 +79,8 @@ class Incident(AgencyScopedModel):
 
     creator_field = "reported_by"
     accepts_evidence = True
+    lifecycle = INCIDENT_LIFECYCLE
+    brief_fields = ("reference", "title")
 
     class Meta:
         ordering = ["-detected_at", "-pk"]
@@ -101,6 +105,25 @@ class Incident(AgencyScopedModel):
             errors["classified_at"] = [_("It cannot be classified before it was detected.")]
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def handling_marking(self) -> str:
+        """The banner every page of the incident carries (templates/base.html) and its files print."""
+        return " · ".join(part for part in (self.marking, self.classification) if part)
+
+    @property
+    def handling_colour(self) -> str:
+        return MARKING_COLOURS.get(self.marking, "secondary")
+
+    def after_create(self, *, user):
+        from incidents.services import incident_created
+
+        incident_created(self, user=user)
+
+    def after_update(self, *, user, before):
+        from incidents.services import incident_updated
+
+        incident_updated(self, user=user, before=before)
 
     def save(self, *args, **kwargs):
         if not self.reference and self.agency_id:
@@ -128,6 +151,9 @@ class IncidentStep(QgovModel):
     note = LongTextField(_("note"), blank=True)
 
     agency_lookup = "incident__agency"
+    # A step keeps the phase and weight it was given: an editor cannot wave a mandatory step through
+    # (deleting one is an admin's, audited act).
+    create_only_fields = ("incident", "step", "phase", "mandatory")
 
     class Meta:
         ordering = ["incident", "position"]
@@ -142,6 +168,10 @@ class IncidentStep(QgovModel):
     @property
     def owning_agency_id(self):
         return self.incident.agency_id
+
+    def clean(self):
+        if self.incident_id and self.incident.lifecycle.is_frozen(self.incident):
+            raise ValidationError(self.incident.lifecycle.frozen_message(self.incident))
 
     @property
     def is_done(self) -> bool:

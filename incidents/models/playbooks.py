@@ -99,3 +99,18 @@ class PlaybookStep(QgovModel):
 
     def get_absolute_url(self):
         return self.playbook.get_absolute_url()
+
+    # A change of its steps is a new version of the playbook: copies of a template see it moved on.
+    def after_create(self, *, user):
+        self.playbook_version_bump()
+
+    def after_update(self, *, user, before):
+        self.playbook_version_bump()
+
+    def after_delete(self, *, user):
+        self.playbook_version_bump()
+
+    def playbook_version_bump(self):
+        playbook = Playbook._base_manager.select_for_update().filter(pk=self.playbook_id).first()
+        if playbook is not None:
+            playbook.save()  # version + 1, audited

@@ -1,0 +1,89 @@
+"""Demo records for incidents: the agency's own copy of the key-compromise playbook; an open QKD key
+compromise on KMS-A, mid-way through that playbook (triage done, contained, one contain step still
+open); and a closed tampering case on the Riverside trusted node, worked through every step of the
+device-tampering template, with its post-incident review and the follow-up risk it raised in the
+register. Everything goes through the real services, so the audit trail and the checklist show."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from incidents import catalog
+from incidents.models import Incident, Playbook
+from incidents.services import follow_up_risk_raise, incident_create, incident_step_complete, playbook_copy
+from qgov.services import object_transition, object_update
+
+OPEN_TITLE = "Suspected key compromise on KMS-A"
+CLOSED_TITLE = "Broken seal on the Riverside trusted node"
+
+
+def _named(model, agency, name):
+    return model.objects.filter(agency=agency, name=name).first()
+
+
+def _complete(incident, user, phases, *, leave_open=0):
+    """Complete the steps of `phases` in order, leaving the last `leave_open` of them open."""
+    steps = list(incident.steps.filter(phase__in=phases).order_by("position"))
+    for step in steps[:len(steps) - leave_open]:
+        incident_step_complete(incident=incident, step_id=step.pk, user=user, note="Done (demo).")
+
+
+def load(*, agency, users):
+    if Incident.objects.filter(agency=agency, title=OPEN_TITLE).exists():
+        return  # already loaded
+    from certification.models import Device
+    from procurement.models import Supplier
+    from risks.models import Asset
+
+    if not Playbook.objects.filter(agency__isnull=True).exists():
+        catalog.load()
+    editor, admin = users["editor"], users["admin"]
+    now = timezone.now()
+    template = Playbook.objects.get(agency__isnull=True, code="PB-01")
+    copy = Playbook.objects.filter(agency=agency, code="PB-01").first() or playbook_copy(
+        template=template, agency=agency, user=admin)
+
+    kms, kms_asset = _named(Device, agency, "KMS-A"), _named(Asset, agency, "Key management system KMS-A")
+    incident = incident_create(user=editor, data={
+        "agency": agency, "title": OPEN_TITLE, "incident_type": "key_compromise", "severity": 1,
+        "marking": "TLP:AMBER+STRICT", "classification": "OFFICIAL-SENSITIVE", "playbook": copy,
+        "detected_at": now - timedelta(hours=6), "classified_at": now - timedelta(hours=4),
+        "reporter_name": "Government SOC",
+        "description": "The KMS audit log shows key IDs of the Capital–Northgate link delivered to an SAE that did "
+                       "not request them, between 02:10 and 02:40.",
+        "devices": [kms] if kms else [], "assets": [kms_asset] if kms_asset else []})
+    object_transition(instance=incident, name="triage", user=editor)
+    _complete(incident, editor, ["detect"])
+    object_transition(instance=incident, name="contain", user=editor, reason="Detect and analyse steps done.")
+    _complete(incident, editor, ["contain"], leave_open=1)
+
+    node, node_asset = _named(Device, agency, "TN-2 Riverside relay"), _named(Asset, agency,
+                                                                             "Trusted node TN-2 (Riverside)")
+    securelay = _named(Supplier, agency, "Securelay Trusted Nodes GmbH")
+    tampering = incident_create(user=editor, data={
+        "agency": agency, "title": CLOSED_TITLE, "incident_type": "device_tampering", "severity": 2,
+        "marking": "TLP:AMBER", "classification": "OFFICIAL", "reporter_name": "Site security, Riverside",
+        "playbook": Playbook.objects.get(agency__isnull=True, code="PB-04"),
+        "detected_at": now - timedelta(days=40), "classified_at": now - timedelta(days=40, hours=-2),
+        "description": "The tamper-evident seal on the relay's key-store enclosure was found broken during the "
+                       "monthly walk-round.",
+        "devices": [node] if node else [], "assets": [node_asset] if node_asset else [],
+        "suppliers": [securelay] if securelay else []})
+    for name, phases in (("triage", ["detect"]), ("contain", ["contain"]), ("eradicate", ["recover"]),
+                         ("recover", ["forensics", "review"])):
+        object_transition(instance=tampering, name=name, user=editor)
+        _complete(tampering, editor, phases)
+    tampering = object_update(instance=Incident.objects.get(pk=tampering.pk), user=editor, data={
+        "review_summary": "The seal was broken by a contractor opening the wrong cabinet; the relay was replaced by "
+                          "a vetted spare within a day and no relayed key was found misused.",
+        "root_cause": "Cabinets of different owners share one key and carry no owner marking.",
+        "lessons": "Separate keys per cabinet; label enclosures; check seals weekly, not monthly."})
+    follow_up_risk_raise(incident=tampering, user=editor, data={
+        "agency": agency, "title": "Shared cabinet keys at trusted-node sites", "owner": editor,
+        "description": "Raised from the Riverside seal incident: one key opens every cabinet at the site.",
+        "treatment": "mitigate", "inherent_likelihood": 3, "inherent_impact": 4,
+        "review_date": timezone.localdate() + timedelta(days=90),
+        "assets": [node_asset] if node_asset else []})
+    object_transition(instance=Incident.objects.get(pk=tampering.pk), name="close", user=editor,
+                      reason="Review done; follow-up risk raised.")
+    return []
