@@ -86,7 +86,8 @@ class IncidentSerializer(QgovModelSerializer):
         fields = (*QgovModelSerializer.base_fields, "agency", "reference", "title", "description", "incident_type",
                   "severity", "marking", "classification", "detected_at", "classified_at", "reported_by",
                   "reporter_name", "playbook", "status", "status_note", "devices", "assets", "risks", "suppliers",
-                  "regimes", "review_summary", "root_cause", "lessons", "follow_up_risks", "closed_at", "steps", *RECORD_FIELDS)
+                  "regimes", "review_summary", "root_cause", "lessons", "follow_up_risks", "closed_at", "steps",
+                  *RECORD_FIELDS)
         read_only_fields = ("reported_by", "closed_at")
 
 
