@@ -28,6 +28,15 @@ def send_due_date_reminders() -> int:
         return due_reminders_send()
 
 
+@shared_task(acks_late=True)  # idempotent for the same reason as the daily one
+def send_hour_reminders() -> int:
+    """Every few minutes: reminders of deadlines in hours (regulator clocks)."""
+    from qgov.duedates.services import hour_reminders_send
+
+    with audit_context(source=AuditSourceChoices.TASK, label="task:send_hour_reminders"):
+        return hour_reminders_send()
+
+
 @shared_task(acks_late=True)
 def verify_audit_chain() -> dict:
     """Nightly check of the audit chain; platform admins are told when it is broken."""

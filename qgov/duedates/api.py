@@ -40,16 +40,26 @@ class DueDateQuerySerializer(QueryParametersSerializer):
             self.fields["agency"].queryset = agencies_of(user)
 
 
+class InstantField(serializers.DateTimeField):
+    """An instant as ISO 8601 with the offset it carries (the agency's zone), not the request's."""
+
+    def enforce_timezone(self, value):
+        return value
+
+
 class DueItemSerializer(serializers.Serializer):
     type = serializers.CharField(help_text="<app_label>.<model>")
     type_label = serializers.CharField()
     record = BriefRelatedField(read_only=True)
     label = serializers.CharField(help_text="What is due, e.g. “Risk acceptance ends”.")
     due_name = serializers.CharField(source="due.key")
-    due_on = serializers.DateField()
+    due_on = serializers.DateField(help_text="The date due; for a deadline in hours, its date in the agency's zone.")
+    due_at = InstantField(allow_null=True, read_only=True, help_text=(
+        "A deadline in hours: the exact instant, ISO 8601 with the agency's UTC offset "
+        "(e.g. 2026-12-03T14:00:00+01:00); null for a date."))
     days_left = serializers.IntegerField(help_text="Negative when overdue.")
     overdue = serializers.BooleanField()
-    escalated = serializers.BooleanField(help_text="Past the agency's last threshold of an escalating due date.")
+    escalated = serializers.BooleanField(help_text="Past the last threshold of an escalating due date.")
     owner = BriefRelatedField(read_only=True, allow_null=True)
     agency = BriefRelatedField(source="record.agency", read_only=True)
     url = serializers.CharField(help_text="The record's page in the browser.")
@@ -57,7 +67,8 @@ class DueItemSerializer(serializers.Serializer):
 
 class DueDateViewSet(viewsets.GenericViewSet):
     """What is due (expiries, deadlines) within a window, across every record type, in the
-    caller's agencies; only records the caller may view. Sorted by date."""
+    caller's agencies; only records the caller may view. Sorted by date; on one date, deadlines in
+    hours first, by instant."""
 
     permission_classes = [IsAuthenticated]  # due_items restricts every model's records to the caller's
     filter_backends = ()  # the parameters are DueDateQuerySerializer's; there is no queryset to filter

@@ -14,7 +14,8 @@ from django.db.models import Q
 class DueDate:
     """One expiry or deadline of a model.
 
-    field     the date field (a DateTimeField works too: its date, in UTC, is what is due)
+    field     the date field (a DateTimeField works too: its date, in UTC, is what is due), or
+              with `hours`, the DateTimeField holding the exact instant of the deadline
     label     what happens on that date, e.g. "Certificate expires"
     owner     lookup path to the user answerable for it ("risk__owner"), or None
     open      a Q, or a callable returning a Q or a boolean expression (e.g. ~Exists(renewal)),
@@ -24,6 +25,10 @@ class DueDate:
               agency admins, and one more escalation goes out when the date arrives with the
               record still open
     name      tells two due dates of one model apart; defaults to `field`
+    hours     a deadline in hours (regulator clocks): the thresholds, in hours before the instant,
+              e.g. (12, 4, 1). They replace the agency's day thresholds for this due date; the
+              reminders go out from the frequent beat task, and with `escalate` the last of them
+              is an escalation and one more goes out when the instant passes still open
     """
 
     field: str
@@ -32,14 +37,34 @@ class DueDate:
     open: Q | Callable | None = None
     escalate: bool = False
     name: str | None = None
+    hours: tuple[int, ...] | None = None
 
     @property
     def key(self) -> str:
         return self.name or self.field
 
+    @property
+    def in_hours(self) -> bool:
+        """A deadline at an instant, reminded in hours (rather than a date reminded in days)."""
+        return self.hours is not None
+
+    def hour_thresholds(self) -> list[int]:
+        """The declared thresholds, largest first, and 0 (the instant itself) for escalating ones."""
+        return [*sorted(self.hours, reverse=True), *([0] if self.escalate else [])]
+
     def open_condition(self):
         """The condition as a filter argument (a Q or an expression), or None for "always open"."""
         return self.open() if callable(self.open) else self.open
+
+
+# A year: longer deadlines are dates, reminded in days.
+MAX_THRESHOLD_HOURS = 8760
+
+
+def _valid_hours(hours) -> bool:
+    return (isinstance(hours, (tuple, list)) and 1 <= len(hours) <= 6 and len(set(hours)) == len(hours)
+            and all(isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_THRESHOLD_HOURS
+                    for h in hours))
 
 
 def declaring_models() -> list[type[models.Model]]:
@@ -92,6 +117,11 @@ def declaration_problems(model) -> list[str]:
         else:
             if "__" in due.field or not isinstance(field, (models.DateField, models.DateTimeField)):
                 problems.append(f"{where}: {due.field!r} is not a date or datetime field of the model")
+            elif due.in_hours and not isinstance(field, models.DateTimeField):
+                problems.append(f"{where}: a deadline in hours needs a DateTimeField; {due.field!r} is a date")
+        if due.in_hours and not _valid_hours(due.hours):
+            problems.append(f"{where}: hours must be 1 to 6 distinct whole numbers of hours from 1 to "
+                            f"{MAX_THRESHOLD_HOURS}, e.g. (12, 4, 1)")
         if due.owner is not None:
             try:
                 owner = _resolve(model, due.owner)
