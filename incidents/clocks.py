@@ -136,3 +136,11 @@ def key_action_record(*, incident, user, data: dict):
     timeline_record(incident=incident, kind=TimelineEntryKindChoices.KEY_ACTION, user=user, at=action.performed_at,
                     text=_("Key action: %(action)s.") % {"action": action.get_action_display()})
     return action
+
+
+def transition_timeline(incident, *, label: str, user=None, reason: str = ""):
+    """The timeline entry of a lifecycle transition (the incident lifecycle's `after`)."""
+    text = _("%(label)s: now %(state)s.") % {"label": label, "state": incident.get_status_display().lower()}
+    if reason:
+        text += " " + _("Reason: %(reason)s") % {"reason": reason}
+    return timeline_record(incident=incident, kind=TimelineEntryKindChoices.LIFECYCLE, text=text, user=user)

@@ -142,7 +142,7 @@ class RegulatorNotification(AgencyScopedModel):
     create_only_fields = ("agency", "incident", "regime", "clock")
     due_dates = (
         DueDate(field="due_at", label=_("Regulator deadline"), owner="incident__reported_by",
-                open=Q(sent_at__isnull=True), escalate=True),
+                open=Q(sent_at__isnull=True), escalate=True, hours=(12, 4, 1)),
     )
 
     class Meta:
@@ -152,7 +152,7 @@ class RegulatorNotification(AgencyScopedModel):
         verbose_name_plural = _("regulator notifications")
 
     def __str__(self):
-        return f"{self.regime.code} {self.clock.label}"
+        return f"{self.incident.reference}: {self.regime.code} {self.clock.label}"
 
     def get_absolute_url(self):
         return self.incident.get_absolute_url()
