@@ -57,7 +57,8 @@ def test_a_key_action_with_a_range_of_key_ids_is_recorded_with_its_timeline_entr
                                  "deviation", "performed_at", "note")} == {
         "action": "revoke", "key_ids": f"{KEY_ID}..{KEY_ID_LAST}", "sae_ids": "SAE-BER-01, SAE-POT-02",
         "kme_ids": "KME-BER, KME-POT", "window_start": "2026-11-30T07:00:00+01:00",
-        "window_end": "2026-11-30T08:30:00+01:00", "deviation": "unnamed_sae", "performed_at": "2026-11-30T09:15:00+01:00",
+        "window_end": "2026-11-30T08:30:00+01:00", "deviation": "unnamed_sae",
+        "performed_at": "2026-11-30T09:15:00+01:00",
         "note": "Both KME buffers purged afterwards."}
     assert (data["agency"]["id"], data["incident"]["id"], data["performed_by"]["id"]) == (
         incident.agency_id, incident.pk, editor.pk)
@@ -159,6 +160,7 @@ def test_the_form_refuses_key_material_and_shows_the_message(client, editor, inc
         "incident": incident.pk, "action": "purge", "key_ids": KEY_ID, "sae_ids": "", "kme_ids": "",
         "performed_at": "2026-11-30T08:15", "note": ""})
     action = KeyAction.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/incidents/incidents/{incident.pk}/#key-action-{action.pk}"
+    assert response.status_code == 302
+    assert response["Location"] == f"/incidents/incidents/{incident.pk}/#key-action-{action.pk}"
     page = client.get(f"/incidents/incidents/{incident.pk}/")
     assert KEY_ID in page.content.decode()
