@@ -3,7 +3,7 @@ action in the role table."""
 
 from django.utils.translation import gettext_lazy as _
 
-from incidents import api, catalog, clocks_catalog, demo, panels
+from incidents import api, catalog, clocks_catalog, clocks_demo, demo, panels
 from incidents.choices import MANAGE_PLAYBOOKS
 from incidents.clocks_choices import MANAGE_REGIMES
 from qgov.choices import RoleChoices
@@ -13,6 +13,12 @@ from qgov.registry import AppAction, QgovApp
 def catalog_load() -> str:
     """The playbook templates and the regulator regimes."""
     return "; ".join((catalog.load(), clocks_catalog.load()))
+
+
+def demo_load(*, agency, users):
+    """The incidents, then their regulator clocks, timeline and key actions."""
+    lines = demo.load(agency=agency, users=users) or []
+    return [*lines, *clocks_demo.load(agency=agency, users=users)]
 
 
 APP = QgovApp(
@@ -53,5 +59,5 @@ APP = QgovApp(
         f"{name.removesuffix('Choices')}Enum": f"incidents.clocks_choices.{name}" for name in (
             "RegulatorClockStartChoices", "TimelineEntryKindChoices", "KeyActionChoices", "KeyDeviationChoices")},
     catalog_loader=catalog_load,
-    demo_loader=demo.load,
+    demo_loader=demo_load,
 )

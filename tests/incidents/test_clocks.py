@@ -201,3 +201,29 @@ def test_agency_regimes_are_unique_per_agency(regimes, agency):
     with pytest.raises(ValidationError) as refused:
         AgencyRegime(agency=agency, regime=regimes["GDPR"]).full_clean()
     assert list(refused.value.message_dict) == ["__all__"]
+
+
+def test_the_demo_incident_reports_under_nis2_with_a_deadline_hours_ahead(db):
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from incidents.demo import OPEN_TITLE
+    from incidents.models import Incident, KeyAction, TimelineEntry
+    from qgov.models import Agency
+
+    call_command("load_catalogs", verbosity=0)
+    call_command("load_demo", password="demo-password-1", verbosity=0)
+    call_command("load_demo", password="demo-password-1", verbosity=0)  # twice: nothing doubles
+    agency = Agency.objects.get(code="DEMO")
+    assert list(AgencyRegime.objects.filter(agency=agency).values_list("regime__code", flat=True)) == ["NIS2"]
+    incident = Incident.objects.get(agency=agency, title=OPEN_TITLE)
+    rows = {row.clock.code: row for row in RegulatorNotification.objects.filter(incident=incident)
+            .select_related("clock")}
+    assert sorted(rows) == ["early-warning", "final-report", "notification"]
+    left = rows["early-warning"].due_at - timezone.now()
+    assert dt.timedelta(hours=2, minutes=50) < left <= dt.timedelta(hours=3)
+    assert rows["early-warning"].due_at == incident.detected_at + dt.timedelta(hours=24)
+    assert KeyAction.objects.filter(incident=incident).count() == 1
+    assert TimelineEntry.objects.filter(incident=incident, kind="note").count() == 1
+    # The closed tampering case predates the agency's choice: no regimes, no reminders about it.
+    assert RegulatorNotification.objects.filter(agency=agency).exclude(incident=incident).count() == 0
