@@ -11,6 +11,7 @@ risk in the register.
 import dataclasses
 
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -49,7 +50,7 @@ def _steps_done(state):
 
 def review_missing(incident) -> list[str]:
     """What the post-incident review still lacks before the incident may close."""
-    missing = [_("The review's %(field)s is empty.") % {"field": incident._meta.get_field(name).verbose_name}
+    missing = [_("%(field)s is empty.") % {"field": capfirst(incident._meta.get_field(name).verbose_name)}
                for name in REVIEW_FIELDS if not (getattr(incident, name) or "").strip()]
     if incident.pk is None or not incident.follow_up_risks.exists():
         missing.append(_("No follow-up risk is linked: link a register risk or raise one."))

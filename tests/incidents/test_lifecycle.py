@@ -150,8 +150,8 @@ def test_closing_without_the_review_lists_what_is_missing(api_as, agency, editor
     assert response.status_code == 409
     assert response.json()["errors"] == {"non_field_errors": [
         "Step 5 (Forensics): Forensics step 5", "Step 6 (Post-incident review): Review step 6",
-        "The review's review summary is empty.", "The review's root cause is empty.",
-        "The review's lessons learned is empty.", "No follow-up risk is linked: link a register risk or raise one."]}
+        "Review summary is empty.", "Root cause is empty.", "Lessons learned is empty.",
+        "No follow-up risk is linked: link a register risk or raise one."]}
     incident = Incident.objects.get(pk=pk)
     assert (incident.status, incident.version, incident.closed_at) == ("recovered", version, None)
 
