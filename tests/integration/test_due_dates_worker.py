@@ -32,3 +32,13 @@ def test_the_beat_task_sends_each_reminder_once_from_the_worker(worker):  # noqa
     assert (reminder.object_id, reminder.threshold_days) == (acceptance.pk, 30)
     assert list(Notification.objects.values_list("user__username", "title")) == [
         ("owner", f"Risk acceptance ends in 30 days: {acceptance}")]
+
+
+def test_the_hour_task_runs_on_the_worker(worker):  # noqa: F811
+    # The worker is another process: a declaration made in this one (as test_due_dates.py makes its
+    # regulator clock) does not reach it, so this checks the task's name, routing and run; the
+    # sending itself, exactly once, is tested in tests/core/test_due_dates.py.
+    first = tasks.send_hour_reminders.delay()
+    second = tasks.send_hour_reminders.delay()
+    assert [first.get(timeout=TASK_TIMEOUT), second.get(timeout=TASK_TIMEOUT)] == [0, 0]
+    assert Reminder.objects.count() == 0
