@@ -208,7 +208,7 @@ class IncidentBoardView(ScopedViewMixin, TemplateView):
 
 class IncidentDetailView(ObjectDetailView):
     queryset = Incident.objects.select_related("agency", "reported_by", "playbook").prefetch_related(
-        "devices", "assets", "risks", "suppliers", "follow_up_risks")
+        "devices", "assets", "risks", "suppliers", "follow_up_risks", "regimes")
     template_name = "incidents/incident_detail.html"
     exclude_fields = ("devices", "assets", "risks", "suppliers", "follow_up_risks", "review_summary", "root_cause",
                       "lessons", "marking", "classification")
