@@ -47,7 +47,8 @@ def load(*, agency, users):
     incident = incident_create(user=editor, data={
         "agency": agency, "title": OPEN_TITLE, "incident_type": "key_compromise", "severity": 1,
         "marking": "TLP:AMBER+STRICT", "classification": "OFFICIAL-SENSITIVE", "playbook": copy,
-        "detected_at": now - timedelta(hours=6), "classified_at": now - timedelta(hours=4),
+        # Aware 21 hours ago: the NIS2 early warning (24 h) is due in three hours (incidents/clocks_demo.py).
+        "detected_at": now - timedelta(hours=21), "classified_at": now - timedelta(hours=19),
         "reporter_name": "Government SOC",
         "description": "The KMS audit log shows key IDs of the Capital–Northgate link delivered to an SAE that did "
                        "not request them, between 02:10 and 02:40.",

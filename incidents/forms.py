@@ -34,7 +34,7 @@ class IncidentForm(QgovModelForm):
         model = Incident
         fields = ["reference", "title", "incident_type", "severity", "marking", "classification", "detected_at",
                   "classified_at", "reporter_name", "playbook", "description", "devices", "assets", "risks",
-                  "suppliers"]
+                  "suppliers", "regimes"]
         widgets = {"detected_at": DATETIME_WIDGET, "classified_at": DATETIME_WIDGET}
 
 
@@ -72,3 +72,14 @@ class PlaybookCopyForm(forms.Form):
     """Nothing to fill in: the copy is the template as it is now, in the active agency."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+# The regulator clocks, timeline and key actions keep theirs in incidents/clocks_forms.py.
+from incidents.clocks_forms import (  # noqa: E402, F401
+    AgencyRegimeForm,
+    KeyActionForm,
+    RegulatorClockForm,
+    RegulatorNotificationForm,
+    RegulatorRegimeForm,
+    TimelineEntryForm,
+)

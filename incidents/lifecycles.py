@@ -8,6 +8,8 @@ post-incident review steps, the review's summary, root cause and lessons, and at
 risk in the register.
 """
 
+import dataclasses
+
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -92,3 +94,23 @@ INCIDENT_LIFECYCLE = Lifecycle(
                    reason_required=True, style="outline-danger", effect=_clear_closure),
     ],
 )
+
+
+def _on_the_timeline(transition):
+    """An `after` that writes the status change on the incident's timeline (then runs the
+    transition's own `after`, if it has one)."""
+    own_after = transition.after
+
+    def after(incident, *, user, reason):
+        from incidents.clocks import transition_timeline
+
+        if own_after is not None:
+            own_after(incident, user=user, reason=reason)
+        transition_timeline(incident, label=str(transition.label), user=user, reason=reason)
+
+    return after
+
+
+# Every status change is also a timeline entry (incidents.clocks).
+INCIDENT_LIFECYCLE = dataclasses.replace(INCIDENT_LIFECYCLE, transitions=[
+    dataclasses.replace(t, after=_on_the_timeline(t)) for t in INCIDENT_LIFECYCLE.transitions])

@@ -106,6 +106,8 @@ def incident_step_complete(*, incident: Incident, step_id, user, note: str = "")
     step.note = (note or "").strip()
     step.full_clean()
     step.save()
+    clocks.timeline_record(incident=locked, kind="step", user=user, text=_("Step %(position)s done: %(what)s") % {
+        "position": step.position, "what": step.instruction[:200]} + (f" — {step.note}" if step.note else ""))
     return step
 
 

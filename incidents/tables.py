@@ -104,3 +104,14 @@ class IncidentStepTable(QgovTable):
         ExportColumn("phase"), ExportColumn("csf_category"), ExportColumn("instruction"), ExportColumn("mandatory"),
         ExportColumn("role"), ExportColumn("completed_at"), ExportColumn("completed_by"), ExportColumn("note"),
     )
+
+
+# The regulator clocks, timeline and key actions keep theirs in incidents/clocks_tables.py.
+from incidents.clocks_tables import (  # noqa: E402, F401
+    AgencyRegimeTable,
+    KeyActionTable,
+    RegulatorClockTable,
+    RegulatorNotificationTable,
+    RegulatorRegimeTable,
+    TimelineEntryTable,
+)

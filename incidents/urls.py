@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents import views
+from incidents import clocks_urls, views
 from incidents.models import Incident, IncidentStep, Playbook, PlaybookStep
 from qgov.routing import model_urls
 
@@ -17,4 +17,5 @@ urlpatterns = [
     *model_urls("steps", IncidentStep, views),
     *model_urls("playbooks", Playbook, views),
     *model_urls("playbook-steps", PlaybookStep, views),
+    *clocks_urls.urlpatterns,
 ]

@@ -209,7 +209,7 @@ class IncidentBoardView(ScopedViewMixin, TemplateView):
 
 class IncidentDetailView(ObjectDetailView):
     queryset = Incident.objects.select_related("agency", "reported_by", "playbook").prefetch_related(
-        "devices", "assets", "risks", "suppliers", "follow_up_risks")
+        "devices", "assets", "risks", "suppliers", "follow_up_risks", "regimes")
     template_name = "incidents/incident_detail.html"
     exclude_fields = ("devices", "assets", "risks", "suppliers", "follow_up_risks", "review_summary", "root_cause",
                       "lessons", "marking", "classification")
@@ -368,3 +368,38 @@ class IncidentStepDeleteView(ObjectDeleteView):
 
 class IncidentStepHistoryView(ObjectHistoryView):
     queryset = IncidentStep.objects.all()
+
+
+# The regulator clocks, timeline and key actions keep theirs in incidents/clocks_views.py.
+from incidents.clocks_views import (  # noqa: E402, F401
+    AgencyRegimeDeleteView,
+    AgencyRegimeDetailView,
+    AgencyRegimeEditView,
+    AgencyRegimeHistoryView,
+    AgencyRegimeListView,
+    KeyActionDeleteView,
+    KeyActionDetailView,
+    KeyActionEditView,
+    KeyActionHistoryView,
+    KeyActionListView,
+    RegulatorClockDeleteView,
+    RegulatorClockDetailView,
+    RegulatorClockEditView,
+    RegulatorClockHistoryView,
+    RegulatorClockListView,
+    RegulatorNotificationDeleteView,
+    RegulatorNotificationDetailView,
+    RegulatorNotificationEditView,
+    RegulatorNotificationHistoryView,
+    RegulatorNotificationListView,
+    RegulatorRegimeDeleteView,
+    RegulatorRegimeDetailView,
+    RegulatorRegimeEditView,
+    RegulatorRegimeHistoryView,
+    RegulatorRegimeListView,
+    TimelineEntryDeleteView,
+    TimelineEntryDetailView,
+    TimelineEntryEditView,
+    TimelineEntryHistoryView,
+    TimelineEntryListView,
+)

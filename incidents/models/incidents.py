@@ -65,6 +65,10 @@ class Incident(AgencyScopedModel):
     risks = models.ManyToManyField("risks.Risk", blank=True, related_name="incidents", verbose_name=_("risks"))
     suppliers = models.ManyToManyField("procurement.Supplier", blank=True, related_name="incidents",
                                        verbose_name=_("suppliers"))
+    # Added by the regulator clocks (their migration); new incidents get the agency's regimes.
+    regimes = models.ManyToManyField("incidents.RegulatorRegime", blank=True, related_name="incidents",
+                                     verbose_name=_("regulator regimes"),
+                                     help_text=_("The regimes whose clocks run for this incident."))
     review_summary = LongTextField(_("review summary"), blank=True)
     root_cause = LongTextField(_("root cause"), blank=True)
     lessons = LongTextField(_("lessons learned"), blank=True)

@@ -54,7 +54,7 @@ class TestPlaybookStep(ModelTestSuite):
 class TestIncident(ModelTestSuite):
     model = Incident
     api_path = "/api/incidents/"
-    list_queries = 8  # the page, its count, and the prefetched relations and checklist
+    list_queries = 9  # the page, its count, and the prefetched relations (regimes too) and checklist
     ui_list_queries = 12  # five related-record filters in the sidebar read their choices
 
     def make_record(self, agency):
