@@ -8,8 +8,6 @@ post-incident review steps, the review's summary, root cause and lessons, and at
 risk in the register.
 """
 
-import dataclasses
-
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -69,6 +67,12 @@ def _clear_closure(incident, *, user, reason):
     incident.closed_at = None
 
 
+def _on_the_timeline(incident, transition, *, user, reason):
+    from incidents.clocks import transition_timeline
+
+    transition_timeline(incident, label=str(transition.label), user=user, reason=reason)
+
+
 INCIDENT_LIFECYCLE = Lifecycle(
     field="status",
     note_field="status_note",
@@ -93,24 +97,5 @@ INCIDENT_LIFECYCLE = Lifecycle(
         Transition("reopen", gettext_lazy("Reopen"), source=(State.CLOSED,), target=State.TRIAGE,
                    reason_required=True, style="outline-danger", effect=_clear_closure),
     ],
+    after_each=_on_the_timeline,  # every status change is also a timeline entry
 )
-
-
-def _on_the_timeline(transition):
-    """An `after` that writes the status change on the incident's timeline (then runs the
-    transition's own `after`, if it has one)."""
-    own_after = transition.after
-
-    def after(incident, *, user, reason):
-        from incidents.clocks import transition_timeline
-
-        if own_after is not None:
-            own_after(incident, user=user, reason=reason)
-        transition_timeline(incident, label=str(transition.label), user=user, reason=reason)
-
-    return after
-
-
-# Every status change is also a timeline entry (incidents.clocks).
-INCIDENT_LIFECYCLE = dataclasses.replace(INCIDENT_LIFECYCLE, transitions=[
-    dataclasses.replace(t, after=_on_the_timeline(t)) for t in INCIDENT_LIFECYCLE.transitions])

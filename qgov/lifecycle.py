@@ -74,6 +74,10 @@ class Lifecycle:
     on_edit: dict = field(default_factory=dict)
     # A text field the transition's reason is written to, e.g. "status_note".
     note_field: str | None = None
+    # Run after every transition (after the transition's own `after`), in its transaction, as
+    # after_each(record, transition, *, user, reason): what all of a record's status changes share,
+    # e.g. an incident's timeline entry.
+    after_each: Callable | None = None
 
     def __post_init__(self):
         transitions = tuple(self.transitions)
@@ -92,6 +96,13 @@ class Lifecycle:
             name = trigger if isinstance(trigger, str) else trigger[0]
             if name not in names:
                 raise ImproperlyConfigured(f"on_edit[{state!r}] names no transition: {name!r}")
+
+    def run_after(self, instance, transition: Transition, *, user, reason: str) -> None:
+        """The follow-up work of a transition that has been saved: its own `after`, then `after_each`."""
+        if transition.after is not None:
+            transition.after(instance, user=user, reason=reason)
+        if self.after_each is not None:
+            self.after_each(instance, transition, user=user, reason=reason)
 
     def get(self, name: str) -> Transition:
         for transition in self.transitions:

@@ -149,8 +149,8 @@ def object_update(*, instance, user, data: dict, expected_version: int | None = 
             change.m2m_set(locked, name, ids)
         if same_version:
             carry_caches(instance, locked, skip=m2m)
-        if transition is not None and transition.after is not None:
-            transition.after(locked, user=user, reason=reason)
+        if transition is not None:
+            lifecycle.run_after(locked, transition, user=user, reason=reason)
         if hasattr(locked, "after_update"):  # the model's follow-up work, in the same change
             locked.after_update(user=user, before=before)
     return locked
@@ -233,8 +233,7 @@ def object_transition(*, instance, name: str, user=None, reason: str = "", expec
         _apply_transition(locked, lifecycle, transition, user=user, reason=reason)
         locked.full_clean()
         locked.save()
-        if transition.after is not None:
-            transition.after(locked, user=user, reason=reason)
+        lifecycle.run_after(locked, transition, user=user, reason=reason)
     return locked
 
 

@@ -73,6 +73,9 @@ class KeyAction(AgencyScopedModel):
         errors = {}
         if self.incident_id and self.agency_id and self.incident.agency_id != self.agency_id:
             errors["incident"] = _("Choose an incident of the same agency.")
+        elif self._state.adding and self.incident_id and self.incident.status == "closed":
+            # A closed incident's record is what its review signed off; more key work reopens it.
+            errors["incident"] = _("The incident is closed: reopen it to record another key action.")
         if not (self.key_ids or "").strip():
             errors["key_ids"] = _("Name the key IDs (UUIDs) or ranges concerned.")
         if self.window_start and self.window_end and self.window_end < self.window_start:

@@ -164,3 +164,12 @@ def test_the_form_refuses_key_material_and_shows_the_message(client, editor, inc
     assert response["Location"] == f"/incidents/incidents/{incident.pk}/#key-action-{action.pk}"
     page = client.get(f"/incidents/incidents/{incident.pk}/")
     assert KEY_ID in page.content.decode()
+
+
+def test_a_closed_incident_takes_no_more_key_actions(api_as, editor, incident):
+    type(incident).objects.filter(pk=incident.pk).update(status="closed")
+    response = api_as(editor).post(url(incident), body(), format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "incident": ["The incident is closed: reopen it to record another key action."]}
+    assert nothing_written()
