@@ -3,22 +3,22 @@ action in the role table."""
 
 from django.utils.translation import gettext_lazy as _
 
-from incidents import api, catalog, clocks_catalog, clocks_demo, demo, panels
-from incidents.choices import MANAGE_PLAYBOOKS
-from incidents.clocks_choices import MANAGE_REGIMES
+from incidents import api, catalog, demo, panels
+from incidents.catalog import regimes
+from incidents.choices import MANAGE_PLAYBOOKS, MANAGE_REGIMES
 from qgov.choices import RoleChoices
 from qgov.registry import AppAction, QgovApp
 
 
 def catalog_load() -> str:
     """The playbook templates and the regulator regimes."""
-    return "; ".join((catalog.load(), clocks_catalog.load()))
+    return "; ".join((catalog.load(), regimes.load()))
 
 
 def demo_load(*, agency, users):
     """The incidents, then their regulator clocks, timeline and key actions."""
     lines = demo.load(agency=agency, users=users) or []
-    return [*lines, *clocks_demo.load(agency=agency, users=users)]
+    return [*lines, *demo.load_regulator_clocks(agency=agency, users=users)]
 
 
 APP = QgovApp(
@@ -56,7 +56,7 @@ APP = QgovApp(
                        frozenset({RoleChoices.ADMIN}))],
     api_enum_names={f"{name.removesuffix('Choices')}Enum": f"incidents.choices.{name}" for name in (
         "IncidentTypeChoices", "SeverityChoices", "IncidentStatusChoices", "MarkingChoices", "PhaseChoices")} | {
-        f"{name.removesuffix('Choices')}Enum": f"incidents.clocks_choices.{name}" for name in (
+        f"{name.removesuffix('Choices')}Enum": f"incidents.choices.{name}" for name in (
             "RegulatorClockStartChoices", "TimelineEntryKindChoices", "KeyActionChoices", "KeyDeviationChoices")},
     catalog_loader=catalog_load,
     demo_loader=demo_load,

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents import deadlines
-from incidents.clocks_choices import RegulatorClockStartChoices, TimelineEntryKindChoices
+from incidents.choices import RegulatorClockStartChoices, TimelineEntryKindChoices
 from incidents.models import (
     AgencyRegime,
     Incident,

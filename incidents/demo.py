@@ -8,10 +8,11 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from incidents import catalog
-from incidents.models import Incident, Playbook
+from incidents import catalog, clocks
+from incidents.catalog import regimes
+from incidents.models import AgencyRegime, Incident, KeyAction, Playbook, RegulatorRegime
 from incidents.services import follow_up_risk_raise, incident_create, incident_step_complete, playbook_copy
-from qgov.services import object_transition, object_update
+from qgov.services import object_create, object_transition, object_update
 
 OPEN_TITLE = "Suspected key compromise on KMS-A"
 CLOSED_TITLE = "Broken seal on the Riverside trusted node"
@@ -47,7 +48,7 @@ def load(*, agency, users):
     incident = incident_create(user=editor, data={
         "agency": agency, "title": OPEN_TITLE, "incident_type": "key_compromise", "severity": 1,
         "marking": "TLP:AMBER+STRICT", "classification": "OFFICIAL-SENSITIVE", "playbook": copy,
-        # Aware 21 hours ago: the NIS2 early warning (24 h) is due in three hours (incidents/clocks_demo.py).
+        # Aware 21 hours ago: the NIS2 early warning (24 h) is due in three hours (load_regulator_clocks below).
         "detected_at": now - timedelta(hours=21), "classified_at": now - timedelta(hours=19),
         "reporter_name": "Government SOC",
         "description": "The KMS audit log shows key IDs of the Capital–Northgate link delivered to an SAE that did "
@@ -87,4 +88,33 @@ def load(*, agency, users):
         "assets": [node_asset] if node_asset else []})
     object_transition(instance=Incident.objects.get(pk=tampering.pk), name="close", user=editor,
                       reason="Review done; follow-up risk raised.")
+    return []
+
+
+def load_regulator_clocks(*, agency, users):
+    """The agency reports under NIS2; the open key-compromise incident gets NIS2 (its early warning due a
+    few hours ahead), a timeline note and the key revocation of the affected window."""
+    incident = Incident.objects.filter(agency=agency, title=OPEN_TITLE).first()
+    if incident is None or KeyAction.objects.filter(incident=incident).exists():
+        return []  # no incident to work on, or loaded already
+    if not RegulatorRegime.objects.exists():
+        regimes.load()
+    editor, admin = users["editor"], users["admin"]
+    nis2 = RegulatorRegime.objects.get(code="NIS2")
+    if not AgencyRegime.objects.filter(agency=agency, regime=nis2).exists():
+        object_create(model=AgencyRegime, user=admin, data={
+            "agency": agency, "regime": nis2, "notes": "Essential entity (digital infrastructure); reports go to "
+                                                       "the national CSIRT."})
+    object_update(instance=incident, user=editor, data={"regimes": [nis2]})  # the incident service syncs the clocks
+    window_start = incident.detected_at.replace(minute=10, second=0, microsecond=0)
+    clocks.timeline_add(incident=incident, user=editor, at=incident.detected_at,
+                        text="Government SOC reports key IDs of the Capital–Northgate link delivered to an SAE that "
+                             "did not request them.")
+    clocks.key_action_record(incident=incident, user=editor, data={
+        "action": "revoke", "deviation": "unnamed_sae",
+        "key_ids": "6b1f0c2e-4d3a-4f8e-9a71-2c5d8e0f1a10..6b1f0c2e-4d3a-4f8e-9a71-2c5d8e0f1a7f",
+        "sae_ids": "SAE-CAP-01, SAE-UNKNOWN-17", "kme_ids": "KME-CAPITAL, KME-NORTHGATE",
+        "window_start": window_start, "window_end": window_start.replace(minute=40),
+        "performed_at": min(timezone.now(), incident.detected_at + timedelta(hours=2)),
+        "note": "Keys of the window marked compromised in both KMEs; delivery to SAE-UNKNOWN-17 blocked."})
     return []

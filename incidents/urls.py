@@ -1,7 +1,18 @@
 from django.urls import path
 
-from incidents import clocks_urls, views
-from incidents.models import Incident, IncidentStep, Playbook, PlaybookStep
+from incidents import views
+from incidents.models import (
+    AgencyRegime,
+    Incident,
+    IncidentStep,
+    KeyAction,
+    Playbook,
+    PlaybookStep,
+    RegulatorClock,
+    RegulatorNotification,
+    RegulatorRegime,
+    TimelineEntry,
+)
 from qgov.routing import model_urls
 
 app_name = "incidents"
@@ -17,5 +28,10 @@ urlpatterns = [
     *model_urls("steps", IncidentStep, views),
     *model_urls("playbooks", Playbook, views),
     *model_urls("playbook-steps", PlaybookStep, views),
-    *clocks_urls.urlpatterns,
+    *model_urls("regimes", RegulatorRegime, views),
+    *model_urls("regulator-clocks", RegulatorClock, views),
+    *model_urls("agency-regimes", AgencyRegime, views),
+    *model_urls("notifications", RegulatorNotification, views),
+    *model_urls("timeline", TimelineEntry, views),
+    *model_urls("key-actions", KeyAction, views),
 ]

@@ -1,5 +1,5 @@
 """Dashboard panels. The core shows the agency at a glance; each domain app declares its own
-panels (exposed assets, expiring certificates, open incidents…) in its QgovApp (qgov.registry)."""
+panels (exposed assets, expiring certificates, open cases…) in its QgovApp (qgov.registry)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass

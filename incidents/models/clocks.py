@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from incidents import deadlines
-from incidents.clocks_choices import MANAGE_REGIMES, RegulatorClockStartChoices
+from incidents.choices import MANAGE_REGIMES, RegulatorClockStartChoices
 from qgov.duedates import DueDate
 from qgov.fields import LongTextField
 from qgov.models import AgencyScopedModel, CatalogModel

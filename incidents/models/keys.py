@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from incidents.clocks_choices import KeyActionChoices, KeyDeviationChoices
+from incidents.choices import KeyActionChoices, KeyDeviationChoices
 from incidents.keymaterial import key_material_kind, key_material_message
 from qgov.fields import LongTextField
 from qgov.models import AgencyScopedModel

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from incidents.clocks_choices import TimelineEntryKindChoices
+from incidents.choices import TimelineEntryKindChoices
 from qgov.fields import LongTextField
 from qgov.models import AgencyScopedModel
 from qgov.roles import Action

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents import deadlines
-from incidents.clocks_api import notification_state
+from incidents.api import notification_state
 from incidents.models import KeyAction, RegulatorNotification, TimelineEntry
 from qgov.permissions import user_can
 from qgov.roles import Action

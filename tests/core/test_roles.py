@@ -13,19 +13,25 @@ EXPECTED = {
     "editor": {"view", "add", "change", "export", "transition"},
     "auditor": {"view", "export", "request_report", "view_audit"},
     "admin": {"view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-              "transition", "approve", "manage_requirements", "manage_crypto_policy"},
+              "transition", "approve", "manage_requirements", "manage_crypto_policy", "manage_playbooks",
+              "manage_regimes"},
 }
 ALL_ACTIONS = ["view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-               "transition", "approve", "manage_requirements", "manage_crypto_policy"]
+               "transition", "approve", "manage_requirements", "manage_crypto_policy", "manage_playbooks",
+               "manage_regimes"]
 
 
 def test_the_table_covers_every_role_and_action():
     assert set(ROLE_ACTIONS) == set(RoleChoices.values)
-    # certification and procurement add one action each: only admins set the schemes an agency
-    # requires and the post-quantum migration policy it follows.
-    assert sorted([*Action.values, "manage_requirements", "manage_crypto_policy"]) == sorted(ALL_ACTIONS)
+    # certification and procurement add one action each, incidents two: only admins set the schemes
+    # an agency requires, the post-quantum migration policy it follows, its own playbooks and the
+    # regulator regimes it reports under.
+    assert sorted([*Action.values, "manage_requirements", "manage_crypto_policy", "manage_playbooks",
+                   "manage_regimes"]) == sorted(ALL_ACTIONS)
     assert APP_ACTIONS == {"manage_requirements": "Set the schemes devices and staff must hold",
-                           "manage_crypto_policy": "Choose the post-quantum migration policy"}
+                           "manage_crypto_policy": "Choose the post-quantum migration policy",
+                           "manage_playbooks": "Adapt the agency's incident playbooks",
+                           "manage_regimes": "Choose the regulator regimes the agency reports under"}
     assert sorted(all_actions()) == sorted(ALL_ACTIONS)
     assert {role: set(actions) for role, actions in ROLE_ACTIONS.items()} == EXPECTED
 

@@ -4,7 +4,7 @@ incident made without the incident services (those are tested in their own files
 import datetime as dt
 import zoneinfo
 
-from incidents import clocks_catalog
+from incidents.catalog import regimes
 from incidents.models import AgencyRegime, Incident, RegulatorNotification, RegulatorRegime
 
 UTC = dt.UTC
@@ -17,7 +17,7 @@ def utc(*args):
 
 
 def load_regimes():
-    clocks_catalog.load()
+    regimes.load()
     return {regime.code: regime for regime in RegulatorRegime.objects.all()}
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
-from incidents import clocks_catalog
+from incidents.catalog import regimes as regime_catalog
 from incidents.clocks import notifications_sync
 from incidents.models import AgencyRegime, RegulatorClock, RegulatorNotification, RegulatorRegime
 from qgov.duedates import declaration_problems
@@ -38,8 +38,8 @@ def berlin_agency(agency):
 
 
 def test_the_catalog_loads_every_regime_and_clock_once(db):
-    assert clocks_catalog.load() == "regulator regimes and clocks: 16 created, 0 updated, 0 unchanged"
-    assert clocks_catalog.load() == "regulator regimes and clocks: 0 created, 0 updated, 16 unchanged"
+    assert regime_catalog.load() == "regulator regimes and clocks: 16 created, 0 updated, 0 unchanged"
+    assert regime_catalog.load() == "regulator regimes and clocks: 0 created, 0 updated, 16 unchanged"
     assert list(RegulatorRegime.objects.values_list("code", flat=True)) == ["DORA", "EU-CRA", "GDPR", "NIS2",
                                                                             "UK-NIS"]
     clocks = [(c.regime.code, c.code, c.start, c.hours, c.months, c.awareness_hours, c.after and c.after.code)

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from incidents import clocks, clocks_filters, clocks_forms, clocks_tables
+from incidents import clocks, filters, forms, tables
 from incidents.models import (
     AgencyRegime,
     Incident,
@@ -24,8 +24,8 @@ from qgov.views.generic import ObjectDeleteView, ObjectDetailView, ObjectEditVie
 
 class RegulatorRegimeListView(ObjectListView):
     queryset = RegulatorRegime.objects.all()
-    filterset_class = clocks_filters.RegulatorRegimeFilterSet
-    table_class = clocks_tables.RegulatorRegimeTable
+    filterset_class = filters.RegulatorRegimeFilterSet
+    table_class = tables.RegulatorRegimeTable
 
 
 class RegulatorRegimeDetailView(ObjectDetailView):
@@ -36,7 +36,7 @@ class RegulatorRegimeDetailView(ObjectDetailView):
 
 class RegulatorRegimeEditView(ObjectEditView):
     queryset = RegulatorRegime.objects.all()
-    form_class = clocks_forms.RegulatorRegimeForm
+    form_class = forms.RegulatorRegimeForm
 
 
 class RegulatorRegimeDeleteView(ObjectDeleteView):
@@ -49,8 +49,8 @@ class RegulatorRegimeHistoryView(ObjectHistoryView):
 
 class RegulatorClockListView(ObjectListView):
     queryset = RegulatorClock.objects.select_related("regime", "after")
-    filterset_class = clocks_filters.RegulatorClockFilterSet
-    table_class = clocks_tables.RegulatorClockTable
+    filterset_class = filters.RegulatorClockFilterSet
+    table_class = tables.RegulatorClockTable
 
 
 class RegulatorClockDetailView(ObjectDetailView):
@@ -59,7 +59,7 @@ class RegulatorClockDetailView(ObjectDetailView):
 
 class RegulatorClockEditView(ObjectEditView):
     queryset = RegulatorClock.objects.all()
-    form_class = clocks_forms.RegulatorClockForm
+    form_class = forms.RegulatorClockForm
 
 
 class RegulatorClockDeleteView(ObjectDeleteView):
@@ -75,8 +75,8 @@ class RegulatorClockHistoryView(ObjectHistoryView):
 
 class AgencyRegimeListView(ObjectListView):
     queryset = AgencyRegime.objects.select_related("regime")
-    filterset_class = clocks_filters.AgencyRegimeFilterSet
-    table_class = clocks_tables.AgencyRegimeTable
+    filterset_class = filters.AgencyRegimeFilterSet
+    table_class = tables.AgencyRegimeTable
 
 
 class AgencyRegimeDetailView(ObjectDetailView):
@@ -85,7 +85,7 @@ class AgencyRegimeDetailView(ObjectDetailView):
 
 class AgencyRegimeEditView(ObjectEditView):
     queryset = AgencyRegime.objects.all()
-    form_class = clocks_forms.AgencyRegimeForm
+    form_class = forms.AgencyRegimeForm
 
 
 class AgencyRegimeDeleteView(ObjectDeleteView):
@@ -101,8 +101,8 @@ class AgencyRegimeHistoryView(ObjectHistoryView):
 
 class RegulatorNotificationListView(ObjectListView):
     queryset = RegulatorNotification.objects.select_related("incident", "regime", "clock")
-    filterset_class = clocks_filters.RegulatorNotificationFilterSet
-    table_class = clocks_tables.RegulatorNotificationTable
+    filterset_class = filters.RegulatorNotificationFilterSet
+    table_class = tables.RegulatorNotificationTable
 
 
 class RegulatorNotificationDetailView(ObjectDetailView):
@@ -113,7 +113,7 @@ class RegulatorNotificationEditView(ObjectEditView):
     """“Mark sent”: the one change people make to a notification (its deadline is computed)."""
 
     queryset = RegulatorNotification.objects.select_related("incident", "regime", "clock")
-    form_class = clocks_forms.RegulatorNotificationForm
+    form_class = forms.RegulatorNotificationForm
 
     def check_permission(self, obj):
         if obj is None:
@@ -161,8 +161,8 @@ class IncidentRecordEditMixin:
 
 class TimelineEntryListView(ObjectListView):
     queryset = TimelineEntry.objects.select_related("incident", "corrects")
-    filterset_class = clocks_filters.TimelineEntryFilterSet
-    table_class = clocks_tables.TimelineEntryTable
+    filterset_class = filters.TimelineEntryFilterSet
+    table_class = tables.TimelineEntryTable
 
 
 class TimelineEntryDetailView(ObjectDetailView):
@@ -171,7 +171,7 @@ class TimelineEntryDetailView(ObjectDetailView):
 
 class TimelineEntryEditView(IncidentRecordEditMixin, ObjectEditView):
     queryset = TimelineEntry.objects.all()
-    form_class = clocks_forms.TimelineEntryForm
+    form_class = forms.TimelineEntryForm
 
     def check_permission(self, obj):
         if obj is not None:
@@ -200,8 +200,8 @@ class TimelineEntryHistoryView(ObjectHistoryView):
 
 class KeyActionListView(ObjectListView):
     queryset = KeyAction.objects.select_related("incident", "performed_by")
-    filterset_class = clocks_filters.KeyActionFilterSet
-    table_class = clocks_tables.KeyActionTable
+    filterset_class = filters.KeyActionFilterSet
+    table_class = tables.KeyActionTable
 
 
 class KeyActionDetailView(ObjectDetailView):
@@ -210,7 +210,7 @@ class KeyActionDetailView(ObjectDetailView):
 
 class KeyActionEditView(IncidentRecordEditMixin, ObjectEditView):
     queryset = KeyAction.objects.all()
-    form_class = clocks_forms.KeyActionForm
+    form_class = forms.KeyActionForm
 
     def save(self, form):
         if self.object is not None:

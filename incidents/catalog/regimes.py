@@ -13,7 +13,7 @@ from django.db import transaction
 
 from incidents.models import RegulatorClock, RegulatorRegime
 
-CATALOG = Path(__file__).parent / "catalog" / "regimes.json"
+CATALOG = Path(__file__).parent / "regimes.json"
 REGIME_FIELDS = ("name", "citation", "description", "applies_from", "sources")
 CLOCK_FIELDS = ("label", "position", "start", "hours", "months", "awareness_hours", "after")
 

@@ -21,7 +21,7 @@ from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
 
 from incidents import clocks
-from incidents.clocks_filters import (
+from incidents.filters import (
     AgencyRegimeFilterSet,
     KeyActionFilterSet,
     RegulatorClockFilterSet,

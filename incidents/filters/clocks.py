@@ -3,7 +3,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from incidents.clocks_choices import (
+from incidents.choices import (
     KeyActionChoices,
     KeyDeviationChoices,
     RegulatorClockStartChoices,

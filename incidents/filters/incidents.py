@@ -68,14 +68,3 @@ class IncidentStepFilterSet(QgovFilterSet):
     class Meta:
         model = IncidentStep
         fields = ["incident", "phase", "mandatory"]
-
-
-# The regulator clocks, timeline and key actions keep theirs in incidents/clocks_filters.py.
-from incidents.clocks_filters import (  # noqa: E402, F401
-    AgencyRegimeFilterSet,
-    KeyActionFilterSet,
-    RegulatorClockFilterSet,
-    RegulatorNotificationFilterSet,
-    RegulatorRegimeFilterSet,
-    TimelineEntryFilterSet,
-)

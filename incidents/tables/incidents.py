@@ -1,3 +1,5 @@
+"""Tables of playbooks, incidents and checklist steps."""
+
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
@@ -104,14 +106,3 @@ class IncidentStepTable(QgovTable):
         ExportColumn("phase"), ExportColumn("csf_category"), ExportColumn("instruction"), ExportColumn("mandatory"),
         ExportColumn("role"), ExportColumn("completed_at"), ExportColumn("completed_by"), ExportColumn("note"),
     )
-
-
-# The regulator clocks, timeline and key actions keep theirs in incidents/clocks_tables.py.
-from incidents.clocks_tables import (  # noqa: E402, F401
-    AgencyRegimeTable,
-    KeyActionTable,
-    RegulatorClockTable,
-    RegulatorNotificationTable,
-    RegulatorRegimeTable,
-    TimelineEntryTable,
-)

@@ -1,3 +1,5 @@
+"""Forms of playbooks, incidents and checklist steps."""
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -72,14 +74,3 @@ class PlaybookCopyForm(forms.Form):
     """Nothing to fill in: the copy is the template as it is now, in the active agency."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-
-# The regulator clocks, timeline and key actions keep theirs in incidents/clocks_forms.py.
-from incidents.clocks_forms import (  # noqa: E402, F401
-    AgencyRegimeForm,
-    KeyActionForm,
-    RegulatorClockForm,
-    RegulatorNotificationForm,
-    RegulatorRegimeForm,
-    TimelineEntryForm,
-)

@@ -368,38 +368,3 @@ class IncidentStepDeleteView(ObjectDeleteView):
 
 class IncidentStepHistoryView(ObjectHistoryView):
     queryset = IncidentStep.objects.all()
-
-
-# The regulator clocks, timeline and key actions keep theirs in incidents/clocks_views.py.
-from incidents.clocks_views import (  # noqa: E402, F401
-    AgencyRegimeDeleteView,
-    AgencyRegimeDetailView,
-    AgencyRegimeEditView,
-    AgencyRegimeHistoryView,
-    AgencyRegimeListView,
-    KeyActionDeleteView,
-    KeyActionDetailView,
-    KeyActionEditView,
-    KeyActionHistoryView,
-    KeyActionListView,
-    RegulatorClockDeleteView,
-    RegulatorClockDetailView,
-    RegulatorClockEditView,
-    RegulatorClockHistoryView,
-    RegulatorClockListView,
-    RegulatorNotificationDeleteView,
-    RegulatorNotificationDetailView,
-    RegulatorNotificationEditView,
-    RegulatorNotificationHistoryView,
-    RegulatorNotificationListView,
-    RegulatorRegimeDeleteView,
-    RegulatorRegimeDetailView,
-    RegulatorRegimeEditView,
-    RegulatorRegimeHistoryView,
-    RegulatorRegimeListView,
-    TimelineEntryDeleteView,
-    TimelineEntryDetailView,
-    TimelineEntryEditView,
-    TimelineEntryHistoryView,
-    TimelineEntryListView,
-)

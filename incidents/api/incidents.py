@@ -10,21 +10,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from incidents import services
-from incidents.clocks_api import (  # noqa: F401 - the clocks part's classes, under the app's names
-    AgencyRegimeSerializer,
-    AgencyRegimeViewSet,
-    IncidentRecordsMixin,
-    KeyActionSerializer,
-    KeyActionViewSet,
-    RegulatorClockSerializer,
-    RegulatorClockViewSet,
-    RegulatorNotificationSerializer,
-    RegulatorNotificationViewSet,
-    RegulatorRegimeSerializer,
-    RegulatorRegimeViewSet,
-    TimelineEntrySerializer,
-    TimelineEntryViewSet,
-)
+from incidents.api.clocks import IncidentRecordsMixin
 from incidents.filters import IncidentFilterSet, IncidentStepFilterSet, PlaybookFilterSet, PlaybookStepFilterSet
 from incidents.models import Incident, IncidentStep, Playbook, PlaybookStep
 from qgov.api.schema import MAX_INT64, RECORD_ID, ErrorSerializer
