@@ -91,8 +91,13 @@ def deadline_text(instant: dt.datetime, zone=None) -> str:
 
 
 def duration_text(seconds: float) -> str:
-    """Elapsed time in whole minutes, without sign: "4 hours", "3 hours 57 minutes", "45 minutes"."""
+    """Elapsed time in whole minutes, without sign: "4 hours", "3 hours 57 minutes", "45 minutes";
+    from two days on, days and hours ("2 days 2 hours"): minutes a month away are noise."""
     hours, minutes = divmod(round(abs(seconds) / 60), 60)
+    if hours >= 48:
+        days, hours = divmod(hours, 24)
+        text = ngettext("%(n)s day", "%(n)s days", days) % {"n": days}
+        return text + (" " + ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours} if hours else "")
     parts = []
     if hours:
         parts.append(ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours})

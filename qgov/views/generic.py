@@ -48,6 +48,10 @@ def model_url(model, view: str, *args) -> str | None:
         return None
 
 
+# `can()` without an agency: the one the user is working in.
+ACTIVE_AGENCY = object()
+
+
 class ScopedViewMixin(LoginRequiredMixin):
     """The model, the action this view performs, and the queryset restricted to it."""
 
@@ -67,10 +71,12 @@ class ScopedViewMixin(LoginRequiredMixin):
     def restricted_queryset(self, action=None):
         return self.queryset.all().restrict(self.request.user, action or self.action)
 
-    def can(self, action, agency_id=None) -> bool:
-        """May the user do `action` on this model's records in `agency_id` (default: the active agency)?"""
-        if agency_id is None and self.request.agency is not None:
-            agency_id = self.request.agency.pk
+    def can(self, action, agency_id=ACTIVE_AGENCY) -> bool:
+        """May the user do `action` on this model's records in `agency_id` (default: the active agency)?
+        An explicit None is a record of no agency (a catalog entry, a shared template): only what
+        the permission rule grants there, never the active agency's rights."""
+        if agency_id is ACTIVE_AGENCY:
+            agency_id = self.request.agency.pk if self.request.agency is not None else None
         return user_can(self.request.user, agency_id, action, self.model)
 
     def get_context_data(self, **kwargs):

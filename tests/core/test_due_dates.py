@@ -788,13 +788,13 @@ def test_the_due_page_lists_deadlines_in_hours_among_the_dates(client, people, m
         (mixed["clock"].pk, "early_warning"), (mixed["same_day"].pk, "valid_until")]
     passed, _before, ahead, _same = page.context["items"]
     assert (passed.overdue, passed.escalated, passed.time_left) == (True, True, "2 hours")
-    assert (ahead.overdue, ahead.escalated, ahead.time_left) == (False, False, "50 hours")
+    assert (ahead.overdue, ahead.escalated, ahead.time_left) == (False, False, "2 days 2 hours")
     assert ahead.due_at == mixed["deadline"] and ahead.due_at.tzinfo == BERLIN
     html = page.content.decode()
     local = mixed["deadline"].astimezone(BERLIN)
     assert (f'<time datetime="{local.isoformat()}">{deadline_text(local)}</time>' in html)
     assert deadline_text(local).startswith(local.strftime("%H:%M C"))  # CET or CEST, then the offset
-    assert "2 hours overdue" in html and "in 50 hours" in html
+    assert "2 hours overdue" in html and "in 2 days 2 hours" in html
     assert page.context["overdue_count"] == 1
     upcoming = _listed(client.get("/due/", {"within": 30, "overdue": "no"}).context["items"])
     assert upcoming[0] == (mixed["day_before"].pk, "valid_until")
@@ -843,3 +843,13 @@ def test_query_counts_stay_flat_with_deadlines_in_hours(client, api_as, clocked,
         assert len(client.get("/due/").context["items"]) == 33
     with django_assert_num_queries(declared):
         assert api.get("/api/due-dates/").json()["count"] == 33
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (45 * 60, "45 minutes"), (4 * 3600, "4 hours"), (3 * 3600 + 57 * 60, "3 hours 57 minutes"),
+    (47 * 3600 + 59 * 60, "47 hours 59 minutes"), (48 * 3600, "2 days"), (49 * 3600 + 30 * 60, "2 days 1 hour"),
+    (794 * 3600 + 55 * 60, "33 days 2 hours"), (-(2 * 3600), "2 hours")])
+def test_time_left_reads_in_minutes_up_to_two_days_then_in_days_and_hours(seconds, text):
+    from qgov.duedates.selectors import duration_text
+
+    assert duration_text(seconds) == text

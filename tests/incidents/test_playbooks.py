@@ -159,3 +159,18 @@ def test_removing_or_editing_a_templates_step_is_a_new_template_version(api_as, 
     assert api_as(superuser).delete(f"/api/playbook-steps/{last.pk}/").status_code == 204
     assert Playbook.objects.get(pk=template.pk).version == version + 2
     assert template.steps.count() == 5
+
+
+def test_an_agency_admin_is_offered_no_change_of_a_template_and_its_pages_refuse(client, agency, member_of):
+    """A template has no agency: the agency admin's rights in their own agency do not reach it."""
+    template = playbook_with_steps(code="PB-T")
+    step = template.steps.first()
+    client.force_login(member_of(agency, "admin"))
+    page = client.get(template.get_absolute_url()).content.decode()
+    assert 'data-testid="copy-playbook"' in page
+    assert f'href="/incidents/playbooks/{template.pk}/edit/"' not in page
+    assert 'data-testid="add-step"' not in page
+    assert f'href="/incidents/playbooks/{template.pk}/delete/"' not in page
+    for url in (f"/incidents/playbooks/{template.pk}/edit/", f"/incidents/playbooks/{template.pk}/delete/",
+                f"/incidents/playbook-steps/{step.pk}/edit/", f"/incidents/playbook-steps/add/?playbook={template.pk}"):
+        assert client.get(url).status_code == 403, url
