@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from incidents import deadlines
 from incidents.choices import MANAGE_REGIMES, RegulatorClockStartChoices
+from incidents.models.incidents import MarkedByIncident
 from qgov.duedates import DueDate
 from qgov.fields import LongTextField
 from qgov.models import AgencyScopedModel, CatalogModel
@@ -119,7 +120,7 @@ class AgencyRegime(AgencyScopedModel):
         return str(self.regime)
 
 
-class RegulatorNotification(AgencyScopedModel):
+class RegulatorNotification(MarkedByIncident, AgencyScopedModel):
     """One regulator deadline of one incident. Computed (clock start, due at) by
     incidents.clocks.notifications_sync; staff only record that it was sent, when and under which
     reference. `agency` is the incident's, for the core's due dates and scoping."""

@@ -32,6 +32,19 @@ def next_reference(agency_id: int, year: int) -> str:
     return f"{prefix}{max(numbers, default=0) + 1:04d}"
 
 
+class MarkedByIncident:
+    """A part of an incident (a checklist step, a timeline entry, a key action, a regulator
+    notification) carries the incident's handling marking on its own pages (templates/base.html)."""
+
+    @property
+    def handling_marking(self) -> str:
+        return self.incident.handling_marking if self.incident_id else ""
+
+    @property
+    def handling_colour(self) -> str:
+        return self.incident.handling_colour if self.incident_id else "secondary"
+
+
 class Incident(AgencyScopedModel):
     reference = models.CharField(
         _("reference"), max_length=40, blank=True,
@@ -137,7 +150,7 @@ class Incident(AgencyScopedModel):
             super().save(*args, **kwargs)
 
 
-class IncidentStep(QgovModel):
+class IncidentStep(MarkedByIncident, QgovModel):
     """One line of an incident's checklist, copied from its playbook's step when the playbook was set
     (so later edits of the playbook do not rewrite a running response)."""
 

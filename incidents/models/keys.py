@@ -9,12 +9,13 @@ from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import KeyActionChoices, KeyDeviationChoices
 from incidents.keymaterial import key_material_kind, key_material_message
+from incidents.models.incidents import MarkedByIncident
 from qgov.fields import LongTextField
 from qgov.models import AgencyScopedModel
 from qgov.roles import Action
 
 
-class KeyAction(AgencyScopedModel):
+class KeyAction(MarkedByIncident, AgencyScopedModel):
     incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="key_actions",
                                  verbose_name=_("incident"))
     key_ids = LongTextField(_("key IDs"), max_length=4000,

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import TimelineEntryKindChoices
+from incidents.models.incidents import MarkedByIncident
 from qgov.fields import LongTextField
 from qgov.models import AgencyScopedModel
 from qgov.roles import Action
@@ -15,7 +16,7 @@ from qgov.roles import Action
 APPEND_ONLY = _("Timeline entries are append-only: add a correction that references the entry instead.")
 
 
-class TimelineEntry(AgencyScopedModel):
+class TimelineEntry(MarkedByIncident, AgencyScopedModel):
     incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="timeline",
                                  verbose_name=_("incident"))
     at = models.DateTimeField(_("at"), default=timezone.now, help_text=_("When it happened (not in the future)."))

@@ -94,6 +94,18 @@ class EvidenceFile(AgencyScopedModel):
     def is_withdrawn(self) -> bool:
         return self.withdrawn_at is not None
 
+    # Evidence of a record with a handling marking (an incident's TLP and classification) carries
+    # it on its own pages too (templates/base.html). Other records' evidence costs no query here.
+    @property
+    def handling_marking(self) -> str:
+        if not hasattr(self.record_model, "handling_marking"):
+            return ""
+        return getattr(self.record, "handling_marking", "")
+
+    @property
+    def handling_colour(self) -> str:
+        return getattr(self.record, "handling_colour", "secondary") if self.handling_marking else "secondary"
+
 
 class CustodyEventQuerySet(RestrictedQuerySet):
     def restrict(self, user, action: str = Action.VIEW):

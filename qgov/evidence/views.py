@@ -52,7 +52,8 @@ class EvidenceMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "evidence": self.evidence, "record": self.evidence.record}
+        return {**super().get_context_data(**kwargs), "evidence": self.evidence, "record": self.evidence.record,
+                "handling_record": self.evidence}
 
 
 class EvidenceFileDetailView(EvidenceMixin, TemplateView):

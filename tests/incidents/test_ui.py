@@ -50,6 +50,30 @@ def test_every_incident_page_carries_the_marking_top_and_bottom(client, editor, 
         assert page.count("TLP:AMBER+STRICT · OFFICIAL-SENSITIVE") >= 2, suffix
 
 
+def test_the_pages_of_an_incidents_parts_and_evidence_carry_its_marking(client, agency, editor, incident, settings,
+                                                                      tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from incidents.clocks import key_action_record, timeline_add
+    from qgov.evidence.services import evidence_attach
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client.force_login(editor)
+    step = incident.steps.first()
+    entry = timeline_add(incident=incident, user=editor, text="Seal photographed.")
+    action = key_action_record(incident=incident, user=editor, data={
+        "action": "revoke", "key_ids": "3f0d6a9e-7c1b-4e2a-9b8d-5a6c7e8f9012"})
+    evidence = evidence_attach(record=incident, user=editor,
+                               upload=SimpleUploadedFile("seal.txt", b"seal 0042 broken", content_type="text/plain"))
+    risk_evidence = evidence_attach(record=RiskFactory(agency=agency), user=editor,
+                                    upload=SimpleUploadedFile("r.txt", b"risk", content_type="text/plain"))
+    for record in (step, entry, action, evidence):
+        page = client.get(record.get_absolute_url()).content.decode()
+        assert page.count("TLP:AMBER+STRICT · OFFICIAL-SENSITIVE") == 2, record
+        assert 'data-testid="marking-top"' in page and 'data-testid="marking-bottom"' in page, record
+    assert 'data-testid="marking-top"' not in client.get(risk_evidence.get_absolute_url()).content.decode()
+
+
 def test_exports_of_incidents_carry_the_marking(client, agency, editor, incident):
     client.force_login(editor)
     response = client.get("/incidents/incidents/", {"export": "csv"})
