@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from incidents import deadlines
 from incidents.api import notification_state
+from incidents.choices import IncidentStatusChoices
 from incidents.models import KeyAction, RegulatorNotification, TimelineEntry
 from qgov.permissions import user_can
 from qgov.roles import Action
@@ -67,6 +68,7 @@ def incident_key_actions(context, incident):
     if not _may(context, Action.VIEW, KeyAction, incident):
         return {"shown": False}
     actions = KeyAction.objects.filter(incident=incident).select_related("performed_by").order_by("performed_at", "pk")
-    can_add = _may(context, Action.ADD, KeyAction, incident)
+    # A closed incident takes no more key actions (KeyAction.clean): reopen it first.
+    can_add = incident.status != IncidentStatusChoices.CLOSED and _may(context, Action.ADD, KeyAction, incident)
     return {"shown": True, "actions": actions, "incident": incident,
             "add_url": reverse("incidents:keyaction_add") + f"?incident={incident.pk}" if can_add else None}

@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirec
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -91,8 +92,9 @@ class EvidenceFileVerifyView(EvidenceMixin, View):
             messages.error(request, _("Mismatch: the stored file is not the file that was uploaded. "
                                       "Expected %(expected)s, actual %(actual)s.") % hashes)
         if result.chain.ok:
-            messages.success(request, _("Custody chain intact: %(count)s entries checked.") % {
-                "count": result.chain.entries})
+            messages.success(request, ngettext("Custody chain intact: %(count)s entry checked.",
+                                               "Custody chain intact: %(count)s entries checked.",
+                                               result.chain.entries) % {"count": result.chain.entries})
         else:
             messages.error(request, _("Custody chain broken at entry #%(sequence)s: %(reason)s.") % {
                 "sequence": result.chain.broken_sequence, "reason": result.chain.reason})

@@ -344,7 +344,7 @@ def test_verify_match_message_in_the_ui(client, attached):
     page = client.post(reverse("qgov:evidencefile_verify", args=[attached.pk]), follow=True)
     assert [str(m) for m in page.context["messages"]] == [
         "Match: the stored file has the SHA-256 recorded at upload. "
-        f"Expected {PDF_SHA256}, actual {PDF_SHA256}.", "Custody chain intact: 1 entries checked."]
+        f"Expected {PDF_SHA256}, actual {PDF_SHA256}.", "Custody chain intact: 1 entry checked."]
     assert client.get(reverse("qgov:evidencefile_verify", args=[attached.pk])).status_code == 405
 
 

@@ -173,3 +173,10 @@ def test_a_closed_incident_takes_no_more_key_actions(api_as, editor, incident):
     assert response.json()["errors"] == {
         "incident": ["The incident is closed: reopen it to record another key action."]}
     assert nothing_written()
+
+
+def test_a_closed_incidents_page_offers_no_key_action(client, editor, incident):
+    client.force_login(editor)
+    assert 'data-testid="add-key-action"' in client.get(incident.get_absolute_url()).content.decode()
+    type(incident).objects.filter(pk=incident.pk).update(status="closed")
+    assert 'data-testid="add-key-action"' not in client.get(incident.get_absolute_url()).content.decode()
