@@ -52,7 +52,7 @@ def load(*, agency, users):
         "detected_at": now - timedelta(hours=21), "classified_at": now - timedelta(hours=19),
         "reporter_name": "Government SOC",
         "description": "The KMS audit log shows key IDs of the Capital–Northgate link delivered to an SAE that did "
-                       "not request them, between 02:10 and 02:40.",
+                       "not request them, in the half hour before the alert.",
         "devices": [kms] if kms else [], "assets": [kms_asset] if kms_asset else []})
     object_transition(instance=incident, name="triage", user=editor)
     _complete(incident, editor, ["detect"])
@@ -106,7 +106,8 @@ def load_regulator_clocks(*, agency, users):
             "agency": agency, "regime": nis2, "notes": "Essential entity (digital infrastructure); reports go to "
                                                        "the national CSIRT."})
     object_update(instance=incident, user=editor, data={"regimes": [nis2]})  # the incident service syncs the clocks
-    window_start = incident.detected_at.replace(minute=10, second=0, microsecond=0)
+    # The half hour before the alert, as the description says (times shown in the agency's zone).
+    window_start = (incident.detected_at - timedelta(minutes=45)).replace(second=0, microsecond=0)
     clocks.timeline_add(incident=incident, user=editor, at=incident.detected_at,
                         text="Government SOC reports key IDs of the Capital–Northgate link delivered to an SAE that "
                              "did not request them.")
@@ -114,7 +115,7 @@ def load_regulator_clocks(*, agency, users):
         "action": "revoke", "deviation": "unnamed_sae",
         "key_ids": "6b1f0c2e-4d3a-4f8e-9a71-2c5d8e0f1a10..6b1f0c2e-4d3a-4f8e-9a71-2c5d8e0f1a7f",
         "sae_ids": "SAE-CAP-01, SAE-UNKNOWN-17", "kme_ids": "KME-CAPITAL, KME-NORTHGATE",
-        "window_start": window_start, "window_end": window_start.replace(minute=40),
+        "window_start": window_start, "window_end": window_start + timedelta(minutes=30),
         "performed_at": min(timezone.now(), incident.detected_at + timedelta(hours=2)),
         "note": "Keys of the window marked compromised in both KMEs; delivery to SAE-UNKNOWN-17 blocked."})
     return []
