@@ -20,13 +20,14 @@ def test_an_app_shows_its_panels_on_another_apps_detail_page(sandbox_app, client
     asset = AssetFactory(agency=agency, name="Backbone link")
     client.force_login(member_of(agency, RoleChoices.VIEWER))
     page = client.get(asset.get_absolute_url())
-    # Procurement's own panel sits between the sandbox's two, by order; the empty one is left out.
-    assert panel_titles(page) == ["Early sandbox", "Components", "Sandboxes"]
+    # Procurement's and incidents' own panels sit between the sandbox's two, by order; the empty one
+    # is left out.
+    assert panel_titles(page) == ["Early sandbox", "Components", "Incidents", "Sandboxes"]
     html = page.content.decode()
     assert '<p data-testid="sandbox-panel">2 sandboxes beside Backbone link</p>' in html
     assert "never" not in html
     side = html.split('<div class="col-lg-4">')[1]
-    assert re.search(r'<h2 class="h6 mb-0" id="detail-panel-3">Sandboxes</h2>', side)
+    assert re.search(r'<h2 class="h6 mb-0" id="detail-panel-4">Sandboxes</h2>', side)
 
 
 def test_panels_appear_on_their_model_only_and_not_on_the_history_tab(sandbox_app, client, agency,  # noqa: F811
@@ -44,6 +45,6 @@ def test_unregistering_the_app_takes_its_panels_away(sandbox_app, client, agency
     registry.unregister(sandbox.APP.label)
     try:
         client.force_login(member_of(agency))
-        assert panel_titles(client.get(asset.get_absolute_url())) == ["Components"]
+        assert panel_titles(client.get(asset.get_absolute_url())) == ["Components", "Incidents"]
     finally:
         registry.register(sandbox.APP)  # the fixture unregisters it
