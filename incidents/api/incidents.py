@@ -2,11 +2,11 @@
 incidents with their lifecycle actions, evidence and `POST …/{id}/steps/{step_id}/complete/`, and
 incident checklist steps."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.generics import get_object_or_404  # a malformed id is a 404 too, not a 500
 from rest_framework.response import Response
 
 from incidents import services
