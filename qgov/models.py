@@ -556,3 +556,6 @@ class ImportRun(AgencyScopedModel):
 
 # Evidence files live in their own package; re-exported here with the other core models.
 from qgov.evidence.models import CustodyEvent, EvidenceFile  # noqa: E402, F401
+
+# Report runs, their files and schedules live in the reports package.
+from qgov.reports.models import ReportFile, ReportRun, ReportSchedule  # noqa: E402, F401

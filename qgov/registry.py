@@ -51,6 +51,8 @@ class QgovApp:
     # The views themselves must not require sign-in, must check their own link and should be
     # rate-limited (qgov.ratelimit).
     public_urls: Sequence[tuple[str, str]] = ()
+    # qgov.reports.sections.ReportSection instances: what the app contributes to each kind of report.
+    report_sections: Sequence = ()
 
     @property
     def url_prefix(self) -> str:
@@ -64,6 +66,7 @@ def register(app: QgovApp) -> QgovApp:
     """Called from the app's AppConfig.ready()."""
     from qgov import dashboard, detail_panels, roles
     from qgov.celery import add_beat_entries
+    from qgov.reports import sections
 
     if app.label in _apps:
         raise ValueError(f"The app {app.label!r} is already registered.")
@@ -73,6 +76,8 @@ def register(app: QgovApp) -> QgovApp:
         dashboard.register(panel)
     for panel in app.detail_panels:
         detail_panels.register(panel)
+    for section in app.report_sections:
+        sections.register(section)
     add_beat_entries(app.beat_schedule)
     _add_enum_names(app.api_enum_names)
     _apps[app.label] = app
@@ -93,6 +98,7 @@ def unregister(label: str) -> None:
     """Undo `register` (tests that register a throwaway app)."""
     from qgov import dashboard, detail_panels, roles
     from qgov.celery import remove_beat_entries
+    from qgov.reports import sections
 
     app = _apps.pop(label)
     for action in app.actions:
@@ -101,6 +107,8 @@ def unregister(label: str) -> None:
         dashboard.unregister(panel)
     for panel in app.detail_panels:
         detail_panels.unregister(panel)
+    for section in app.report_sections:
+        sections.unregister(section.key)
     remove_beat_entries(app.beat_schedule)
 
 

@@ -6,7 +6,6 @@ transaction; if any row has a problem, everything is rolled back and the run fai
 row-by-row report, every problem of every row listed at once.
 """
 
-import contextlib
 import copy
 import logging
 from collections import Counter
@@ -14,7 +13,7 @@ from collections import Counter
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +26,7 @@ from qgov.imports.parsers import FileProblem, parser_for, parser_named, supporte
 from qgov.imports.spec import HeaderProblem, spec_for
 from qgov.models import Agency, ImportRun
 from qgov.roles import Action
+from qgov.runs import ProgressWriter, run_claimed
 from qgov.services import object_create, object_update, require
 
 logger = logging.getLogger(__name__)
@@ -127,35 +127,11 @@ def import_run_create(*, user, agency, model, upload) -> ImportRun:
 # --- running it ---------------------------------------------------------------------------------
 
 
-ADVISORY_LOCK_CLASS = 0x51474F56  # "QGOV": the first key of the runs' PostgreSQL advisory locks
-
-
-@contextlib.contextmanager
-def _claimed(run_id: int):
-    """True while this process holds the run; False when another worker is running it now. On
-    PostgreSQL a session advisory lock, released at the end or when the worker's connection dies
-    (so a run whose worker died can be taken again); SQLite runs one writer at a time anyway."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    key = [ADVISORY_LOCK_CLASS, run_id % 2**31]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
-        claimed = cursor.fetchone()[0]
-    try:
-        yield claimed
-    finally:
-        if claimed:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
-
-
 def import_run_execute(*, run_id: int) -> ImportRun | None:
     """Run a queued import. A finished run is left as it is, and so is a run another worker is
     running right now; a run found running whose worker died starts again from the beginning,
     since its writes were rolled back."""
-    with _claimed(run_id) as claimed:
+    with run_claimed(run_id) as claimed:
         if not claimed:
             return ImportRun.objects.filter(pk=run_id).first()
         return _execute(run_id)
@@ -297,37 +273,12 @@ def _existing(spec, agency, header, keys) -> dict:
     return found
 
 
-class ProgressWriter:
-    """Writes the run's progress on a connection of its own, so that those polling the run see it
-    while the import's transaction is still open. SQLite allows one writer at a time, so there
-    (development, eager tasks) progress is written at the end only."""
-
-    def __init__(self, run_pk):
-        self.run_pk = run_pk
-        self.connection = None
-        current = connections[DEFAULT_DB_ALIAS]
-        if current.vendor != "sqlite":
-            self.connection = type(current)(copy.copy(current.settings_dict), alias=current.alias)
-
-    def write(self, processed: int) -> None:
-        if self.connection is None:
-            return
-        table = self.connection.ops.quote_name(ImportRun._meta.db_table)
-        with self.connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET rows_processed = %s WHERE id = %s",  # noqa: S608 - our table name
-                           [processed, self.run_pk])
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-
-
 def _import_rows(run, spec, header, keys) -> Counter:
     agency, user = run.agency, run.requested_by
     lookups = spec.prepare(agency, header)
     existing = _existing(spec, agency, header, keys)
     counts, errors, seen = Counter(), [], {}
-    progress = ProgressWriter(run.pk)
+    progress = ProgressWriter(ImportRun, run.pk)
     processed = 0
     try:
         rows = _rows(run)
@@ -342,7 +293,7 @@ def _import_rows(run, spec, header, keys) -> Counter:
                 counts[outcome] += 1
             processed += 1
             if processed % PROGRESS_EVERY == 0:
-                progress.write(processed)
+                progress.write(rows_processed=processed)
     finally:
         progress.close()
     if errors:

@@ -279,7 +279,7 @@ def test_a_run_another_worker_holds_is_left_to_it(queued_run):
     # delivery of the same task must not import the file twice); SQLite has one writer at a time.
     from django.db import connections
 
-    from qgov.imports.services import ADVISORY_LOCK_CLASS
+    from qgov.runs import ADVISORY_LOCK_CLASS
 
     connection = connections["default"]
     if connection.vendor != "postgresql":

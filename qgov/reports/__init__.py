@@ -1,0 +1,6 @@
+"""Reports: compliance, sunset-review, register and transparency reports built as background runs.
+
+The core owns the machinery (the run, its files, the PDF, its signature, schedules); each domain app
+contributes a section through `QgovApp.report_sections` (qgov.reports.sections.ReportSection), so the
+core names no domain app. docs/reports.md describes it for users and operators.
+"""
