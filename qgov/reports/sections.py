@@ -31,6 +31,10 @@ class ReportSection:
     title: str
     order: int  # position in every report
     builders: Mapping[str, Callable[[ReportContext], SectionData]] = field(default_factory=dict)
+    # validate_parameters(kind, parameters, agency) -> the cleaned parameters this section reads (e.g. the
+    # register's filters), raising django.core.exceptions.ValidationError({"field": [messages]}) when
+    # they are wrong; called when a run is requested, so bad input is refused before anything is queued.
+    validate_parameters: Callable | None = None
     # The register's findings for the OSCAL POA&M of a compliance report (None: none from this section).
     poam_entries: Callable[[ReportContext], Iterable[PoamEntry]] | None = None
 
