@@ -251,6 +251,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "qgov.tasks.send_hour_reminders",
         "schedule": crontab(minute="*/5"),
     },
+    # The agencies' report schedules, and report runs whose worker vanished (queued again).
+    "run-due-report-schedules": {
+        "task": "qgov.reports.tasks.report_schedules_run_due",
+        "schedule": crontab(minute="*/5"),
+    },
+    "requeue-lost-report-runs": {
+        "task": "qgov.reports.tasks.report_runs_requeue",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 REST_FRAMEWORK = {
