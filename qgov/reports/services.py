@@ -216,7 +216,7 @@ def _build_and_store(run: ReportRun, progress: ProgressWriter) -> None:
 
 
 def _fail(run: ReportRun, error: Exception) -> None:
-    message = str(error) if isinstance(error, ValidationError | PermissionError) else _(
+    message = "; ".join(error.messages) if isinstance(error, ValidationError) else _(
         "The report stopped on an unexpected error (%(error)s). Retry it, or tell an administrator.") % {
         "error": type(error).__name__}
     with transaction.atomic():

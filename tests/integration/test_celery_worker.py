@@ -75,8 +75,22 @@ def _forget_connections(app):
 
 
 class Worker:
-    def __init__(self, process, name, log_path, mail_dir, queue):
+    def __init__(self, process, name, log_path, mail_dir, queue, command=(), env=None):
         self.process, self.name, self.log_path, self.mail_dir, self.queue = process, name, log_path, mail_dir, queue
+        self.command, self.env = list(command), env
+
+    def kill(self):
+        """SIGKILL, as a crashed machine or the OOM killer would: no warm shutdown, no acknowledgement."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def start_again(self):
+        """A new worker process on the same queue (after kill())."""
+        with self.log_path.open("a") as log_file:
+            self.process = subprocess.Popen(  # noqa: S603 - our own worker, from our own venv
+                self.command, cwd=settings.BASE_DIR, env=self.env, stdout=log_file, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL)
+        self.wait_until_ready()
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
@@ -122,6 +136,10 @@ def worker(transactional_db, tmp_path):
         "CELERY_RESULT_BACKEND": url,
         "EMAIL_URL": f"filemail:///{mail_dir}",  # django-environ drops one slash: an absolute path needs four
         "DEFAULT_FROM_EMAIL": "qgov <noreply@qgov.test>",
+        # Where this test run keeps files and the report signing key, so the worker writes what it reads.
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        **{name: str(getattr(settings, name)) for name in ("QGOV_REPORT_SIGNING_KEY", "QGOV_REPORT_SIGNING_CERT")
+           if getattr(settings, name, None)},
     }
     celery = Path(sys.executable).parent / "celery"
     command = [
@@ -138,7 +156,7 @@ def worker(transactional_db, tmp_path):
         process = subprocess.Popen(  # noqa: S603 - our own worker, from our own venv
             command, cwd=settings.BASE_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
-    running = Worker(process, name, log_path, mail_dir, queue)
+    running = Worker(process, name, log_path, mail_dir, queue, command, env)
     try:
         running.wait_until_ready()
         yield running

@@ -8,6 +8,7 @@ from qgov import registry
 from qgov.choices import AgencySectorChoices, RoleChoices
 from qgov.management.base import AuditedCommand
 from qgov.models import Agency, Membership
+from qgov.reports import demo as reports_demo
 
 DEMO_AGENCY = {"code": "DEMO", "name": "Department of Quantum Networks",
                "sector": AgencySectorChoices.DIGITAL, "time_zone": "Europe/Brussels",
@@ -54,6 +55,8 @@ class Command(AuditedCommand):
             for app in registry.apps():
                 if app.demo_loader is not None:
                     notes.extend(app.demo_loader(agency=agency, users=users) or ())
+            # After every app's data, so the demo report has something to say.
+            notes.extend(reports_demo.load(agency=agency, users=users))
         self.stdout.write(self.style.SUCCESS(f"Demo agency: {agency}"))
         self.stdout.write("Demo logins (username / password / role):")
         for username, secret, role in logins:
