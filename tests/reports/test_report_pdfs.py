@@ -98,7 +98,7 @@ def test_the_public_summary_names_no_risk_supplier_device_person_or_incident(dem
              for fmt, report_file in ((f.format, f) for f in run.files.all())}
     secrets = [*Risk.objects.filter(agency=demo_agency).values_list("reference", "title"),
                *Supplier.objects.filter(agency=demo_agency).values_list("name", "name"),
-               *Device.objects.filter(agency=demo_agency).values_list("name", "serial_number"),
+               *Device.objects.filter(agency=demo_agency).values_list("name", "serial"),
                *Incident.objects.filter(agency=demo_agency).values_list("reference", "title")]
     assert secrets, "the demo data should have records to hide"
     people = list(Membership.objects.filter(agency=demo_agency).values_list("user__username", flat=True))
