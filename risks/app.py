@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qgov.registry import QgovApp
 from risks import api, catalog, demo, panels, services, tasks
+from risks.reports import RISKS_SECTION
 
 APP = QgovApp(
     label="risks",
@@ -38,4 +39,5 @@ APP = QgovApp(
     agency_setup=[services.risk_matrix_ensure],  # every agency rates on a matrix
     catalog_loader=catalog.load,
     demo_loader=demo.load,
+    report_sections=[RISKS_SECTION],
 )
