@@ -110,7 +110,8 @@ def _deadlines_part(context: ReportContext):
                         | Q(due_at__isnull=True))
                 .select_related("incident", "regime", "clock")
                 .only("due_at", "sent_at", "incident__reference", "regime__code", "clock__label")
-                .order_by("due_at", "incident__reference", "regime__code", "clock__position", "pk"))
+                .order_by(F("due_at").asc(nulls_last=True), "incident__reference", "regime__code", "clock__position",
+                          "pk"))
     outcomes = [deadline_outcome(due_at=row.due_at, sent_at=row.sent_at, as_of=as_of) for row in rows]
     counted = Counter(outcomes)
     figures = [Figure("deadlines_met", _("Regulator deadlines met"), counted[MET]),

@@ -275,3 +275,16 @@ def test_each_builder_costs_a_fixed_number_of_queries(agency, world, member_of):
              queries_of(transparency_section, transparency)]
     assert after == before
     assert len(compliance_section(compliance).evidence) == 6
+
+
+def test_deadlines_whose_start_is_not_known_yet_are_open_and_listed_last(other_agency):
+    """DORA before classification: the initial notification is due 24 h after awareness; the
+    intermediate and final reports have no due instant yet."""
+    load_regimes()
+    choose_regimes(other_agency, "DORA")
+    record = incident(other_agency, "Unclassified outage", detected_at=utc(2026, 11, 29, 12, 0))
+    rows = list(compliance_section(context_of(other_agency)).tables[1].iter_rows())
+    assert [(row["incident"], row["clock"], row["due"], row["outcome"]) for row in rows] == [
+        (record.reference, "Initial notification", utc(2026, 11, 30, 12, 0), "open"),
+        (record.reference, "Intermediate report", None, "open"),
+        (record.reference, "Final report", None, "open")]
