@@ -6,6 +6,7 @@ the transparency summary (after the core's redaction) without titles or referenc
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 
 import pytest
@@ -29,8 +30,9 @@ from incidents.reports import (
 from qgov.choices import RoleChoices
 from qgov.evidence.services import evidence_attach
 from qgov.models import EvidenceFile
+from qgov.reports.build import report_sections, write_csv, write_json
 from qgov.reports.choices import ReportKindChoices
-from qgov.reports.document import ReportContext
+from qgov.reports.document import ReportContext, ReportDocument
 from qgov.reports.sections import sections_for
 from qgov.reports.transparency import redact
 from tests.incidents.clock_helpers import choose_regimes, load_regimes, make_incident, utc
@@ -288,3 +290,28 @@ def test_deadlines_whose_start_is_not_known_yet_are_open_and_listed_last(other_a
         (record.reference, "Initial notification", utc(2026, 11, 30, 12, 0), "open"),
         (record.reference, "Intermediate report", None, "open"),
         (record.reference, "Final report", None, "open")]
+
+
+@pytest.mark.parametrize("kind", [ReportKindChoices.COMPLIANCE, ReportKindChoices.SUNSET_REVIEW,
+                                  ReportKindChoices.TRANSPARENCY])
+def test_the_section_is_written_to_the_reports_json_and_csv(agency, world, kind):
+    context = context_of(agency, kind, dt.date(2026, 12, 31) if kind == ReportKindChoices.SUNSET_REVIEW else None)
+    document = ReportDocument(
+        run_id=1, kind=kind, kind_label=str(ReportKindChoices(kind).label), title="t", agency_name=agency.name,
+        agency_code=agency.code, period="p", as_of=AS_OF, generated_at=AS_OF, generator_version="qgov test",
+        marking="OFFICIAL", page_size="A4", parameters={}, sections=report_sections(context))
+    stream = io.StringIO()
+    write_json(document, stream)
+    (section,) = [section for section in json.loads(stream.getvalue())["sections"] if section["key"] == "incidents"]
+    write_csv(document, io.StringIO())
+    if kind == ReportKindChoices.COMPLIANCE:
+        assert section["evidence"][0]["sha256"] == hashlib.sha256(SEAL).hexdigest()
+        assert section["tables"][1]["rows"][0] == {
+            "incident": world["E"].reference, "regime": "GDPR", "clock": GDPR_CLOCK,
+            "due": "2026-05-04T08:00:00+00:00", "sent": "2026-05-02T08:00:00+00:00", "outcome": "met"}
+    elif kind == ReportKindChoices.SUNSET_REVIEW:
+        assert [row["due"] for row in section["tables"][0]["rows"]] == ["2026-11-30T12:00:00+00:00",
+                                                                       "2026-12-03T10:00:00+00:00"]
+    else:
+        assert section["figures"]["deadlines_met_percent"]["value"] == 50.0
+        assert section["evidence"] == [] and "INC-" not in stream.getvalue()
