@@ -1,9 +1,9 @@
-"""What incidents adds to qgov: its section, routes, panels on other apps' pages, loaders and its
-action in the role table."""
+"""What incidents adds to qgov: its section, routes, panels on other apps' pages, loaders, its
+action in the role table and its section of the reports."""
 
 from django.utils.translation import gettext_lazy as _
 
-from incidents import api, catalog, demo, panels
+from incidents import api, catalog, demo, panels, reports
 from incidents.catalog import regimes
 from incidents.choices import MANAGE_PLAYBOOKS, MANAGE_REGIMES
 from qgov.choices import RoleChoices
@@ -60,4 +60,5 @@ APP = QgovApp(
             "RegulatorClockStartChoices", "TimelineEntryKindChoices", "KeyActionChoices", "KeyDeviationChoices")},
     catalog_loader=catalog_load,
     demo_loader=demo_load,
+    report_sections=[reports.INCIDENTS_SECTION],
 )
