@@ -189,12 +189,10 @@ def _build_and_store(run: ReportRun, progress: ProgressWriter) -> None:
     build.write_json(document, text)
     outputs[ReportFormatChoices.JSON] = (text.getvalue().encode("utf-8"), None)
     if run.kind == ReportKindChoices.COMPLIANCE:
-        from qgov.reports.oscal import poam_json
+        from qgov.reports.oscal import poam_json, registered_entries
 
         context = build.report_context(run)
-        entries = [entry for section in sections_for(run.kind) if section.poam_entries
-                   for entry in section.poam_entries(context)]
-        outputs[ReportFormatChoices.OSCAL] = (poam_json(context, entries), None)
+        outputs[ReportFormatChoices.OSCAL] = (poam_json(context, registered_entries(context)), None)
     progress.write(progress=80, stage=_("Writing the PDF"), heartbeat=timezone.now())
     names = {fmt: ReportFile(run=run, format=fmt).filename for fmt in ReportFormatChoices.values}
     rendered = render_pdf(document, attachments=[
