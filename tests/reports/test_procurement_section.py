@@ -312,3 +312,39 @@ def test_query_count_does_not_grow_with_rows(agency, estate, evidence, owner, qu
     assert count_queries(builder, ctx) == before
     grown = builder(ctx)
     assert sum(len(list(table.iter_rows())) for table in grown.tables) > 0
+
+
+@pytest.mark.parametrize("kind", [ReportKindChoices.COMPLIANCE, ReportKindChoices.SUNSET_REVIEW,
+                                  ReportKindChoices.TRANSPARENCY])
+def test_the_registry_builds_it_and_the_writers_carry_it(agency, estate, evidence, kind):
+    """Through the core (qgov.reports.build): the section is built for the kind, redacted for the public
+    summary, and written to JSON and CSV with its dates, decimals and empty cells."""
+    import io
+    import json
+
+    from qgov.reports.build import report_sections, write_csv, write_json
+    from qgov.reports.document import ReportDocument
+
+    ctx = context(agency, kind, HORIZON if kind == ReportKindChoices.SUNSET_REVIEW else None)
+    sections = [section for section in report_sections(ctx) if section.key == "procurement"]
+    document = ReportDocument(run_id=1, kind=kind, kind_label="", title="", agency_name=agency.name,
+                              agency_code=agency.code, period="", as_of=AS_OF, generated_at=AS_OF,
+                              generator_version="test", marking="OFFICIAL", page_size="A4", parameters={},
+                              sections=sections)
+    stream = io.StringIO()
+    write_json(document, stream)
+    [written] = json.loads(stream.getvalue())["sections"]
+    tables = {table["key"]: table["rows"] for table in written["tables"]}
+    if kind == ReportKindChoices.COMPLIANCE:
+        assert tables["suppliers"][0] == {
+            "supplier": "Cryptovault Ltd", "status": "Approved", "criticality": "Medium", "last_review": "2025-06-01",
+            "score": "80.0", "outcome": "Approve", "next_due": "2026-11-01", "review": "Review overdue",
+            "owner": "olga"}
+        assert len(written["evidence"]) == 2
+    elif kind == ReportKindChoices.SUNSET_REVIEW:
+        assert tables["components_due"][0]["due_date"] == "2026-06-30"
+    else:
+        assert "Photonica" not in stream.getvalue() and written["evidence"] == []
+    csv_stream = io.StringIO()
+    write_csv(document, csv_stream)
+    assert "# procurement" in csv_stream.getvalue()
