@@ -111,6 +111,13 @@ def _certificate_id(certificate) -> str:
     return getattr(certificate, "certificate_id", "") or getattr(certificate, "credential_id", "")
 
 
+def _follow(record, path: str):
+    """The record at the end of a lookup path ("device__owner"), None where a link is empty."""
+    for part in path.split("__"):
+        record = getattr(record, part) if record is not None else None
+    return record
+
+
 def _due_rows(context: ReportContext, model, *, start: dt.date, end: dt.date, names=None) -> list[dict]:
     """The model's certificates with a declared due date (expiry, review) from `start` to `end` and
     still open as the reminders see it: one query per due date. Soonest first."""
@@ -119,13 +126,12 @@ def _due_rows(context: ReportContext, model, *, start: dt.date, end: dt.date, na
     for due in model.due_dates:
         if names is not None and due.key not in names:
             continue
-        found = (model.objects.filter(agency=context.agency, **{f"{due.field}__gte": start, f"{due.field}__lte": end})
-                 .filter(due.open_condition()).select_related("scheme", holder, due.owner))
-        for certificate in found:
+        found = model.objects.filter(agency=context.agency, **{f"{due.field}__gte": start, f"{due.field}__lte": end})
+        if due.open_condition() is not None:
+            found = found.filter(due.open_condition())
+        for certificate in found.select_related("scheme", holder, *([due.owner] if due.owner else [])):
             day = getattr(certificate, due.field)
-            owner = certificate
-            for part in due.owner.split("__"):
-                owner = getattr(owner, part) if owner is not None else None
+            owner = _follow(certificate, due.owner) if due.owner else None
             rows.append({"holder": _holder_name(certificate), "scheme": certificate.scheme.code,
                          "level": certificate.level, "certificate": _certificate_id(certificate),
                          "status": certificate.get_status_display(), "due": str(due.label), "due_date": day,
@@ -222,7 +228,8 @@ def sunset_review_section(context: ReportContext) -> SectionData:
                     note=_("Owner: the device's owner.")),
         ReportTable(key="accreditations_due", title=_("Accreditations expiring or due for review"),
                     columns=_due_columns(_("Person")), rows=accreditations,
-                    note=_("Owner: the person's qgov user.")),
+                    note=_("Owner: the person's qgov user; empty where they have none (the agency's admins are "
+                           "reminded all the same).")),
     ]
     return SectionData(key=SECTION_KEY, title=str(SECTION_TITLE), intro=_(
         "Valid certificates whose expiry or review date falls from %(start)s to %(end)s and that nothing has "
