@@ -4,7 +4,7 @@ in the role table. The core reads this declaration (qgov.registry); it names no 
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from certification import api, catalog, demo, panels, tasks
+from certification import api, catalog, demo, panels, reports, tasks
 from certification.choices import MANAGE_REQUIREMENTS
 from qgov.choices import RoleChoices
 from qgov.registry import AppAction, QgovApp
@@ -49,6 +49,8 @@ APP = QgovApp(
     api_enum_names={f"{name.removesuffix('Choices')}Enum": f"certification.choices.{name}" for name in (
         "SchemeKindChoices", "SchemeValidityRuleChoices", "DeviceKindChoices", "DeviceStatusChoices",
         "CertificationStatusChoices", "PersonnelRoleChoices", "ComplianceChoices")},
+    # Its section of the compliance, sunset-review and transparency reports (qgov.reports).
+    report_sections=[reports.CERTIFICATION_SECTION],
     catalog_loader=catalog.load,
     demo_loader=demo.load,
 )

@@ -3,7 +3,7 @@ The core reads this declaration (qgov.registry); it names no domain app itself."
 
 from django.utils.translation import gettext_lazy as _
 
-from procurement import api, catalog, demo, panels
+from procurement import api, catalog, demo, panels, reports
 from procurement.models import MANAGE_CRYPTO_POLICY
 from qgov.choices import RoleChoices
 from qgov.registry import AppAction, QgovApp
@@ -48,5 +48,7 @@ APP = QgovApp(
     # Components, and their quantum-vulnerable count, on the pages of the devices, assets and risks
     # they are linked to; certification and the register import nothing of procurement.
     detail_panels=[panels.DEVICE_COMPONENTS, panels.ASSET_COMPONENTS, panels.RISK_COMPONENTS],
+    # Its section of the compliance, sunset-review and transparency reports (qgov.reports).
+    report_sections=[reports.PROCUREMENT_SECTION],
     demo_loader=demo.load,
 )
