@@ -24,7 +24,7 @@ class Column:
 
 @dataclass
 class ReportTable:
-    key: str  # stable within its section, e.g. "top_risks"
+    key: str  # stable within its section, e.g. "expiring_next"
     title: str
     columns: list[Column]
     rows: Rows = ()  # dicts keyed by column key; values str, int, float, Decimal, date, datetime or None
@@ -37,7 +37,7 @@ class ReportTable:
 
 @dataclass(frozen=True)
 class Figure:
-    """A headline number of a section ("Open risks: 42")."""
+    """A headline number of a section ("Overdue reviews: 3")."""
 
     key: str
     label: str

@@ -27,7 +27,7 @@ class PoamEntry:
 
 @dataclass(frozen=True)
 class ReportSection:
-    key: str  # unique, e.g. "risks"
+    key: str  # unique across apps: the app label is a good one
     title: str
     order: int  # position in every report
     builders: Mapping[str, Callable[[ReportContext], SectionData]] = field(default_factory=dict)

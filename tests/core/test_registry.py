@@ -53,7 +53,9 @@ def test_no_qgov_file_names_a_domain_app():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             # Listing the app in INSTALLED_APPS is the one mention allowed.
             installed = path.name == "settings.py" and line.strip() in {f'"{label}",' for label in labels}
-            if named.search(line) and not installed:
+            # OSCAL's POA&M model has a field of that name (the plan's risk list), not our app.
+            oscal_term = path.name == "oscal.py" and set(named.findall(line)) == {"risks"}
+            if named.search(line) and not installed and not oscal_term:
                 offenders.append(f"{path.relative_to(QGOV.parent)}:{number}: {line.strip()}")
     assert offenders == []
 
