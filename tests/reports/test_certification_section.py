@@ -7,8 +7,6 @@ import hashlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from certification.reports import (
     CERTIFICATION_SECTION,
@@ -32,6 +30,7 @@ from tests.certification.factories import (
     RequiredSchemeFactory,
     SchemeFactory,
 )
+from tests.reports.sections import figures, queries_of, rows
 
 AS_OF = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)  # 11:00 in Brussels: the as-of day is 2026-12-01
 HORIZON = dt.date(2027, 12, 1)
@@ -43,13 +42,6 @@ def context(agency, kind=ReportKindChoices.COMPLIANCE, horizon=None):
     return ReportContext(agency=agency, kind=kind, as_of=AS_OF, horizon_end=horizon)
 
 
-def rows(section, key):
-    [table] = [table for table in section.tables if table.key == key]
-    return list(table.iter_rows())
-
-
-def figures(section):
-    return {figure.key: figure.value for figure in section.figures}
 
 
 @pytest.fixture
@@ -243,13 +235,6 @@ def test_agency_isolation(other_agency, estate, evidence):
     ]
 
 
-def count_queries(builder, ctx):
-    with CaptureQueriesContext(connection) as queries:
-        section = builder(ctx)
-        for table in section.tables:
-            list(table.iter_rows())
-    return len(queries)
-
 
 @pytest.mark.parametrize("builder, kind", [(compliance_section, ReportKindChoices.COMPLIANCE),
                                            (sunset_review_section, ReportKindChoices.SUNSET_REVIEW),
@@ -257,7 +242,7 @@ def count_queries(builder, ctx):
 def test_query_count_does_not_grow_with_rows(agency, estate, evidence, owner, builder, kind):
     ctx = context(agency, kind, HORIZON)
     builder(ctx)  # warms the content-type cache, not the section's cost
-    before = count_queries(builder, ctx)
+    before = queries_of(builder, ctx)
     scheme, nsv = estate["alpha"].scheme, estate["ada"].scheme
     for number in range(5):
         device = DeviceFactory(agency=agency, name=f"More-{number}", serial=f"SN-M{number}", owner=owner)
@@ -271,7 +256,7 @@ def test_query_count_does_not_grow_with_rows(agency, estate, evidence, owner, bu
         EvidenceFile.objects.filter(pk=file.pk).update(uploaded_at=AS_OF - dt.timedelta(days=1))
     grown = builder(ctx)
     assert sum(len(list(table.iter_rows())) for table in grown.tables) > 0
-    assert count_queries(builder, ctx) == before
+    assert queries_of(builder, ctx) == before
 
 
 @pytest.mark.parametrize("kind", [ReportKindChoices.COMPLIANCE, ReportKindChoices.SUNSET_REVIEW,

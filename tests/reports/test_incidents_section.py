@@ -11,8 +11,6 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from incidents.clocks import notifications_sync
 from incidents.models import Incident, RegulatorNotification
@@ -36,6 +34,7 @@ from qgov.reports.document import ReportContext, ReportDocument
 from qgov.reports.sections import sections_for
 from qgov.reports.transparency import redact
 from tests.incidents.clock_helpers import choose_regimes, load_regimes, make_incident, utc
+from tests.reports.sections import queries_of
 
 pytestmark = pytest.mark.django_db
 
@@ -251,13 +250,6 @@ def test_transparency_quarters_follow_the_agencys_calendar(agency, settings):
     assert [row["quarter"] for row in section.tables[0].iter_rows()] == ["2026-Q2"]
     assert {figure.key: figure.value for figure in section.figures}["deadlines_met_percent"] is None
 
-
-def queries_of(builder, context) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        section = builder(context)
-        for table in section.tables:
-            list(table.iter_rows())
-    return len(queries)
 
 
 def test_each_builder_costs_a_fixed_number_of_queries(agency, world, member_of):

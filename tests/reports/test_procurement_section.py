@@ -8,8 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from procurement.models import DueDiligenceReview
 from procurement.reports import (
@@ -37,6 +35,7 @@ from tests.procurement.factories import (
     QuestionnaireFactory,
     SupplierFactory,
 )
+from tests.reports.sections import figures, queries_of, rows
 
 AS_OF = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)  # the as-of day in Brussels: 2026-12-01
 HORIZON = dt.date(2027, 12, 1)
@@ -47,13 +46,6 @@ def context(agency, kind=ReportKindChoices.COMPLIANCE, horizon=None):
     return ReportContext(agency=agency, kind=kind, as_of=AS_OF, horizon_end=horizon)
 
 
-def rows(section, key):
-    [table] = [table for table in section.tables if table.key == key]
-    return list(table.iter_rows())
-
-
-def figures(section):
-    return {figure.key: figure.value for figure in section.figures}
 
 
 @pytest.fixture
@@ -286,13 +278,6 @@ def test_agency_isolation(other_agency, estate, evidence):
     assert figures(transparency_section(context(other_agency, ReportKindChoices.TRANSPARENCY)))["components_count"] == 1
 
 
-def count_queries(builder, ctx):
-    with CaptureQueriesContext(connection) as queries:
-        section = builder(ctx)
-        for table in section.tables:
-            list(table.iter_rows())
-    return len(queries)
-
 
 @pytest.mark.parametrize("builder, kind", [(compliance_section, ReportKindChoices.COMPLIANCE),
                                            (sunset_review_section, ReportKindChoices.SUNSET_REVIEW),
@@ -300,7 +285,7 @@ def count_queries(builder, ctx):
 def test_query_count_does_not_grow_with_rows(agency, estate, evidence, owner, questionnaire, builder, kind):
     ctx = context(agency, kind, HORIZON)
     builder(ctx)  # warms the content-type cache, not the section's cost
-    before = count_queries(builder, ctx)
+    before = queries_of(builder, ctx)
     for number in range(5):
         supplier = SupplierFactory(agency=agency, name=f"More {number}", owner=owner, rating_outcome="approve")
         made = review(supplier, questionnaire, next_due=D(2027, 2, 1), submitted=AS_OF - dt.timedelta(days=30))
@@ -309,7 +294,7 @@ def test_query_count_does_not_grow_with_rows(agency, estate, evidence, owner, qu
         CryptoComponentFactory(agency=agency, supplier=supplier, name=f"more-rsa-{number}")
         ContractFactory(agency=agency, supplier=supplier, reference=f"CT-M{number}", status="active", owner=owner,
                         start=D(2024, 1, 1), end=D(2028, 1, 1), sunset_date=D(2027, 5, 1))
-    assert count_queries(builder, ctx) == before
+    assert queries_of(builder, ctx) == before
     grown = builder(ctx)
     assert sum(len(list(table.iter_rows())) for table in grown.tables) > 0
 

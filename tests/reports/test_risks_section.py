@@ -23,6 +23,7 @@ from qgov.reports.transparency import is_public, redact
 from risks.reports import RISKS_SECTION, poam_entries, validate_parameters
 from risks.reports.register import POAM_NAMESPACE
 from risks.services import risk_matrix_ensure
+from tests.reports.sections import rows
 from tests.risks.factories import AssetFactory, ControlFactory, RiskAcceptanceFactory, RiskFactory, ThreatVectorFactory
 
 # 22:30 UTC is already the 16th in Brussels (UTC+2 in June): "overdue" counts from the agency's day.
@@ -43,9 +44,6 @@ def context(agency, kind, **kwargs):
 def build(agency, kind, **kwargs):
     return RISKS_SECTION.builders[kind](context(agency, kind, **kwargs))
 
-
-def rows(section, key):
-    return [dict(row) for row in next(t for t in section.tables if t.key == key).iter_rows()]
 
 
 def column(section, key, name):
@@ -136,7 +134,8 @@ FOREIGN = ("Foreign secret risk", "Foreign vault", "Mallory", "foreign.pdf")
 
 
 def test_the_section_is_registered_for_every_kind():
-    assert [s.key for s in sections_for(Kind.COMPLIANCE)] == ["risks"]
+    assert [s.key for s in sections_for(Kind.COMPLIANCE)] == ["risks", "certification", "procurement", "incidents"]
+    assert [s.key for s in sections_for(Kind.RISK_REGISTER)] == ["risks"]
     assert set(RISKS_SECTION.builders) == {Kind.COMPLIANCE, Kind.SUNSET_REVIEW, Kind.RISK_REGISTER, Kind.TRANSPARENCY}
 
 
