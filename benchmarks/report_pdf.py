@@ -1,7 +1,7 @@
 """Time and size the PDF of a 10,000-row register report (issue #11: < 60 s, peak RSS well under 1 GB).
 
     .venv/bin/python -m benchmarks.report_pdf                     # 10,000 rows, seed 11, A4
-    .venv/bin/python -m benchmarks.report_pdf --rows 2000 --chunk-rows 0   # one unbroken table
+    .venv/bin/python -m benchmarks.report_pdf --volume-rows 0     # the whole body laid out at once
     .venv/bin/python -m benchmarks.report_pdf --record            # also append to RESULTS-reports.md
 
 No database: the document is built from the report dataclasses, like a register section builds it —
@@ -9,10 +9,13 @@ one section with headline figures, a heat-map SVG, five evidence references and 
 N synthetic risks in 8 columns (reference, title of 40–90 characters, owner, status, band, score,
 review date, last change), its rows a generator read once, as the PDF reads a queryset's batches.
 
-Each measured render runs in a fresh child process (`--child`): the parent reads the child's
-wall time of `render_pdf` and its peak RSS from `resource.getrusage(RUSAGE_SELF).ru_maxrss` (the
-child's whole life: Python, Django, WeasyPrint, the render), plus its RSS before rendering. Results go
-to benchmarks/results/report-pdf-<rows>-<chunk>.json; the PDF to artifacts/reports/bench-<rows>.pdf.
+The body is laid out in volumes of `--volume-rows` table rows (qgov/reports/pdf.py); 0 lays it out
+at once, as a single WeasyPrint document would. Each measured render runs in a fresh child process
+(`--child`): the parent reads the child's wall time of `render_pdf`, the CPU time of the render (the
+shared machine's load inflates wall time), the RSS before rendering and the peak RSS from
+`resource.getrusage(RUSAGE_SELF).ru_maxrss` (the child's whole life: Python, Django, WeasyPrint,
+the render). Results go to benchmarks/results/report-pdf-<rows>-volumes-<n>.json; the PDF to
+artifacts/reports/bench-<rows>.pdf.
 """
 
 import argparse
@@ -113,7 +116,7 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
 
 
-def child(rows: int, seed: int, chunk_rows: int, page_size: str) -> dict:
+def child(rows: int, seed: int, chunk_rows: int, volume_rows: int, page_size: str) -> dict:
     configure()
     from qgov.reports.pdf import Attachment, render_pdf
 
@@ -121,11 +124,12 @@ def child(rows: int, seed: int, chunk_rows: int, page_size: str) -> dict:
     before = rss_mb()
     started, cpu_started = time.perf_counter(), time.process_time()
     rendered = render_pdf(document, attachments=[Attachment("data.csv", b"reference\nR-000001\n", "text/csv")],
-                          chunk_rows=chunk_rows or 10 ** 9)
+                          chunk_rows=chunk_rows, volume_rows=volume_rows or 10 ** 9)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"bench-{rows}.pdf").write_bytes(rendered.data)
-    return {"rows": rows, "seed": seed, "chunk_rows": chunk_rows, "page_size": page_size, "pages": rendered.pages,
+    return {"rows": rows, "seed": seed, "chunk_rows": chunk_rows, "volume_rows": volume_rows, "page_size": page_size,
+            "pages": rendered.pages,
             "bytes": len(rendered.data), "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
             "rss_before_mb": round(before, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
@@ -140,7 +144,7 @@ def machine() -> dict:
 
 
 def record(result: dict) -> None:
-    line = (f"| {result['when']} | {result['rows']:,} | {result['chunk_rows'] or 'one table'} | {result['page_size']} "
+    line = (f"| {result['when']} | {result['rows']:,} | {result['volume_rows'] or 'one'} | {result['page_size']} "
             f"| {result['pages']:,} | {result['bytes'] / 2 ** 20:.1f} MB | {result['seconds']:.1f} s "
             f"({result['cpu_seconds']:.1f} s CPU) | {result['peak_rss_mb']:.0f} MB ({result['rss_before_mb']:.0f} "
             f"before) | {result['machine']['load_average_1m']} |\n")
@@ -152,20 +156,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--chunk-rows", type=int, default=None, help="rows per table (0: one table; default: pdf.py's)")
+    parser.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk (default: pdf.py's)")
+    parser.add_argument("--volume-rows", type=int, default=None, help="rows per volume (0: one; default: pdf.py's)")
     parser.add_argument("--page-size", default="A4", choices=("A4", "Letter"))
     parser.add_argument("--record", action="store_true", help="append the figures to RESULTS-reports.md")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
-    if options.chunk_rows is None:
+    if options.chunk_rows is None or options.volume_rows is None:
         configure()
-        from qgov.reports.pdf import TABLE_CHUNK_ROWS
+        from qgov.reports.pdf import TABLE_CHUNK_ROWS, VOLUME_ROWS
 
-        options.chunk_rows = TABLE_CHUNK_ROWS
+        options.chunk_rows = TABLE_CHUNK_ROWS if options.chunk_rows is None else options.chunk_rows
+        options.volume_rows = VOLUME_ROWS if options.volume_rows is None else options.volume_rows
     arguments = ["--rows", str(options.rows), "--seed", str(options.seed), "--chunk-rows", str(options.chunk_rows),
-                 "--page-size", options.page_size]
+                 "--volume-rows", str(options.volume_rows), "--page-size", options.page_size]
     if options.child:
-        print(json.dumps(child(options.rows, options.seed, options.chunk_rows, options.page_size)))
+        print(json.dumps(child(options.rows, options.seed, options.chunk_rows, options.volume_rows,
+                               options.page_size)))
         return
     output = subprocess.run([sys.executable, "-m", "benchmarks.report_pdf", "--child", *arguments], cwd=ROOT,
                             check=True, capture_output=True, text=True).stdout
@@ -173,9 +180,9 @@ def main() -> None:
     result["machine"] = machine()
     result["when"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     RESULTS_DIR.mkdir(exist_ok=True)
-    name = f"report-pdf-{options.rows}-{options.chunk_rows or 'one'}.json"
+    name = f"report-pdf-{options.rows}-volumes-{options.volume_rows or 'one'}.json"
     (RESULTS_DIR / name).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{result['rows']:,} rows, chunks of {options.chunk_rows or 'all'}: {result['pages']} pages, "
+    print(f"{result['rows']:,} rows, volumes of {options.volume_rows or 'all'}: {result['pages']} pages, "
           f"{result['bytes'] / 2 ** 20:.1f} MB, {result['seconds']} s ({result['cpu_seconds']} s CPU), "
           f"peak RSS {result['peak_rss_mb']} MB (before render {result['rss_before_mb']} MB)")
     if options.record:

@@ -1,22 +1,24 @@
 """The PDF of a report: WeasyPrint, PDF/A-3b, with the run's CSV and JSON attached.
 
-The HTML comes from `templates/reports/` (Django templates, autoescaped); its stylesheet from
+The HTML comes from `templates/reports/` (Django templates, autoescaped); its stylesheets from
 `static/reports/`. WeasyPrint fetches through `ReportUrlFetcher`, which serves only files of that
 directory and refuses every other URL: http(s), ftp, `file:` outside the directory and `data:` alike
 (nothing of ours needs `data:`, and refusing it leaves one rule to reason about). A title such as
 `<img src="http://...">` is escaped text to begin with; the fetcher is the second wall, for whatever
 markup we pass as is (a chart's SVG).
 
-Long tables are written as consecutive tables of `TABLE_CHUNK_ROWS` rows with the same header and
-column widths, laid out with `table-layout: fixed`: WeasyPrint's automatic table layout measures
-every cell of a table and its pagination re-lays a broken table's rows, so one 10,000-row table costs
-far more than fifty 200-row ones (benchmarks/report_pdf.py, benchmarks/RESULTS-reports.md).
+Bounded memory: WeasyPrint keeps the layout of every page until it writes the file (about 170 KB per
+8-column table row measured: 1.85 GB for 10,000 rows in one document). So the body is laid out in
+volumes of about `VOLUME_ROWS` table rows, each written and let go before the next; the cover and
+contents come after (their page numbers read from the volumes' anchors), then a "running" document
+whose pages carry the header and footer ("Page n of N" needs N); qgov.reports.pdf_assembly lays them
+together. Tables are fixed-layout, with widths measured from the rows as they are read (once).
 """
 
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +43,7 @@ logger = logging.getLogger(__name__)
 REPORT_ASSETS_DIR = Path(settings.BASE_DIR) / "static" / "reports"
 ASSET_TYPES = {".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}
 TABLE_CHUNK_ROWS = 200
+VOLUME_ROWS = 1000  # table rows laid out at once: bounds memory (benchmarks/RESULTS-reports.md)
 PDF_VARIANT = "pdf/a-3b"
 PAGE_SIZES = {PageSizeChoices.A4: "A4", PageSizeChoices.LETTER: "letter"}
 NONE_TEXT = "—"
@@ -187,6 +190,7 @@ def table_context(table: ReportTable, number: str, *, chunk_rows: int = TABLE_CH
     classes = [f"kind-{column.kind}" + (" num" if column.kind in NUMERIC_KINDS else "") for column in columns]
     meter = _WidthMeter(columns)
     parts: list[SafeString] = []
+    part_rows: list[int] = []
     chunk: list[str] = []
     for row in table.iter_rows():
         texts = [cell_text(row.get(column.key), column.kind) for column in columns]
@@ -194,12 +198,15 @@ def table_context(table: ReportTable, number: str, *, chunk_rows: int = TABLE_CH
         chunk.append(_row_html(texts, classes))
         if len(chunk) == chunk_rows:
             parts.append(mark_safe("".join(chunk)))  # noqa: S308 — every cell is escaped in _row_html
+            part_rows.append(len(chunk))
             chunk = []
     if chunk:
         parts.append(mark_safe("".join(chunk)))  # noqa: S308 — as above
+        part_rows.append(len(chunk))
     widths = meter.percentages()
-    return {"key": table.key, "number": number, "title": table.title, "note": table.note,
-            "empty_text": table.empty_text, "row_count": meter.rows, "parts": parts,
+    return {"key": table.key, "number": number, "anchor": f"table-{number.replace('.', '-')}", "title": table.title,
+            "note": table.note, "empty_text": table.empty_text, "row_count": meter.rows, "parts": parts,
+            "part_rows": part_rows,
             "columns": [{"label": column.label, "kind": column.kind, "cls": cls, "width": width}
                         for column, cls, width in zip(columns, classes, widths, strict=True)]}
 
@@ -226,24 +233,61 @@ def section_context(section: SectionData, number: int, *, chunk_rows: int = TABL
     }
 
 
+
 def parameter_text(value: Any) -> str:
     if isinstance(value, Mapping):
         return "; ".join(f"{key}: {parameter_text(item)}" for key, item in value.items())
     return cell_text(value)
 
 
-def report_html(document: ReportDocument, *, chunk_rows: int = TABLE_CHUNK_ROWS) -> str:
-    """The report's HTML (the template with every table's rows written out)."""
-    context = {
-        "document": document,
-        "generated_at": format_datetime(document.generated_at),
-        "as_of": format_datetime(document.as_of),
-        "created_iso": document.generated_at.astimezone(dt.UTC).isoformat(),
-        "parameters": [(str(key), parameter_text(value)) for key, value in (document.parameters or {}).items()],
-        "sections": [section_context(section, number, chunk_rows=chunk_rows)
-                     for number, section in enumerate(document.sections, start=1)],
-    }
-    return render_to_string("reports/report.html", context)
+# --- Pieces and volumes -------------------------------------------------------------------------
+
+
+def body_pieces(sections: list[dict]) -> Iterator[dict]:
+    """The body as a flat sequence: each section's head, its tables' chunks (or empty text), its evidence."""
+    for section in sections:
+        yield {"kind": "section", "section": section, "rows": 0}
+        for table in section["tables"]:
+            if not table["parts"]:
+                yield {"kind": "empty", "section": section, "table": table, "rows": 0}
+            for index, (part, rows) in enumerate(zip(table["parts"], table["part_rows"], strict=True)):
+                yield {"kind": "chunk", "section": section, "table": table, "part": part, "first": index == 0,
+                       "rows": rows}
+        yield {"kind": "evidence", "section": section, "rows": 0}
+
+
+def volumes(pieces: Iterable[dict], *, volume_rows: int) -> Iterator[list[dict]]:
+    """The pieces cut into volumes of about `volume_rows` table rows, each laid out on its own (so memory
+    holds one volume's boxes, not the whole report's). A cut falls before a section or between two chunks
+    of a table, where the next volume repeats the table's title "(continued)" and its header."""
+    current: list[dict] = []
+    rows = 0
+    for piece in pieces:
+        cut_here = piece["kind"] == "section" or (piece["kind"] == "chunk" and not piece["first"])
+        if current and rows >= volume_rows and cut_here:
+            yield current
+            current, rows = [], 0
+            if piece["kind"] == "chunk":
+                current.append({"kind": "continued", "section": piece["section"], "table": piece["table"], "rows": 0})
+        current.append(piece)
+        rows += piece["rows"]
+    if current:
+        yield current
+
+
+def merged_chunks(pieces: list[dict]) -> list[dict]:
+    """A volume's consecutive chunks of one table as one HTML table (one header, repeated by WeasyPrint
+    only where the table continues on a new page)."""
+    merged: list[dict] = []
+    for piece in pieces:
+        previous = merged[-1] if merged else None
+        same_table = previous is not None and previous["kind"] == "chunk" and previous["table"] is piece.get("table")
+        if piece["kind"] == "chunk" and same_table:
+            merged[-1] = {**previous, "part": mark_safe(previous["part"] + piece["part"]),  # noqa: S308 - escaped
+                          "rows": previous["rows"] + piece["rows"]}
+        else:
+            merged.append(piece)
+    return merged
 
 
 # --- The PDF ------------------------------------------------------------------------------------
@@ -275,21 +319,90 @@ def _attachment_types(attachments: Iterable[Attachment]):
     return finish
 
 
-def render_pdf(document: ReportDocument, *, attachments: list[Attachment],
-               chunk_rows: int = TABLE_CHUNK_ROWS, url_fetcher=None) -> RenderedPdf:
-    """The report as a PDF/A-3b file with `attachments` embedded as associated files."""
-    import weasyprint
+def css_string(text: str) -> str:
+    """`text` as a CSS string literal, every character escaped: nothing in it can end the string."""
+    return '"' + "".join(f"\\{ord(character):06x}" for character in text) + '"'
 
-    fetcher = url_fetcher or report_url_fetcher()
-    html = weasyprint.HTML(string=report_html(document, chunk_rows=chunk_rows),
-                           base_url=REPORT_ASSETS_DIR.as_uri() + "/", url_fetcher=fetcher)
+
+def running_strings_css(document: ReportDocument) -> str:
+    """The running header and footer's texts, as named strings of the running document."""
+    strings = {"marking": document.marking, "agency": f"{document.agency_code} · {document.agency_name}",
+               "kind": f"{document.kind_label} · {document.period}",
+               "run": _("Run #%(run)s · %(generated)s") % {"run": document.run_id,
+                                                           "generated": format_datetime(document.generated_at)}}
+    return "html { string-set: " + ", ".join(f"{name} {css_string(text)}" for name, text in strings.items()) + "; }"
+
+
+class _Renderer:
+    """WeasyPrint with the report's fetcher, base URL and page size."""
+
+    def __init__(self, document: ReportDocument, fetcher):
+        import weasyprint
+
+        self.weasyprint = weasyprint
+        self.fetcher = fetcher
+        self.page_css = weasyprint.CSS(string=_page_css(document.page_size), url_fetcher=fetcher)
+
+    def render(self, template: str, context: dict, *, css: str = ""):
+        html = self.weasyprint.HTML(string=render_to_string(template, context),
+                                    base_url=REPORT_ASSETS_DIR.as_uri() + "/", url_fetcher=self.fetcher)
+        extra = [self.weasyprint.CSS(string=css, url_fetcher=self.fetcher)] if css else []
+        return html.render(stylesheets=[self.page_css, *extra], pdf_variant=PDF_VARIANT)
+
+
+def render_pdf(document: ReportDocument, *, attachments: list[Attachment], time_zone: str = "UTC",
+               chunk_rows: int = TABLE_CHUNK_ROWS, volume_rows: int = VOLUME_ROWS, url_fetcher=None) -> RenderedPdf:
+    """The report as a PDF/A-3b file with `attachments` embedded as associated files; times are shown in
+    `time_zone` (an IANA name, e.g. the agency's), with the zone's abbreviation."""
+    import zoneinfo
+
+    with timezone.override(zoneinfo.ZoneInfo(time_zone)):
+        return _render_pdf(document, attachments=attachments, chunk_rows=chunk_rows, volume_rows=volume_rows,
+                           url_fetcher=url_fetcher)
+
+
+def _render_pdf(document: ReportDocument, *, attachments: list[Attachment], chunk_rows: int, volume_rows: int,
+                url_fetcher) -> RenderedPdf:
+    """Three kinds of WeasyPrint documents make it: the body in volumes of about `volume_rows` table rows
+    (each laid out, written and let go before the next), then the cover and contents (their page
+    numbers known from the volumes' anchors), then the running header and footer of every page
+    ("Page n of N" needs N). qgov.reports.pdf_assembly puts them together with pypdf."""
+    from qgov.reports.pdf_assembly import assemble
+
+    renderer = _Renderer(document, url_fetcher or report_url_fetcher())
+    common = {"document": document, "generated_at": format_datetime(document.generated_at),
+              "as_of": format_datetime(document.as_of),
+              "created_iso": document.generated_at.astimezone(dt.UTC).isoformat()}
+    sections = [section_context(section, number, chunk_rows=chunk_rows)
+                for number, section in enumerate(document.sections, start=1)]
+    body, anchors, body_pages = [], {}, 0
+    for pieces in volumes(body_pieces(sections), volume_rows=volume_rows):
+        rendered = renderer.render("reports/body.html", {**common, "pieces": merged_chunks(pieces)})
+        for index, page in enumerate(rendered.pages):
+            for anchor in page.anchors:
+                anchors.setdefault(anchor, body_pages + index)
+        body_pages += len(rendered.pages)
+        body.append(rendered.write_pdf(pdf_variant=PDF_VARIANT))
+        del rendered
+    front_pages, front = 2, None
+    for _attempt in range(3):  # the contents' length decides the offset it prints; settle it
+        outline = [{"title": section["title"], "number": section["number"],
+                    "page": front_pages + anchors.get(section["anchor"], 0) + 1,
+                    "tables": [{"title": table["title"], "number": table["number"],
+                                "page": front_pages + anchors.get(table["anchor"], 0) + 1}
+                               for table in section["tables"]]} for section in sections]
+        front = renderer.render("reports/front.html", {**common, "outline": outline, "parameters": [
+            (str(key), parameter_text(value)) for key, value in (document.parameters or {}).items()]})
+        if len(front.pages) == front_pages:
+            break
+        front_pages = len(front.pages)
     stamp = document.generated_at.astimezone(dt.UTC).replace(tzinfo=None)
-    embedded = [weasyprint.Attachment(string=item.content, name=item.filename, description=item.description or None,
-                                      created=stamp, modified=stamp, relationship=item.relationship,
-                                      url_fetcher=fetcher)
-                for item in attachments]
-    rendered = html.render(stylesheets=[weasyprint.CSS(string=_page_css(document.page_size), url_fetcher=fetcher)],
-                           pdf_variant=PDF_VARIANT)
-    data = rendered.write_pdf(attachments=embedded, pdf_variant=PDF_VARIANT,
-                              finisher=_attachment_types(attachments))
-    return RenderedPdf(data=data, pages=len(rendered.pages))
+    front_pdf = front.write_pdf(
+        pdf_variant=PDF_VARIANT, finisher=_attachment_types(attachments),
+        attachments=[renderer.weasyprint.Attachment(
+            string=item.content, name=item.filename, description=item.description or None, created=stamp,
+            modified=stamp, relationship=item.relationship, url_fetcher=renderer.fetcher) for item in attachments])
+    total = front_pages + body_pages
+    running = renderer.render("reports/running.html", {**common, "sheets": range(total)},
+                              css=running_strings_css(document)).write_pdf(pdf_variant=PDF_VARIANT)
+    return RenderedPdf(data=assemble(front_pdf, body, running, outline), pages=total)

@@ -3,6 +3,7 @@ and a rendering that cannot be made to fetch anything but its own stylesheet."""
 
 import http.server
 import io
+import re
 import shutil
 import subprocess
 import threading
@@ -187,7 +188,7 @@ def test_crafted_values_are_escaped_text_and_nothing_is_fetched(counting_server,
         with pytest.raises(RefusedUrl):
             fetcher.fetch(address)
     assert CountingHandler.hits == []
-    assert fetcher.served == [REPORT_ASSETS_DIR.as_uri() + "/report.css"]
+    assert set(fetcher.served) == {f"{REPORT_ASSETS_DIR.as_uri()}/{name}" for name in ("report.css", "running.css")}
     assert f"{url}/chart" in fetcher.refused
     text = " ".join(" ".join(page_texts(data)).split())
     for value in crafted:
@@ -206,3 +207,39 @@ def test_a_table_with_rows_read_once_from_a_generator():
     render_pdf(document, attachments=[])
 
     assert reads == [1]
+
+
+def test_a_long_table_is_laid_out_in_volumes_that_read_as_one_document():
+    data = render_pdf(small_document(register_count=130), attachments=[], chunk_rows=20, volume_rows=40).data
+    pages = page_texts(data)
+    text = " ".join(" ".join(pages).split())
+
+    assert text.count("1.1 Top risks (continued)") == 3  # volumes cut after 40, 80 and 120 rows
+    assert text.count("Reference Title Owner Band Score Review due Last change") == len(
+        [page for page in pages if "RSK-0" in page])
+    references = re.findall(r"RSK-(\d{4}) Detector blinding on link \d+ A\. Ahmed", text)
+    assert [int(reference) for reference in references] == list(range(1, 131))
+    total = len(pages)
+    assert all(f"Page {number} of {total}" in page for number, page in enumerate(pages, start=1))
+    assert all(page.count("OFFICIAL-SENSITIVE") >= 2 for page in pages)
+
+
+def test_the_outline_lists_sections_and_tables_at_their_pages(rendered):
+    reader = PdfReader(io.BytesIO(rendered.data))
+    outline = reader.outline
+
+    def entry(item):
+        return item.title, reader.get_destination_page_number(item) + 1
+
+    sections = [entry(item) for item in outline if not isinstance(item, list)]
+    assert sections == [("1 Risk posture", 3), ("2 Suppliers", 5)]
+    assert [entry(item) for item in outline[1]] == [("1.1 Top risks", 3), ("1.2 Acceptances expiring", 4)]
+
+
+def test_document_information_agrees_with_the_xmp_metadata(rendered):
+    reader = PdfReader(io.BytesIO(rendered.data))
+
+    assert reader.metadata["/Title"] == "Compliance report: Department of Quantum Networks"
+    assert reader.metadata["/Producer"] == "WeasyPrint 70.0"
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert "Compliance report: Department of Quantum Networks" in xmp and "WeasyPrint 70.0" in xmp
