@@ -116,7 +116,7 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
 
 
-def child(rows: int, seed: int, chunk_rows: int, volume_rows: int, page_size: str) -> dict:
+def child(rows: int, seed: int, chunk_rows: int, volume_rows: int, page_size: str, processes: int) -> dict:
     configure()
     from qgov.reports.pdf import Attachment, render_pdf
 
@@ -124,12 +124,14 @@ def child(rows: int, seed: int, chunk_rows: int, volume_rows: int, page_size: st
     before = rss_mb()
     started, cpu_started = time.perf_counter(), time.process_time()
     rendered = render_pdf(document, attachments=[Attachment("data.csv", b"reference\nR-000001\n", "text/csv")],
-                          chunk_rows=chunk_rows, volume_rows=volume_rows or 10 ** 9)
+                          chunk_rows=chunk_rows, volume_rows=volume_rows or 10 ** 9, processes=processes)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"bench-{rows}.pdf").write_bytes(rendered.data)
     return {"rows": rows, "seed": seed, "chunk_rows": chunk_rows, "volume_rows": volume_rows, "page_size": page_size,
-            "pages": rendered.pages,
+            "pages": rendered.pages, "processes": processes,
+            # with processes > 1: the largest volume process (the tree holds at most this many at once)
+            "volume_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
             "bytes": len(rendered.data), "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
             "rss_before_mb": round(before, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
@@ -159,6 +161,7 @@ def main() -> None:
     parser.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk (default: pdf.py's)")
     parser.add_argument("--volume-rows", type=int, default=None, help="rows per volume (0: one; default: pdf.py's)")
     parser.add_argument("--page-size", default="A4", choices=("A4", "Letter"))
+    parser.add_argument("--processes", type=int, default=1, help="volume layout processes (QGOV_REPORT_PDF_PROCESSES)")
     parser.add_argument("--record", action="store_true", help="append the figures to RESULTS-reports.md")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -169,10 +172,11 @@ def main() -> None:
         options.chunk_rows = TABLE_CHUNK_ROWS if options.chunk_rows is None else options.chunk_rows
         options.volume_rows = VOLUME_ROWS if options.volume_rows is None else options.volume_rows
     arguments = ["--rows", str(options.rows), "--seed", str(options.seed), "--chunk-rows", str(options.chunk_rows),
-                 "--volume-rows", str(options.volume_rows), "--page-size", options.page_size]
+                 "--volume-rows", str(options.volume_rows), "--page-size", options.page_size,
+                 "--processes", str(options.processes)]
     if options.child:
         print(json.dumps(child(options.rows, options.seed, options.chunk_rows, options.volume_rows,
-                               options.page_size)))
+                               options.page_size, options.processes)))
         return
     output = subprocess.run([sys.executable, "-m", "benchmarks.report_pdf", "--child", *arguments], cwd=ROOT,
                             check=True, capture_output=True, text=True).stdout
@@ -180,7 +184,7 @@ def main() -> None:
     result["machine"] = machine()
     result["when"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     RESULTS_DIR.mkdir(exist_ok=True)
-    name = f"report-pdf-{options.rows}-volumes-{options.volume_rows or 'one'}.json"
+    name = f"report-pdf-{options.rows}-volumes-{options.volume_rows or 'one'}-processes-{options.processes}.json"
     (RESULTS_DIR / name).write_text(json.dumps(result, indent=2) + "\n")
     print(f"{result['rows']:,} rows, volumes of {options.volume_rows or 'all'}: {result['pages']} pages, "
           f"{result['bytes'] / 2 ** 20:.1f} MB, {result['seconds']} s ({result['cpu_seconds']} s CPU), "

@@ -199,6 +199,8 @@ QGOV_REPORT_SIGNING_KEY = Path(env("QGOV_REPORT_SIGNING_KEY",
 QGOV_REPORT_SIGNING_CERT = Path(env("QGOV_REPORT_SIGNING_CERT",
                                     default=str(BASE_DIR / "var" / "report-signing" / "certificate.pem")))
 QGOV_REPORT_SIGNING_KEY_PASSWORD = env("QGOV_REPORT_SIGNING_KEY_PASSWORD", default="")
+# Processes that lay out a large report PDF's volumes side by side (qgov/reports/pdf.py; 1: in the worker).
+QGOV_REPORT_PDF_PROCESSES = env.int("QGOV_REPORT_PDF_PROCESSES", default=1)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -147,35 +147,50 @@ def cell_text(value: Any, kind: str = "text") -> str:
 
 
 NUMERIC_KINDS = {"number"}
-# Shares of the line a column gets, by kind; text columns also grow with their measured length.
-FIXED_WIDTHS = {"number": 6.0, "date": 11.0, "datetime": 19.0, "band": 9.0}
+LINE_CHARACTERS = 118  # about how many 7.5 pt characters a table line holds (A4 and Letter alike)
+LONGEST_UNBROKEN = 24  # a longer word may break anywhere rather than widen its column further
+BOLD_KINDS = {"band"}
 
 
 class _WidthMeter:
-    """Column widths from the data itself, measured while the rows are written (they are read once)."""
+    """Column widths from the data itself, measured while the rows are written (they are read once).
+
+    Each column first gets its longest word (capped, headings included), so words do not break;
+    what is left of the line goes to the columns whose values are longer than that, in proportion."""
 
     def __init__(self, columns: list[Column]):
         self.columns = columns
         self.total = [0] * len(columns)
         self.longest_word = [max((len(word) for word in column.label.split()), default=1) for column in columns]
+        self.longest = [0] * len(columns)
         self.rows = 0
 
     def add(self, texts: list[str]) -> None:
         self.rows += 1
         for index, text in enumerate(texts):
-            self.total[index] += min(len(text), 80)
+            length = len(text)
+            self.total[index] += min(length, 80)
+            if length > self.longest_word[index]:
+                if self.columns[index].kind in ("date", "number"):  # kept on one line
+                    self.longest_word[index] = length
+                else:
+                    self.longest_word[index] = max(self.longest_word[index],
+                                                   max(len(word) for word in text.split()) if text.strip() else 0)
+            self.longest[index] = max(self.longest[index], length)
 
     def percentages(self) -> list[float]:
-        weights = []
+        minimum, wanted = [], []
         for index, column in enumerate(self.columns):
+            factor = 1.15 if column.kind in BOLD_KINDS else 1.0
+            floor = (min(self.longest_word[index], LONGEST_UNBROKEN) * 1.05 + 2.5) * factor
             average = self.total[index] / self.rows if self.rows else 0
-            if column.kind in FIXED_WIDTHS:
-                weight = max(FIXED_WIDTHS[column.kind], self.longest_word[index] * 0.8)
-            else:  # text: its average length, within bounds, and never narrower than its heading's longest word
-                weight = max(min(max(average, 6.0), 40.0), self.longest_word[index] * 0.9)
-            weights.append(weight)
-        total = sum(weights) or 1.0
-        return [round(100 * weight / total, 2) for weight in weights]
+            minimum.append(floor)
+            wanted.append(max(0.0, min(max(average * 1.3, self.longest[index] * 0.6), 80) * factor - floor))
+        spare = max(0.0, LINE_CHARACTERS - sum(minimum))
+        extra = sum(wanted) or 1.0
+        widths = [floor + spare * want / extra for floor, want in zip(minimum, wanted, strict=True)]
+        total = sum(widths) or 1.0
+        return [round(100 * width / total, 2) for width in widths]
 
 
 def _row_html(texts: list[str], classes: list[str]) -> str:
@@ -351,18 +366,51 @@ class _Renderer:
 
 
 def render_pdf(document: ReportDocument, *, attachments: list[Attachment], time_zone: str = "UTC",
-               chunk_rows: int = TABLE_CHUNK_ROWS, volume_rows: int = VOLUME_ROWS, url_fetcher=None) -> RenderedPdf:
+               chunk_rows: int = TABLE_CHUNK_ROWS, volume_rows: int = VOLUME_ROWS, processes: int | None = None,
+               url_fetcher=None) -> RenderedPdf:
     """The report as a PDF/A-3b file with `attachments` embedded as associated files; times are shown in
     `time_zone` (an IANA name, e.g. the agency's), with the zone's abbreviation."""
     import zoneinfo
 
     with timezone.override(zoneinfo.ZoneInfo(time_zone)):
         return _render_pdf(document, attachments=attachments, chunk_rows=chunk_rows, volume_rows=volume_rows,
-                           url_fetcher=url_fetcher)
+                           processes=processes or settings.QGOV_REPORT_PDF_PROCESSES, url_fetcher=url_fetcher)
+
+
+# What forked volume renderers read: set before the pool forks, so nothing but an index is pickled.
+_volume_work: tuple | None = None
+
+
+def _render_volume(index: int) -> tuple[bytes, int, dict[str, int]]:
+    renderer, common, all_pieces = _volume_work
+    rendered = renderer.render("reports/body.html", {**common, "pieces": merged_chunks(all_pieces[index])})
+    anchors: dict[str, int] = {}
+    for number, page in enumerate(rendered.pages):
+        for anchor in page.anchors:
+            anchors.setdefault(anchor, number)
+    return rendered.write_pdf(pdf_variant=PDF_VARIANT), len(rendered.pages), anchors
+
+
+def _render_volumes(renderer, common: dict, all_pieces: list[list[dict]], processes: int):
+    """Each volume's (PDF, pages, anchors), in order: here, or in `processes` forked processes (volumes
+    are independent; each process holds one volume's layout at a time)."""
+    global _volume_work
+    _volume_work = (renderer, common, all_pieces)
+    try:
+        if processes <= 1 or len(all_pieces) == 1:
+            yield from map(_render_volume, range(len(all_pieces)))
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield from pool.map(_render_volume, range(len(all_pieces)))
+    finally:
+        _volume_work = None
 
 
 def _render_pdf(document: ReportDocument, *, attachments: list[Attachment], chunk_rows: int, volume_rows: int,
-                url_fetcher) -> RenderedPdf:
+                processes: int, url_fetcher) -> RenderedPdf:
     """Three kinds of WeasyPrint documents make it: the body in volumes of about `volume_rows` table rows
     (each laid out, written and let go before the next), then the cover and contents (their page
     numbers known from the volumes' anchors), then the running header and footer of every page
@@ -376,14 +424,11 @@ def _render_pdf(document: ReportDocument, *, attachments: list[Attachment], chun
     sections = [section_context(section, number, chunk_rows=chunk_rows)
                 for number, section in enumerate(document.sections, start=1)]
     body, anchors, body_pages = [], {}, 0
-    for pieces in volumes(body_pieces(sections), volume_rows=volume_rows):
-        rendered = renderer.render("reports/body.html", {**common, "pieces": merged_chunks(pieces)})
-        for index, page in enumerate(rendered.pages):
-            for anchor in page.anchors:
-                anchors.setdefault(anchor, body_pages + index)
-        body_pages += len(rendered.pages)
-        body.append(rendered.write_pdf(pdf_variant=PDF_VARIANT))
-        del rendered
+    for pdf, pages, volume_anchors in _render_volumes(
+            renderer, common, list(volumes(body_pieces(sections), volume_rows=volume_rows)), processes):
+        anchors.update({anchor: body_pages + page for anchor, page in volume_anchors.items() if anchor not in anchors})
+        body_pages += pages
+        body.append(pdf)
     front_pages, front = 2, None
     for _attempt in range(3):  # the contents' length decides the offset it prints; settle it
         outline = [{"title": section["title"], "number": section["number"],

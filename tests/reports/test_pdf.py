@@ -243,3 +243,12 @@ def test_document_information_agrees_with_the_xmp_metadata(rendered):
     assert reader.metadata["/Producer"] == "WeasyPrint 70.0"
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
     assert "Compliance report: Department of Quantum Networks" in xmp and "WeasyPrint 70.0" in xmp
+
+
+def test_volumes_laid_out_in_two_processes_make_the_same_pages():
+    document = small_document(register_count=130)
+    here = render_pdf(document, attachments=[], chunk_rows=20, volume_rows=40, processes=1)
+    forked = render_pdf(document, attachments=[], chunk_rows=20, volume_rows=40, processes=2)
+
+    assert forked.pages == here.pages
+    assert page_texts(forked.data) == page_texts(here.data)
