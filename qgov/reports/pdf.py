@@ -397,7 +397,7 @@ def _render_volumes(renderer, common: dict, all_pieces: list[list[dict]], proces
     global _volume_work
     _volume_work = (renderer, common, all_pieces)
     try:
-        if processes <= 1 or len(all_pieces) == 1:
+        if processes <= 1 or len(all_pieces) <= 1:
             yield from map(_render_volume, range(len(all_pieces)))
             return
         import multiprocessing

@@ -252,3 +252,13 @@ def test_volumes_laid_out_in_two_processes_make_the_same_pages():
 
     assert forked.pages == here.pages
     assert page_texts(forked.data) == page_texts(here.data)
+
+
+def test_a_report_without_sections_is_its_cover_and_contents():
+    document = small_document()
+    document.sections = []
+    rendered = render_pdf(document, attachments=[], processes=2)
+    pages = page_texts(rendered.data)
+
+    assert rendered.pages == len(pages) == 2
+    assert "Page 2 of 2" in pages[1] and "Contents" in pages[1]
