@@ -60,8 +60,8 @@ run: $(RUN_STAMP)
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) load_catalogs
-	QGOV_SITE_URL=$${QGOV_SITE_URL:-http://$(HOST):$(PORT)/} $(MANAGE) load_demo
 	$(MANAGE) report_signing_keys
+	QGOV_SITE_URL=$${QGOV_SITE_URL:-http://$(HOST):$(PORT)/} $(MANAGE) load_demo
 	@echo "Serving qgov on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	$(MANAGE) runserver $(HOST):$(PORT)
 

@@ -6,6 +6,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from qgov.choices import RoleChoices
+from qgov.reports.signing import ensure_development_key_pair
 from tests.factories import AgencyFactory, MembershipFactory, UserFactory
 
 
@@ -123,3 +124,13 @@ def default_zone_is_the_test_agencys(settings):
     """The factories' agencies keep Europe/Brussels time; the test's own "today" (timezone.localdate())
     must be theirs, or every date test fails in the hour when Brussels is already on the next day."""
     settings.TIME_ZONE = "Europe/Brussels"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def report_signing_key_pair(tmp_path_factory):
+    """A report key pair for the session (reports are never issued unsigned), in a temporary folder."""
+    folder = tmp_path_factory.mktemp("report-signing")
+    with override_settings(QGOV_REPORT_SIGNING_KEY=folder / "key.pem",
+                           QGOV_REPORT_SIGNING_CERT=folder / "certificate.pem"):
+        ensure_development_key_pair()
+        yield folder / "key.pem", folder / "certificate.pem"

@@ -195,7 +195,7 @@ def _build_and_store(run: ReportRun, progress: ProgressWriter) -> None:
         outputs[ReportFormatChoices.OSCAL] = (poam_json(context, registered_entries(context)), None)
     progress.write(progress=80, stage=_("Writing the PDF"), heartbeat=timezone.now())
     names = {fmt: ReportFile(run=run, format=fmt).filename for fmt in ReportFormatChoices.values}
-    rendered = render_pdf(document, attachments=[
+    rendered = render_pdf(document, time_zone=run.agency.time_zone or "UTC", attachments=[
         Attachment(names[fmt], outputs[fmt][0], mime, description) for fmt, mime, description in (
             (ReportFormatChoices.CSV, "text/csv", _("The report's data as CSV")),
             (ReportFormatChoices.JSON, "application/json", _("The report's data as JSON")))])
