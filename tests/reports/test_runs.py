@@ -67,8 +67,11 @@ def test_an_auditors_request_is_built_on_commit_into_signed_pdf_csv_json_and_osc
     assert files["pdf"].pages >= 3  # cover, contents, sections
     assert files["pdf"].filename == f"qgov-compliance-DQN-{run.pk}.pdf"
     assert files["oscal"].filename == f"qgov-compliance-DQN-{run.pk}-oscal-poam.json"
-    assert AuditEvent.objects.filter(content_type__model="reportrun", object_id=str(run.pk), action="create",
-                                     actor=auditor).count() == 1
+    # Created, then finished by the task in the requester's name.
+    events = AuditEvent.objects.filter(content_type__model="reportrun", object_id=str(run.pk)).order_by("id")
+    assert [(event.action, event.source) for event in events] == [("create", "system"), ("update", "task")]
+    assert events.last().actor == auditor
+    assert {"status", "finished"} <= set(events.last().changed_fields)
 
 
 @pytest.mark.parametrize("role", [RoleChoices.VIEWER, RoleChoices.EDITOR])
