@@ -1,6 +1,8 @@
 """REST face of reports: `/api/reports/` (runs: request → 202, status, retry, download of each file,
 verify an uploaded file) and `/api/report-schedules/`. Thin: the workflows are qgov.reports.services."""
 
+import datetime as dt
+
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +26,7 @@ from qgov.reports.filters import ReportRunFilterSet, ReportScheduleFilterSet
 from qgov.reports.forms import read_upload
 from qgov.reports.models import ReportFile, ReportRun, ReportSchedule
 from qgov.reports.selectors import RUNS, SCHEDULES
+from qgov.reports.services import HORIZON_MONTHS
 from qgov.roles import Action
 
 PARAMETERS_HELP = ("What the report reads besides the agency and the date: a sunset review's `horizon_months` "
@@ -34,8 +37,16 @@ def download_path(run_id: int, report_format: str) -> str:
     return f"{reverse('api:reportrun-download', args=[run_id])}?format={report_format}"
 
 
-ParametersField = extend_schema_field({"type": "object", "additionalProperties": {}, "description": PARAMETERS_HELP})(
-    serializers.DictField)
+@extend_schema_field({
+    "type": "object", "description": PARAMETERS_HELP, "additionalProperties": False,
+    "properties": {
+        "horizon_months": {"type": "integer", "minimum": HORIZON_MONTHS[0], "maximum": HORIZON_MONTHS[1],
+                           "description": "Sunset review only: how many months ahead it looks."},
+        "filters": {"type": "object", "additionalProperties": {},
+                    "description": "Risk register only: the register's filters, as its list takes them "
+                                   "(`{\"status\": [\"open\"], \"q\": \"HNDL\"}`)."}}})
+class ParametersField(serializers.DictField):
+    """A report's parameters: an object; which names it may hold depends on the kind."""
 
 
 class ReportFileSerializer(serializers.ModelSerializer):
@@ -54,8 +65,11 @@ class ReportFileSerializer(serializers.ModelSerializer):
 
 
 class ReportRunSerializer(QgovModelSerializer):
-    requested_by = BriefRelatedField(read_only=True)
-    schedule = BriefRelatedField(read_only=True)
+    requested_by = BriefRelatedField(read_only=True, allow_null=True)  # none for a scheduled run
+    schedule = BriefRelatedField(read_only=True, allow_null=True)
+    # In UTC: a date long past read in the agency's zone has a local-mean-time offset in seconds
+    # (+00:17:30), which RFC 3339 cannot write.
+    as_of = serializers.DateTimeField(read_only=True, default_timezone=dt.UTC)
     files = ReportFileSerializer(many=True, read_only=True,
                                  help_text="The outputs, once the run has succeeded: PDF, CSV, JSON (and OSCAL).")
 
@@ -217,7 +231,9 @@ class ReportRunViewSet(QgovReadOnlyViewSet):
 
 class ReportScheduleSerializer(QgovModelSerializer):
     parameters = ParametersField(required=False, default=dict)
-    next_run_at = serializers.DateTimeField(required=False, help_text="When the next run is queued; default: now.")
+    next_run_at = serializers.DateTimeField(required=False, default_timezone=dt.UTC,  # UTC: see ReportRunSerializer
+                                            help_text="When the next run is queued; default: now.")
+    last_run_at = serializers.DateTimeField(read_only=True, default_timezone=dt.UTC)
 
     class Meta:
         model = ReportSchedule
