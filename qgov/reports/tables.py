@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qgov.exports import ExportColumn
 from qgov.reports.models import ReportRun, ReportSchedule
-from qgov.tables import QgovTable
+from qgov.tables import BadgeColumn, QgovTable
 
 
 def short_hash_html(sha256: str, label: str = ""):
@@ -16,10 +16,14 @@ def short_hash_html(sha256: str, label: str = ""):
                        sha256, f"{label} " if label else "", sha256[:12], sha256[12:])
 
 
+STATUS_COLOURS = {"queued": "#6c757d", "running": "#0d6efd", "succeeded": "#198754", "failed": "#dc3545"}
+
+
 class ReportRunTable(QgovTable):
     id = tables.Column(linkify=True, verbose_name="#")
     kind = tables.Column(linkify=lambda record: record.get_absolute_url())
     as_of = tables.DateTimeColumn()
+    status = BadgeColumn(lambda record, table: (record.get_status_display(), STATUS_COLOURS.get(record.status)))
     requested_by = tables.Column(order_by=("requested_by__username",),
                                  default=_("schedule"))  # a scheduled run was requested by no one
     created = tables.DateTimeColumn(verbose_name=_("Requested"))
