@@ -61,6 +61,7 @@ run: $(RUN_STAMP)
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) load_catalogs
 	QGOV_SITE_URL=$${QGOV_SITE_URL:-http://$(HOST):$(PORT)/} $(MANAGE) load_demo
+	$(MANAGE) report_signing_keys
 	@echo "Serving qgov on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	$(MANAGE) runserver $(HOST):$(PORT)
 

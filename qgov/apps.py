@@ -19,3 +19,4 @@ class QgovConfig(AppConfig):
         autodiscover_modules("imports")
         from qgov.imports import tasks  # noqa: F401 - registers the import task with Celery
         from qgov.reports import tasks as report_tasks  # noqa: F401 - and the report tasks
+        from qgov.reports import checks  # noqa: F401 - registers the report signing key check

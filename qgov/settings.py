@@ -192,6 +192,14 @@ WHITENOISE_USE_FINDERS = env.bool("QGOV_STATIC_FINDERS", default=DEBUG)
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 
+# The report signing key and certificate (PEM files; docs in qgov/reports/signing.py). `make run` creates a
+# self-signed development pair there; production installs the platform's own (system check qgov.E101).
+QGOV_REPORT_SIGNING_KEY = Path(env("QGOV_REPORT_SIGNING_KEY",
+                                   default=str(BASE_DIR / "var" / "report-signing" / "key.pem")))
+QGOV_REPORT_SIGNING_CERT = Path(env("QGOV_REPORT_SIGNING_CERT",
+                                    default=str(BASE_DIR / "var" / "report-signing" / "certificate.pem")))
+QGOV_REPORT_SIGNING_KEY_PASSWORD = env("QGOV_REPORT_SIGNING_KEY_PASSWORD", default="")
+
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="qgov <noreply@qgov.invalid>")

@@ -71,11 +71,25 @@ def dotenv_defines(name):
     return any(line.strip().startswith(f"{name}=") for line in dotenv.read_text().splitlines())
 
 
-def test_production_settings_pass_the_deploy_check_without_warnings():
+@pytest.fixture
+def report_signing_files(tmp_path):
+    from django.test import override_settings
+
+    from qgov.reports.signing import ensure_development_key_pair
+
+    key_path, cert_path = tmp_path / "key.pem", tmp_path / "certificate.pem"
+    with override_settings(QGOV_REPORT_SIGNING_KEY=key_path, QGOV_REPORT_SIGNING_CERT=cert_path):
+        ensure_development_key_pair()
+    return key_path, cert_path
+
+
+def test_production_settings_pass_the_deploy_check_without_warnings(report_signing_files):
+    key_path, cert_path = report_signing_files  # a production process needs them (check qgov.E101)
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING",
         DJANGO_DEBUG="0", DJANGO_SECRET_KEY=random_secret_key(), DJANGO_ALLOWED_HOSTS="qgov.example.gov",
         QGOV_AUDIT_KEY=random_secret_key(40),
+        QGOV_REPORT_SIGNING_KEY=str(key_path), QGOV_REPORT_SIGNING_CERT=str(cert_path),
     )
 
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
