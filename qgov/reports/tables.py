@@ -12,7 +12,8 @@ from qgov.tables import BadgeColumn, QgovTable
 def short_hash_html(sha256: str, label: str = ""):
     """A SHA-256 shortened to its first 12 characters; the whole value in the title (and copied with
     the text: the rest is only hidden, not cut)."""
-    return format_html('<code class="qgov-hash" title="SHA-256 {}">{}{}<span class="visually-hidden">{}</span>…</code>',
+    return format_html('<code class="qgov-hash d-block text-nowrap" title="SHA-256 {}">{}{}'
+                       '<span class="visually-hidden">{}</span>…</code>',
                        sha256, f"{label} " if label else "", sha256[:12], sha256[12:])
 
 

@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 
 from qgov.choices import ImportRunStatusChoices as RunStatusChoices
 from qgov.reports import services
-from qgov.reports.choices import ReportKindChoices
+from qgov.reports.choices import ReportFormatChoices, ReportKindChoices
 from qgov.reports.downloads import report_file_response
 from qgov.reports.filters import ReportRunFilterSet, ReportScheduleFilterSet
 from qgov.reports.forms import ReportRequestForm, ReportScheduleForm, ReportVerifyForm, query_from_filters
@@ -79,10 +79,10 @@ class ReportRunDetailView(ReportPagesMixin, ObjectDetailView):
             register_filters=query_from_filters(run.parameters.get("filters")),
             run_text={  # for the script that follows the run
                 "statuses": dict(RunStatusChoices.choices),
+                "formats": dict(ReportFormatChoices.choices),
                 "waiting": _("Waiting for a worker…"),
                 "succeeded": _("The report is ready."),
                 "failed": _("The report could not be built."),
-                "pages": _("%(n)s pages"),
             },
         )
         return context

@@ -14,7 +14,12 @@
     var node = field(name);
     if (node) { node.textContent = value === null || value === undefined || value === "" ? "—" : String(value); }
   }
-  function time(value) { return value ? new Date(value).toLocaleString() : null; }
+  // ISO 8601 as the server writes times (the API's value keeps the agency's UTC offset).
+  function time(value) {
+    if (!value) { return null; }
+    var offset = value.match(/([+-]\d\d:\d\d|Z)$/);
+    return value.slice(0, 16).replace("T", " ") + (offset ? " " + offset[1].replace("Z", "UTC") : "");
+  }
   function size(bytes) {
     var units = ["bytes", "KB", "MB", "GB"];
     var index = 0;
@@ -38,7 +43,7 @@
       link.href = root.dataset.downloadUrl.replace("FORMAT", file.format);
       link.setAttribute("download", "");
       link.dataset.testid = "download-" + file.format;
-      link.textContent = file.format.toUpperCase();
+      link.textContent = text.formats[file.format] || file.format.toUpperCase();
       var small = document.createElement("span");
       small.className = "small text-muted";
       small.textContent = file.filename;

@@ -55,7 +55,7 @@ def test_history_lists_runs_with_shortened_hashes_and_the_whole_value_in_the_tit
     digest = hashlib.sha256(CSV).hexdigest()
     page = signed_in(client, member_of(agency, RoleChoices.VIEWER)).get("/reports/")
     html = page.content.decode()
-    assert f'<code class="qgov-hash" title="SHA-256 {digest}">CSV {digest[:12]}' in html
+    assert f'<code class="qgov-hash d-block text-nowrap" title="SHA-256 {digest}">CSV {digest[:12]}' in html
     assert f'href="/reports/{run.pk}/"' in html
 
 
