@@ -56,6 +56,16 @@ def test_an_auditor_requests_a_compliance_report_through_the_pages(page, auditor
         assert content.startswith(b"%PDF-")
         assert hashlib.sha256(content).hexdigest() == ReportFile.objects.get(run=run, format="pdf").sha256
         assert download.value.suggested_filename == f"qgov-{BUILT_KIND.replace('_', '-')}-DQN-{run.pk}.pdf"
+        # The file as downloaded is recognised on the verify page: this run, signed and unchanged.
+        page.goto("/reports/verify/")
+        page.get_by_label("Report file").set_input_files(download.value.path())
+        page.get_by_role("button", name="Verify").click()
+        result = page.get_by_test_id("verify-result")
+        expect(result).to_contain_text("Valid.")
+        expect(result.get_by_role("link", name=str(run))).to_have_attribute("href", f"/reports/{run.pk}/")
+        expect(page.get_by_test_id("verify-signature")).not_to_contain_text("✘")
+        screenshot(page, "report-verify")
+        page.goto(f"/reports/{run.pk}/")
     else:
         expect(status).to_have_text("Failed")
         expect(page.get_by_test_id("retry")).to_be_visible()

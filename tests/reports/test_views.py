@@ -178,4 +178,4 @@ def test_run_list_query_count_does_not_grow_with_runs(client, agency, member_of,
         with django_assert_max_num_queries(10), CaptureQueriesContext(connection) as queries:
             assert client.get("/reports/").status_code == 200
         counts.append(len(queries))
-    assert counts[0] == counts[1]
+    assert counts == [9, 9], [q["sql"][:120] for q in queries.captured_queries]
