@@ -184,10 +184,14 @@ class ReportScheduleDetailView(ReportPagesMixin, ObjectDetailView):
     queryset = SCHEDULES
     template_name = "reports/reportschedule_detail.html"
     reports_tab = "schedules"
+    exclude_fields = ("parameters",)  # shown by name, not as JSON
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["runs"] = RUNS.restrict(self.request.user, Action.VIEW).filter(schedule=self.object)[:10]
+        parameters = self.object.parameters or {}
+        context.update(runs=RUNS.restrict(self.request.user, Action.VIEW).filter(schedule=self.object)[:10],
+                       horizon_months=parameters.get("horizon_months"),
+                       register_filters=query_from_filters(parameters.get("filters")))
         return context
 
 
