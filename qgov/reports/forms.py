@@ -18,8 +18,8 @@ from qgov.reports.models import ReportSchedule
 from qgov.reports.services import HORIZON_MONTHS, report_parameters_clean
 
 VERIFY_MAX_BYTES = 200 * 1024 * 1024  # far above any report this platform writes
-# Query-string names of a list page that are not filters.
-NOT_FILTERS = ("page", "per_page", "export", "cursor")
+# Query-string names of a list page that are not filters (its page, sort order, file export).
+NOT_FILTERS = ("page", "per_page", "sort", "export", "cursor")
 
 
 def read_upload(upload) -> bytes:
