@@ -10,6 +10,7 @@ from qgov.selectors import unread_notification_count
 # Each registered domain app's section comes between the dashboard and the audit trail.
 CORE_START = [(_("Dashboard"), "dashboard", ()), (_("Due soon"), "qgov:due_soon", ("/due/",))]
 CORE_END = [
+    (_("Reports"), "qgov:reportrun_list", ("/reports/",)),
     (_("Audit"), "qgov:auditevent_list", ("/audit/",)),
     (_("Agency admin"), "qgov:agency_admin", ("/agency/", "/agencies/", "/members/")),
 ]

@@ -306,7 +306,12 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/",
     # Core choice sets that several serializers use (an app's own: QgovApp.api_enum_names).
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "qgov.choices.RoleChoices",
-                            "ImportRunStatusEnum": "qgov.choices.ImportRunStatusChoices"},
+                            "ImportRunStatusEnum": "qgov.choices.ImportRunStatusChoices",
+                            "ReportKindEnum": "qgov.reports.choices.ReportKindChoices",
+                            "ReportMarkingEnum": "qgov.reports.choices.ReportMarkingChoices",
+                            "ReportFormatEnum": "qgov.reports.choices.ReportFormatChoices",
+                            "PageSizeEnum": "qgov.reports.choices.PageSizeChoices",
+                            "ScheduleFrequencyEnum": "qgov.reports.choices.ScheduleFrequencyChoices"},
 }
 
 # Lists count exactly up to this many records; past it, on PostgreSQL, the planner's estimate is shown

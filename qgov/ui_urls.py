@@ -32,6 +32,7 @@ core_patterns = [
     *object_urls("audit", AuditEvent, list_view=core.AuditEventListView, detail_view=core.AuditEventDetailView),
     *object_urls("imports", ImportRun, list_view=ImportRunListView, detail_view=ImportRunDetailView),
     path("evidence/", include("qgov.evidence.urls")),
+    path("reports/", include("qgov.reports.urls")),
     path("agency/", core.AgencyAdminView.as_view(), name="agency_admin"),
     path("agency/switch/", core.SwitchAgencyView.as_view(), name="agency_switch"),
     path("agency/invite/", core.InviteMemberView.as_view(), name="member_invite"),

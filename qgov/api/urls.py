@@ -7,6 +7,7 @@ from qgov.api.exceptions import not_found
 from qgov.duedates.api import DueDateViewSet
 from qgov.evidence.api import EvidenceFileViewSet
 from qgov.imports.api import ImportRunViewSet
+from qgov.reports.api import ReportRunViewSet, ReportScheduleViewSet
 
 app_name = "api"
 
@@ -21,6 +22,8 @@ router.register("notifications", core.NotificationViewSet, basename="notificatio
 router.register("import-runs", ImportRunViewSet)
 router.register("due-dates", DueDateViewSet, basename="duedate")
 router.register("evidence-files", EvidenceFileViewSet)
+router.register("reports", ReportRunViewSet)
+router.register("report-schedules", ReportScheduleViewSet)
 
 # Each domain app declares its routes in its QgovApp: (prefix, viewset) or (prefix, viewset, basename).
 for prefix, viewset, *basename in registry.api_routes():

@@ -106,14 +106,19 @@ NO_SUCH_THING = {"Unknown agency.", "Choose one of your agencies.", "Unable to s
                  "Upload a CycloneDX JSON file (.json).", "The file is empty.",  # a schema cannot name a file type
                  # Relative to today, which a schema cannot state.
                  "A new risk's next review cannot be in the past; choose today or a later date.",
+                 "A report describes data that exists: the time cannot be in the future.",
                  # Which cursors the API issued, and that cursor excludes offset and ordering (OpenAPI 3.0
                  # cannot say two parameters exclude each other): docs/api.md.
                  "Not a cursor of this list: send `cursor=` empty to start, then follow each page's `next` link.",
                  "A cursor walks the list in id order: leave out offset.",
                  "A cursor walks the list in id order: leave out ordering."}
 # A related id that does not exist, or a question code the review's questionnaire does not have
-# (its codes are data, which a schema cannot list).
-NO_SUCH_RECORD = re.compile(r'Invalid pk ".*" - object does not exist\.|.* is not a question of .*\.', re.S)
+# (its codes are data, which a schema cannot list), or a report parameter of another kind of report
+# (which parameters go with which `kind` is more than OpenAPI 3.0 can say of one object), or a
+# register filter the register's list does not have (its filters are the risks app's, not the core's).
+NO_SUCH_RECORD = re.compile(r'Invalid pk ".*" - object does not exist\.|.* is not a question of .*\.'
+                            r'|Not a parameter of this report: .*\.'
+                            r'|“.*” is not a filter of the risk register; filters: .*\.', re.S)
 
 
 def says_only_no_such_thing(errors) -> bool:

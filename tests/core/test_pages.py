@@ -23,11 +23,12 @@ def navigation_labels(response):
 
 
 @pytest.mark.parametrize(("role", "expected"), [
-    (RoleChoices.VIEWER, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents"]),
-    (RoleChoices.EDITOR, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents"]),
-    (RoleChoices.AUDITOR, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents", "Audit"]),
-    (RoleChoices.ADMIN, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents", "Audit",
-                         "Agency admin"]),
+    (RoleChoices.VIEWER, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents", "Reports"]),
+    (RoleChoices.EDITOR, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents", "Reports"]),
+    (RoleChoices.AUDITOR, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents", "Reports",
+                           "Audit"]),
+    (RoleChoices.ADMIN, ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents", "Reports",
+                         "Audit", "Agency admin"]),
 ])
 def test_navigation_offers_only_what_the_role_may_open(role, expected, client, agency, member_of):
     client.force_login(member_of(agency, role))

@@ -83,7 +83,7 @@ def test_risks_section_navigation(client, agency, member_of):
         ("Dashboard", "/", False), ("Due soon", "/due/", False), ("Risks", "/risks/register/", True),
         ("Certification", "/certification/compliance/", False),
         ("Procurement", "/procurement/suppliers/", False), ("Incidents", "/incidents/board/", False),
-        ("Audit", "/audit/", False), ("Agency admin", "/agency/", False)]
+        ("Reports", "/reports/", False), ("Audit", "/audit/", False), ("Agency admin", "/agency/", False)]
     assert [(i["label"], i["url"], i["active"]) for i in page.context["section_navigation"]] == [
         ("Register", "/risks/register/", False), ("Assets", "/risks/assets/", True),
         ("Controls", "/risks/controls/", False), ("Acceptances", "/risks/acceptances/", False),
@@ -99,7 +99,7 @@ def test_a_new_app_appears_in_the_navigation_in_its_declared_place(sandbox_app, 
         ("Certification", "/certification/compliance/", False),
         ("Procurement", "/procurement/suppliers/", False), ("Incidents", "/incidents/board/", False),
         ("Sandbox", "/sandbox/things/", True),
-        ("Audit", "/audit/", False), ("Agency admin", "/agency/", False)]
+        ("Reports", "/reports/", False), ("Audit", "/audit/", False), ("Agency admin", "/agency/", False)]
     assert [(i["label"], i["url"], i["active"]) for i in page.context["section_navigation"]] == [
         ("Things", "/sandbox/things/", False), ("Other things", "/sandbox/things/other/", True)]
 

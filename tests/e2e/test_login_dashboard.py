@@ -10,7 +10,8 @@ from tests.factories import TEST_PASSWORD, AgencyFactory, MembershipFactory, Use
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # The dashboard, each installed domain app's section, then the audit trail and agency admin.
-NAVIGATION = ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents", "Audit", "Agency admin"]
+NAVIGATION = ["Dashboard", "Due soon", "Risks", "Certification", "Procurement", "Incidents", "Reports", "Audit",
+              "Agency admin"]
 
 
 @pytest.fixture

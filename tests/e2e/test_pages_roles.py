@@ -57,7 +57,7 @@ def nav_labels(page):
 def test_no_audit_link_and_the_styled_refusal(username, page, agency_with_history, screenshot, live_server):
     sign_in(page, username, TEST_PASSWORD)
     assert nav_labels(page) == ["Dashboard", "Due soon", "Risks", "Certification", "Procurement",
-                                "Incidents"]
+                                "Incidents", "Reports"]
     assert page.get_by_role("link", name="Audit", exact=True).count() == 0
 
     page.goto("/risks/register/")
@@ -68,7 +68,7 @@ def test_no_audit_link_and_the_styled_refusal(username, page, agency_with_histor
     assert page.get_by_test_id("error-reason").inner_text() == "Your role does not include this list."
     # Inside the layout: the navigation and Bootstrap's styles are there.
     assert nav_labels(page) == ["Dashboard", "Due soon", "Risks", "Certification", "Procurement",
-                                "Incidents"]
+                                "Incidents", "Reports"]
     assert page.locator("nav.navbar").evaluate("element => getComputedStyle(element).display") == "flex"
     screenshot(page, f"pages-403-{username}")
 
