@@ -183,6 +183,11 @@ class RiskListView(MatrixContextMixin, ObjectListView):
             context["heatmap_shown"] = next((kind for kind, _title in HEATMAP_KINDS
                                              if f"{kind}_likelihood" in self.request.GET), "current")
         context["can_import"] = self.can(Action.ADD)
+        # "Report of this list": the register report with the filters now applied.
+        if self.can(Action.REQUEST_REPORT):
+            context["report_filters"] = urlencode([(key, value) for key, values in self.request.GET.lists()
+                                                   if key not in ("page", "per_page", "sort", "export")
+                                                   for value in values if value])
         return context
 
 

@@ -139,7 +139,7 @@ def _trust_root():
 # --- Signing and checking -----------------------------------------------------------------------
 
 
-def _without_event_loop(function):
+def without_event_loop(function):
     """pyHanko's synchronous calls run an asyncio loop of their own (asyncio.run), which Python refuses
     in a thread that already runs one (an async server, or Playwright's sync API in the browser tests):
     there, the call is made in a thread of its own. Nothing it does touches the database."""
@@ -160,7 +160,7 @@ def _without_event_loop(function):
     return call
 
 
-@_without_event_loop
+@without_event_loop
 def sign_pdf(data: bytes, *, run_id: int) -> bytes:
     """`data` signed (PAdES baseline B, SHA-256) in an incremental update, the signing time in the
     signature. Raises ReportSigningUnavailable when the key pair is missing: never unsigned."""
@@ -181,7 +181,7 @@ def _name(certificate) -> str:
     return certificate.subject.native.get("common_name") or certificate.subject.human_friendly
 
 
-@_without_event_loop
+@without_event_loop
 def check_signature(data: bytes) -> SignatureCheck:
     """Whether `data` is a PDF signed with this platform's report certificate and unchanged since."""
     from pyhanko.pdf_utils.reader import PdfFileReader

@@ -15,7 +15,6 @@ from qgov.reports.tasks import report_run_execute
 from risks.services import risk_matrix_ensure
 from tests.e2e.test_login_dashboard import sign_in
 from tests.factories import TEST_PASSWORD, AgencyFactory, MembershipFactory, UserFactory
-from tests.reports.conftest import report_signing_key_pair  # noqa: F401 - reports are signed
 from tests.reports.factories import make_run
 from tests.reports.test_api import BUILT_KIND, PDF_READY
 

@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def auditor_client(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"  # before the worker starts: it is given this folder
+    # Asked for before the worker, which is given this folder: it writes the files this test reads.
+    settings.MEDIA_ROOT = tmp_path / "media"
     agency = AgencyFactory(name="Department of Quantum Networks", code="DQN")
     risk_matrix_ensure(agency)
     auditor = UserFactory(username="audrey")
@@ -44,7 +45,7 @@ def poll(client, url, *, worker, until=("succeeded", "failed"), timeout=TASK_TIM
     raise AssertionError(f"the run did not reach {until} in {timeout} s; seen {seen[-5:]}; log:\n{worker.log()}")
 
 
-def test_a_report_requested_over_the_api_is_built_by_the_worker_and_downloads_intact(worker, auditor_client):  # noqa: F811
+def test_a_report_requested_over_the_api_is_built_by_the_worker_and_downloads_intact(auditor_client, worker):  # noqa: F811
     RiskFactory.create_batch(5, agency=auditor_client.agency)
 
     response = auditor_client.post("/api/reports/", {"kind": "compliance"}, format="json")
@@ -64,7 +65,7 @@ def test_a_report_requested_over_the_api_is_built_by_the_worker_and_downloads_in
     assert services.report_verify(data=pdf).run.pk == run["id"]
 
 
-def test_a_worker_killed_mid_run_leaves_the_run_to_be_queued_again_and_it_ends_succeeded(worker, auditor_client):  # noqa: F811
+def test_a_worker_killed_mid_run_leaves_the_run_to_be_queued_again_and_it_ends_succeeded(auditor_client, worker):  # noqa: F811
     # Enough rows that the PDF takes the worker a few seconds: time to kill it in the middle.
     RiskFactory.create_batch(1500, agency=auditor_client.agency)
     response = auditor_client.post("/api/reports/", {"kind": "risk_register"}, format="json")

@@ -210,3 +210,33 @@ def test_admins_create_a_schedule_through_the_form(client, agency, member_of):
     assert bad.status_code == 200
     assert bad.context["form"].errors == {"register_filters": [REGISTER_REFUSES_COLOUR]}
     assert ReportSchedule.objects.count() == 1
+
+
+@pytest.mark.parametrize(("role", "offered"), [(RoleChoices.AUDITOR, True), (RoleChoices.ADMIN, True),
+                                               (RoleChoices.EDITOR, False), (RoleChoices.VIEWER, False)])
+def test_the_register_offers_a_report_of_the_list_as_filtered(role, offered, client, agency, member_of):
+    from risks.services import risk_matrix_ensure
+
+    risk_matrix_ensure(agency)
+    response = signed_in(client, member_of(agency, role)).get("/risks/register/", {
+        "status": ["draft", "assessed"], "q": "HNDL", "page": "2", "sort": "-reference", "owner": ""})
+
+    link = ('/reports/request/?kind=risk_register&amp;register_filters='
+            'status%3Ddraft%26status%3Dassessed%26q%3DHNDL')
+    assert response.status_code == 200
+    assert (link in response.content.decode()) is offered
+
+
+def test_the_request_form_takes_the_registers_filters_from_the_link(client, agency, member_of,
+                                                                   django_capture_on_commit_callbacks):
+    from risks.services import risk_matrix_ensure
+
+    risk_matrix_ensure(agency)
+    user = member_of(agency, RoleChoices.AUDITOR)
+    page = signed_in(client, user).get("/reports/request/", {"kind": "risk_register",
+                                                             "register_filters": "status=draft&q=HNDL"})
+    assert 'value="status=draft&amp;q=HNDL"' in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post("/reports/request/", {"kind": "risk_register", "register_filters": "status=draft&q=HNDL",
+                                          "marking": "OFFICIAL", "page_size": "A4"})
+    assert ReportRun.objects.get().parameters == {"filters": {"status": "draft", "q": "HNDL"}}
