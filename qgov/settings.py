@@ -6,6 +6,7 @@ DATABASE_URL, CELERY_BROKER_URL and friends and turns DJANGO_DEBUG off.
 """
 
 import importlib.util
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -199,8 +200,10 @@ QGOV_REPORT_SIGNING_KEY = Path(env("QGOV_REPORT_SIGNING_KEY",
 QGOV_REPORT_SIGNING_CERT = Path(env("QGOV_REPORT_SIGNING_CERT",
                                     default=str(BASE_DIR / "var" / "report-signing" / "certificate.pem")))
 QGOV_REPORT_SIGNING_KEY_PASSWORD = env("QGOV_REPORT_SIGNING_KEY_PASSWORD", default="")
-# Processes that lay out a large report PDF's volumes side by side (qgov/reports/pdf.py; 1: in the worker).
-QGOV_REPORT_PDF_PROCESSES = env.int("QGOV_REPORT_PDF_PROCESSES", default=1)
+# Processes that lay out a large report PDF's volumes side by side (qgov/reports/pdf.py; 1: in the worker
+# process itself). By default one per core, up to 4: a 10,000-risk register takes about 100 s of layout,
+# split between them (benchmarks/RESULTS-reports.md). A report of one volume never forks.
+QGOV_REPORT_PDF_PROCESSES = env.int("QGOV_REPORT_PDF_PROCESSES", default=min(os.cpu_count() or 1, 4))
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -20,6 +20,9 @@ class Column:
     label: str  # the heading in the PDF
     # Numbers are right-aligned in the PDF; "date" values are shown as dates.
     kind: str = "text"  # text | number | date | datetime | band
+    # False: in the CSV and JSON (and so in the PDF's attachments) but not in the PDF's table, where a
+    # national register's every field would not fit the page and would multiply the layout work.
+    in_pdf: bool = True
 
 
 @dataclass

@@ -15,6 +15,7 @@ whose pages carry the header and footer ("Page n of N" needs N); qgov.reports.pd
 together. Tables are fixed-layout, with widths measured from the rows as they are read (once).
 """
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -200,8 +201,10 @@ def _row_html(texts: list[str], classes: list[str]) -> str:
 
 def table_context(table: ReportTable, number: str, *, chunk_rows: int = TABLE_CHUNK_ROWS) -> dict:
     """A table ready for the template: its rows as escaped HTML in chunks of `chunk_rows`, the column
-    widths measured from them. Rows are read once, from `table.iter_rows()`."""
-    columns = table.columns
+    widths measured from them. Rows are read once, from `table.iter_rows()`. Columns not `in_pdf` are
+    named in the table's note: they are in the attached CSV and JSON."""
+    columns = [column for column in table.columns if column.in_pdf]
+    left_out = [str(column.label) for column in table.columns if not column.in_pdf]
     classes = [f"kind-{column.kind}" + (" num" if column.kind in NUMERIC_KINDS else "") for column in columns]
     meter = _WidthMeter(columns)
     parts: list[SafeString] = []
@@ -220,7 +223,9 @@ def table_context(table: ReportTable, number: str, *, chunk_rows: int = TABLE_CH
         part_rows.append(len(chunk))
     widths = meter.percentages()
     return {"key": table.key, "number": number, "anchor": f"table-{number.replace('.', '-')}", "title": table.title,
-            "note": table.note, "empty_text": table.empty_text, "row_count": meter.rows, "parts": parts,
+            "note": " ".join(filter(None, [str(table.note), _("Also in the attached CSV and JSON: %(columns)s.") % {
+                "columns": ", ".join(left_out)} if left_out else ""])),
+            "empty_text": table.empty_text, "row_count": meter.rows, "parts": parts,
             "part_rows": part_rows,
             "columns": [{"label": column.label, "kind": column.kind, "cls": cls, "width": width}
                         for column, cls, width in zip(columns, classes, widths, strict=True)]}
@@ -391,6 +396,25 @@ def _render_volume(index: int) -> tuple[bytes, int, dict[str, int]]:
     return rendered.write_pdf(pdf_variant=PDF_VARIANT), len(rendered.pages), anchors
 
 
+@contextlib.contextmanager
+def _children_allowed():
+    """A Celery prefork worker runs tasks in daemonic processes, which multiprocessing forbids to start
+    children (lest they outlive it). The volume processes live only inside the `with` block that waits
+    for them, and exit when their pipe to this process closes, so the flag is lifted for that block."""
+    import multiprocessing
+
+    config = multiprocessing.current_process()._config  # noqa: SLF001 - no public switch exists
+    daemon = config.get("daemon")
+    config["daemon"] = False
+    try:
+        yield
+    finally:
+        if daemon is None:
+            config.pop("daemon", None)
+        else:
+            config["daemon"] = daemon
+
+
 def _render_volumes(renderer, common: dict, all_pieces: list[list[dict]], processes: int):
     """Each volume's (PDF, pages, anchors), in order: here, or in `processes` forked processes (volumes
     are independent; each process holds one volume's layout at a time)."""
@@ -403,7 +427,8 @@ def _render_volumes(renderer, common: dict, all_pieces: list[list[dict]], proces
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        with _children_allowed(), ProcessPoolExecutor(
+                max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
             yield from pool.map(_render_volume, range(len(all_pieces)))
     finally:
         _volume_work = None

@@ -2,6 +2,7 @@
 and the register's POA&M findings for OSCAL."""
 
 import uuid
+from dataclasses import replace
 from itertools import islice
 
 import django_filters
@@ -101,11 +102,15 @@ REGISTER_FIELDS = ("pk", "reference", "title", "status", "treatment", "review_da
 
 
 def register_columns() -> list[Column]:
-    return [Column("reference", _("Reference")), Column("title", _("Title")),
-            Column("category", _("Threat category")), Column("threat_vectors", _("Threat vectors")),
-            Column("owner", _("Owner")), Column("status", _("Status")), Column("treatment", _("Treatment")),
-            *rating_columns(), Column("review_date", _("Review due"), "date"),
-            Column("controls", _("Controls"), "number")]
+    # The PDF shows what a reader scans a register for; every column is in its attached CSV and JSON.
+    in_pdf = {"reference", "title", "threat_vectors", "owner", "status", "current_band", "residual_band",
+              "review_date"}
+    columns = [Column("reference", _("Reference")), Column("title", _("Title")),
+               Column("category", _("Threat category")), Column("threat_vectors", _("Threat vectors")),
+               Column("owner", _("Owner")), Column("status", _("Status")), Column("treatment", _("Treatment")),
+               *rating_columns(), Column("review_date", _("Review due"), "date"),
+               Column("controls", _("Controls"), "number")]
+    return [replace(column, in_pdf=column.key in in_pdf) for column in columns]
 
 
 def chunked(queryset, size=CHUNK_SIZE):

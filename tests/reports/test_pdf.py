@@ -262,3 +262,27 @@ def test_a_report_without_sections_is_its_cover_and_contents():
 
     assert rendered.pages == len(pages) == 2
     assert "Page 2 of 2" in pages[1] and "Contents" in pages[1]
+
+
+def _render_in_a_daemon(queue):
+    document = small_document(register_count=130)
+    try:
+        rendered = render_pdf(document, attachments=[], chunk_rows=20, volume_rows=40, processes=2)
+        queue.put(("ok", rendered.pages))
+    except Exception as error:  # noqa: BLE001 - sent back to the test to show
+        queue.put(("error", repr(error)))
+
+
+def test_volumes_are_laid_out_in_processes_from_a_daemonic_worker_process_too():
+    """Celery's prefork workers run tasks in daemonic processes, which may not start children unless
+    the renderer lifts the flag for its pool."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    worker = context.Process(target=_render_in_a_daemon, args=(queue,), daemon=True)
+    worker.start()
+    outcome = queue.get(timeout=240)
+    worker.join(timeout=30)
+    here = render_pdf(small_document(register_count=130), attachments=[], chunk_rows=20, volume_rows=40, processes=1)
+    assert outcome == ("ok", here.pages)
