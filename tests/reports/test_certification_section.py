@@ -42,8 +42,6 @@ def context(agency, kind=ReportKindChoices.COMPLIANCE, horizon=None):
     return ReportContext(agency=agency, kind=kind, as_of=AS_OF, horizon_end=horizon)
 
 
-
-
 @pytest.fixture
 def owner(agency, member_of):
     return member_of(agency, RoleChoices.EDITOR, username="olga")
@@ -233,7 +231,6 @@ def test_agency_isolation(other_agency, estate, evidence):
         {"kind": "Device", "scheme": "CC-TEST", "status": "Valid", "count": 1},
         {"kind": "Personnel", "scheme": "UK-NSV-T", "status": "Valid", "count": 1},
     ]
-
 
 
 @pytest.mark.parametrize("builder, kind", [(compliance_section, ReportKindChoices.COMPLIANCE),

@@ -251,7 +251,6 @@ def test_transparency_quarters_follow_the_agencys_calendar(agency, settings):
     assert {figure.key: figure.value for figure in section.figures}["deadlines_met_percent"] is None
 
 
-
 def test_each_builder_costs_a_fixed_number_of_queries(agency, world, member_of):
     compliance = context_of(agency)
     sunset = context_of(agency, ReportKindChoices.SUNSET_REVIEW, dt.date(2026, 12, 31))

@@ -46,8 +46,6 @@ def context(agency, kind=ReportKindChoices.COMPLIANCE, horizon=None):
     return ReportContext(agency=agency, kind=kind, as_of=AS_OF, horizon_end=horizon)
 
 
-
-
 @pytest.fixture
 def owner(agency, member_of):
     return member_of(agency, RoleChoices.EDITOR, username="olga")
@@ -276,7 +274,6 @@ def test_agency_isolation(other_agency, estate, evidence):
     assert [(row["contract"], row["due"]) for row in rows(sunset, "contracts_due")] == [("CT-Z", "Contract sunset")]
     assert rows(sunset, "components_due") == []  # RSA-2048 under NIST IR 8547: 2030-12-31
     assert figures(transparency_section(context(other_agency, ReportKindChoices.TRANSPARENCY)))["components_count"] == 1
-
 
 
 @pytest.mark.parametrize("builder, kind", [(compliance_section, ReportKindChoices.COMPLIANCE),

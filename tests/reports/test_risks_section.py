@@ -45,7 +45,6 @@ def build(agency, kind, **kwargs):
     return RISKS_SECTION.builders[kind](context(agency, kind, **kwargs))
 
 
-
 def column(section, key, name):
     return [row[name] for row in rows(section, key)]
 
