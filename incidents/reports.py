@@ -23,7 +23,7 @@ from django.db.models.functions import TruncQuarter
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from incidents.choices import IncidentStatusChoices, IncidentTypeChoices, SeverityChoices
+from incidents.choices import IncidentStatusChoices, IncidentTypeChoices, MarkingChoices, SeverityChoices
 from incidents.deadlines import add_months
 from incidents.models import Incident, RegulatorNotification
 from qgov.models import EvidenceFile
@@ -36,6 +36,19 @@ LOOKBACK_MONTHS = 12  # "in the last 12 months": calendar months on the agency's
 
 # The outcome of a regulator deadline as of the report.
 MET, MISSED, OPEN_OVERDUE, OPEN = "met", "missed", "open-overdue", "open"
+
+
+
+# TLP:RED is for named recipients and TLP:AMBER+STRICT for the agency only; a report goes wider (to
+# auditors, or whoever its own marking allows), so such an incident is listed by reference, its
+# title withheld.
+WITHHELD_MARKINGS = frozenset({MarkingChoices.RED, MarkingChoices.AMBER_STRICT})
+
+
+def title_in_reports(incident) -> str:
+    if incident.marking in WITHHELD_MARKINGS:
+        return _("[title withheld: %(marking)s]") % {"marking": incident.marking}
+    return incident.title
 
 
 def deadline_outcome(*, due_at: dt.datetime | None, sent_at: dt.datetime | None, as_of: dt.datetime) -> str:
@@ -92,7 +105,7 @@ def _open_incidents_part(context: ReportContext):
         columns=[Column("reference", _("Reference")), Column("title", _("Title")), Column("type", _("Type")),
                  Column("severity", _("Severity")), Column("status", _("Status")),
                  Column("detected", _("Detected"), "datetime"), Column("marking", _("Marking"))],
-        rows=[{"reference": incident.reference, "title": incident.title,
+        rows=[{"reference": incident.reference, "title": title_in_reports(incident),
                "type": str(IncidentTypeChoices(incident.incident_type).label),
                "severity": str(SeverityChoices(incident.severity).label),
                "status": str(IncidentStatusChoices(incident.status).label),
@@ -192,7 +205,8 @@ def sunset_review_section(context: ReportContext) -> SectionData:
                                                   incident__detected_at__lte=as_of)
     rows = list(unsent.filter(due_at__gte=as_of, due_at__lt=_window_end(context))
                 .select_related("incident__reported_by", "regime", "clock")
-                .only("due_at", "incident__reference", "incident__title", "incident__reported_by__username",
+                .only("due_at", "incident__reference", "incident__title", "incident__marking",
+                      "incident__reported_by__username",
                       "incident__reported_by__first_name", "incident__reported_by__last_name", "regime__code",
                       "clock__label")
                 .order_by("due_at", "incident__reference", "regime__code", "clock__position", "pk"))
@@ -202,7 +216,7 @@ def sunset_review_section(context: ReportContext) -> SectionData:
         columns=[Column("incident", _("Incident")), Column("title", _("Title")), Column("regime", _("Regime")),
                  Column("clock", _("Deadline")), Column("due", _("Due"), "datetime"),
                  Column("owner", _("Owner (reporter)"))],
-        rows=[{"incident": row.incident.reference, "title": row.incident.title, "regime": row.regime.code,
+        rows=[{"incident": row.incident.reference, "title": title_in_reports(row.incident), "regime": row.regime.code,
                "clock": row.clock.label, "due": row.due_at, "owner": _person(row.incident.reported_by)}
               for row in rows],
         note=_("Not sent by the start of the window; the owner is the incident's reporter, whom the reminders "

@@ -152,7 +152,8 @@ def test_compliance_open_incidents_deadlines_closures_reviews_and_evidence(agenc
     assert [column.key for column in incidents.columns] == [
         "reference", "title", "type", "severity", "status", "detected", "marking"]
     assert list(incidents.iter_rows()) == [
-        {"reference": ref["A"], "title": "Keys of link BER-POT compromised", "type": "Key compromise",
+        # TLP:RED is for named recipients: the report names the incident, not what happened.
+        {"reference": ref["A"], "title": "[title withheld: TLP:RED]", "type": "Key compromise",
          "severity": "1 – Critical", "status": "Contained", "detected": utc(2026, 11, 20, 9, 0),
          "marking": "TLP:RED · OFFICIAL-SENSITIVE"},
         {"reference": ref["B"], "title": "QBER anomaly on POT-FFO", "type": "Eavesdropping (QBER anomaly)",
