@@ -1,6 +1,7 @@
 """The base filterset (one per model, shared by the UI list, the API and internal queries)
 and the core models' filtersets."""
 
+import datetime as dt
 from datetime import timedelta
 from functools import reduce
 from operator import or_
@@ -104,6 +105,28 @@ class ApiModelChoiceField(_UnknownIdsMatchNothing, BoundedModelChoiceField):
             if error.code != "invalid_choice" or pk is None or not self._by_pk():
                 raise
             return pk  # filters on the bare id, which no visible record has
+
+
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 instant, held in UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and so
+    the parser) accepts, and an instant at the edge of the calendar may not exist in UTC at all."""
+
+    default_error_messages = {"out_of_range": _("This instant is outside the range of dates.")}
+
+    def to_python(self, value):
+        instant = super().to_python(value)
+        if instant is None or timezone.is_naive(instant):
+            return instant
+        try:
+            return instant.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """The filter for instants in every filterset (see UtcIsoDateTimeField)."""
+
+    field_class = UtcIsoDateTimeField
 
 
 class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
@@ -340,10 +363,10 @@ class AuditEventFilterSet(QgovFilterSet):
     action = django_filters.MultipleChoiceFilter(choices=AuditActionChoices.choices)
     source = django_filters.MultipleChoiceFilter(choices=AuditSourceChoices.choices)
     object_type = django_filters.CharFilter(method="filter_object_type", label=_("Object type (app.model)"))
-    since = django_filters.IsoDateTimeFilter(
+    since = UtcIsoDateTimeFilter(
         field_name="timestamp", lookup_expr="gte", label=_("Since"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    until = django_filters.IsoDateTimeFilter(
+    until = UtcIsoDateTimeFilter(
         field_name="timestamp", lookup_expr="lt", label=_("Until"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     actor = django_filters.CharFilter(field_name="actor_repr", label=_("Actor"))

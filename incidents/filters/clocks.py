@@ -17,7 +17,7 @@ from incidents.models import (
     RegulatorRegime,
     TimelineEntry,
 )
-from qgov.filters import QgovFilterSet
+from qgov.filters import QgovFilterSet, UtcIsoDateTimeFilter
 
 
 class RegulatorRegimeFilterSet(QgovFilterSet):
@@ -48,7 +48,7 @@ class AgencyRegimeFilterSet(QgovFilterSet):
 class RegulatorNotificationFilterSet(QgovFilterSet):
     search_fields = ("reference", "incident__reference", "incident__title")
     sent = django_filters.BooleanFilter(field_name="sent_at", lookup_expr="isnull", exclude=True, label=_("Sent"))
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt", label=_("Due before"))
+    due_before = UtcIsoDateTimeFilter(field_name="due_at", lookup_expr="lt", label=_("Due before"))
 
     class Meta:
         model = RegulatorNotification

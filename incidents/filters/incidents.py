@@ -13,7 +13,7 @@ from incidents.choices import (
 )
 from incidents.models import Incident, IncidentStep, Playbook, PlaybookStep
 from procurement.models import Supplier
-from qgov.filters import QgovFilterSet
+from qgov.filters import QgovFilterSet, UtcIsoDateTimeFilter
 from risks.models import Asset, Risk
 
 
@@ -49,9 +49,9 @@ class IncidentFilterSet(QgovFilterSet):
     risk = django_filters.ModelChoiceFilter(field_name="risks", queryset=Risk.objects.all(), label=_("Risk"))
     supplier = django_filters.ModelChoiceFilter(field_name="suppliers", queryset=Supplier.objects.all(),
                                                 label=_("Supplier"))
-    detected_after = django_filters.IsoDateTimeFilter(field_name="detected_at", lookup_expr="gte",
+    detected_after = UtcIsoDateTimeFilter(field_name="detected_at", lookup_expr="gte",
                                                       label=_("Detected from"))
-    detected_before = django_filters.IsoDateTimeFilter(field_name="detected_at", lookup_expr="lt",
+    detected_before = UtcIsoDateTimeFilter(field_name="detected_at", lookup_expr="lt",
                                                        label=_("Detected before"))
 
     class Meta:

@@ -176,7 +176,8 @@ def test_a_run_held_by_a_live_worker_is_not_queued_twice_however_old_its_heartbe
 
     run = lost_run(reporting_agency, member_of(reporting_agency, RoleChoices.AUDITOR),
                    heartbeat_age=dt.timedelta(hours=1))
-    other = type(connection)(dict(connections["default"].settings_dict), alias="default")
+    current = connections["default"]
+    other = type(current)(dict(current.settings_dict), alias="default")
     try:
         with other.cursor() as cursor:  # another worker's session holds the run
             cursor.execute("SELECT pg_advisory_lock(%s, %s)", [REPORT_LOCK_CLASS, run.pk])
