@@ -77,7 +77,8 @@ class DeviceSerializer(QgovModelSerializer):
     class Meta:
         model = Device
         fields = (*QgovModelSerializer.base_fields, "agency", "name", "kind", "vendor", "model", "serial",
-                  "firmware_version", "firmware_sha256", "site", "owner", "assets", "status", "status_note", "notes",
+                  "firmware_version", "firmware_sha256", "site", "end_of_support", "owner", "assets", "status",
+                  "status_note", "notes",
                   *RECORD_FIELDS)
 
 

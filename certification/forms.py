@@ -75,8 +75,8 @@ class RecognitionForm(QgovModelForm):
 class DeviceForm(QgovModelForm):
     class Meta:
         model = Device
-        fields = ["name", "kind", "vendor", "model", "serial", "firmware_version", "firmware_sha256", "site", "owner",
-                  "assets", "notes"]
+        fields = ["name", "kind", "vendor", "model", "serial", "firmware_version", "firmware_sha256", "site",
+                  "end_of_support", "owner", "assets", "notes"]
         widgets = {"assets": forms.SelectMultiple(attrs={"size": 6})}
         help_texts = {"assets": _("The QKD links, trusted nodes and systems that depend on it. "
                                   "Type to search; choose as many as apply.")}

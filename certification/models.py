@@ -163,6 +163,9 @@ class Device(AgencyScopedModel):
         _("firmware hash"), max_length=128, blank=True,
         help_text=_("SHA-256 (or SHA-384/512) of the firmware image in service, in hex."))
     site = models.CharField(_("site"), max_length=200, blank=True)
+    end_of_support = models.DateField(
+        _("end of support"), null=True, blank=True,
+        help_text=_("The vendor's end of support (end of life): no security fixes after it. Sunset reviews list it."))
     owner = MemberField(verbose_name=_("owner"))
     assets = models.ManyToManyField("risks.Asset", blank=True, related_name="devices", verbose_name=_("assets"),
                                     help_text=_("The QKD links, trusted nodes and systems that depend on it."))

@@ -217,10 +217,12 @@ def sunset_review_section(context: ReportContext) -> SectionData:
     start, end = context.as_of_date, window_end(context)
     certifications = _due_rows(context, DeviceCertification, start=start, end=end)
     accreditations = _due_rows(context, PersonnelAccreditation, start=start, end=end)
+    devices = _end_of_support_rows(context, end=end)
     figures = [
         Figure("certifications_due_count", _("Device certifications expiring or due for review"),
                len(certifications)),
         Figure("accreditations_due_count", _("Accreditations expiring or due for review"), len(accreditations)),
+        Figure("devices_end_of_support_count", _("Devices at or reaching end of support"), len(devices)),
     ]
     tables = [
         ReportTable(key="certifications_due", title=_("Device certifications expiring or due for review"),
@@ -230,11 +232,31 @@ def sunset_review_section(context: ReportContext) -> SectionData:
                     columns=_due_columns(_("Person")), rows=accreditations,
                     note=_("Owner: the person's qgov user; empty where they have none (the agency's admins are "
                            "reminded all the same).")),
+        ReportTable(key="devices_end_of_support", title=_("Devices at or reaching end of support"),
+                    columns=[Column("holder", _("Device")), Column("vendor", _("Vendor")), Column("model", _("Model")),
+                             Column("status", _("Status")), Column("due_date", _("End of support"), "date"),
+                             Column("days_left", _("Days left"), "number"), Column("owner", _("Owner"))],
+                    rows=devices, note=_("Planned and in-service devices whose vendor support has ended or ends "
+                                         "by the end of the window; a negative number of days is past."),
+                    empty_text=_("No device reaches the end of its vendor's support in the window.")),
     ]
     return SectionData(key=SECTION_KEY, title=str(SECTION_TITLE), intro=_(
         "Valid certificates whose expiry or review date falls from %(start)s to %(end)s and that nothing has "
-        "renewed yet. Devices record no end-of-life date; their contracts' ends are in the procurement "
-        "section.") % {"start": start.isoformat(), "end": end.isoformat()}, figures=figures, tables=tables)
+        "renewed yet, and devices in use whose vendor support ends by then. Contracts' ends are in the "
+        "procurement section.") % {"start": start.isoformat(), "end": end.isoformat()}, figures=figures,
+        tables=tables)
+
+
+def _end_of_support_rows(context: ReportContext, *, end: dt.date) -> list[dict]:
+    """Devices still planned or in service whose end of support is on or before `end`, past ones
+    included (still in use after it is the finding). One query."""
+    devices = (Device.objects.filter(agency=context.agency, end_of_support__lte=end,
+                                     status__in=(DeviceStatusChoices.PLANNED, DeviceStatusChoices.IN_SERVICE))
+               .select_related("owner").order_by("end_of_support", "name", "pk"))
+    return [{"holder": device.name, "vendor": device.vendor, "model": device.model,
+             "status": device.get_status_display(), "due_date": device.end_of_support,
+             "days_left": (device.end_of_support - context.as_of_date).days, "owner": person_label(device.owner)}
+            for device in devices]
 
 
 def transparency_section(context: ReportContext) -> SectionData:

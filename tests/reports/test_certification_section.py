@@ -177,7 +177,8 @@ def test_compliance_figures_and_tables(agency, estate, evidence):
 
 def test_sunset_review_lists_expiries_and_reviews_in_the_window(agency, estate):
     section = sunset_review_section(context(agency, ReportKindChoices.SUNSET_REVIEW, HORIZON))
-    assert figures(section) == {"certifications_due_count": 3, "accreditations_due_count": 1}
+    assert figures(section) == {"certifications_due_count": 3, "accreditations_due_count": 1,
+                                "devices_end_of_support_count": 0}
     assert [(row["holder"], row["certificate"], row["due"], row["due_date"], row["days_left"], row["owner"])
             for row in rows(section, "certifications_due")] == [
         ("Bravo-TX", "CERT-B", "Certificate expires", D(2027, 1, 15), 45, "olga"),
@@ -189,6 +190,27 @@ def test_sunset_review_lists_expiries_and_reviews_in_the_window(agency, estate):
     # A shorter window leaves out what falls after it.
     short = sunset_review_section(context(agency, ReportKindChoices.SUNSET_REVIEW, D(2027, 1, 31)))
     assert [row["certificate"] for row in rows(short, "certifications_due")] == ["CERT-B"]
+
+
+def test_sunset_review_lists_devices_in_use_at_or_reaching_end_of_support(agency, other_agency, owner):
+    def device(name, end_of_support, status="in_service", device_agency=agency):
+        return DeviceFactory(agency=device_agency, name=name, serial=f"SN-{name}", status=status, owner=owner,
+                             end_of_support=end_of_support)
+
+    device("Past-EOS", D(2026, 6, 30))  # still in service after its support ended: the finding
+    device("Planned-EOS", D(2027, 3, 1), status="planned")
+    device("Later-EOS", D(2028, 1, 1))  # after the window
+    device("Withdrawn-EOS", D(2027, 1, 1), status="withdrawn")  # no longer in use
+    device("No-EOS", None)
+    device("Foreign-EOS", D(2027, 1, 1), device_agency=other_agency)
+
+    section = sunset_review_section(context(agency, ReportKindChoices.SUNSET_REVIEW, HORIZON))
+
+    assert figures(section)["devices_end_of_support_count"] == 2
+    assert [(row["holder"], row["status"], row["due_date"], row["days_left"], row["owner"])
+            for row in rows(section, "devices_end_of_support")] == [
+        ("Past-EOS", "In service", D(2026, 6, 30), -154, "olga"),
+        ("Planned-EOS", "Planned", D(2027, 3, 1), 90, "olga")]
 
 
 def test_transparency_gives_counts_only(agency, estate, evidence):
