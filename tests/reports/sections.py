@@ -20,3 +20,23 @@ def queries_of(builder, context) -> int:
         for table in section.tables:
             list(table.iter_rows())
     return len(queries)
+
+
+def written_section(context, key: str):
+    """Section `key` as the core assembles it for `context` (every registered section is built, this
+    one kept) and writes it to JSON: (the document, the section's JSON, the JSON text)."""
+    import io
+    import json
+
+    from qgov.reports.build import report_sections, write_json
+    from qgov.reports.document import ReportDocument
+
+    sections = [section for section in report_sections(context) if section.key == key]
+    document = ReportDocument(
+        run_id=1, kind=context.kind, kind_label="", title="", agency_name=context.agency.name,
+        agency_code=context.agency.code, period="", as_of=context.as_of, generated_at=context.as_of,
+        generator_version="test", marking="OFFICIAL", page_size="A4", parameters={}, sections=sections)
+    stream = io.StringIO()
+    write_json(document, stream)
+    [section] = json.loads(stream.getvalue())["sections"]
+    return document, section, stream.getvalue()

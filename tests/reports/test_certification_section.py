@@ -30,7 +30,7 @@ from tests.certification.factories import (
     RequiredSchemeFactory,
     SchemeFactory,
 )
-from tests.reports.sections import figures, queries_of, rows
+from tests.reports.sections import figures, queries_of, rows, written_section
 
 AS_OF = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)  # 11:00 in Brussels: the as-of day is 2026-12-01
 HORIZON = dt.date(2027, 12, 1)
@@ -283,21 +283,8 @@ def test_query_count_does_not_grow_with_rows(agency, estate, evidence, owner, bu
 def test_the_registry_builds_it_and_the_writers_carry_it(agency, estate, evidence, kind):
     """Through the core (qgov.reports.build): the section is built for the kind, redacted for the public
     summary, and written to JSON with its dates."""
-    import io
-    import json
-
-    from qgov.reports.build import report_sections, write_json
-    from qgov.reports.document import ReportDocument
-
     ctx = context(agency, kind, HORIZON if kind == ReportKindChoices.SUNSET_REVIEW else None)
-    sections = [section for section in report_sections(ctx) if section.key == "certification"]
-    document = ReportDocument(run_id=1, kind=kind, kind_label="", title="", agency_name=agency.name,
-                              agency_code=agency.code, period="", as_of=AS_OF, generated_at=AS_OF,
-                              generator_version="test", marking="OFFICIAL", page_size="A4", parameters={},
-                              sections=sections)
-    stream = io.StringIO()
-    write_json(document, stream)
-    [written] = json.loads(stream.getvalue())["sections"]
+    document, written, text = written_section(ctx, "certification")
     tables = {table["key"]: table["rows"] for table in written["tables"]}
     if kind == ReportKindChoices.COMPLIANCE:
         assert tables["expiring_certifications"][0]["due_date"] == "2027-01-15"
@@ -305,5 +292,5 @@ def test_the_registry_builds_it_and_the_writers_carry_it(agency, estate, evidenc
     elif kind == ReportKindChoices.SUNSET_REVIEW:
         assert [row["certificate"] for row in tables["certifications_due"]] == ["CERT-B", "CERT-F", "CERT-A"]
     else:
-        assert "Alpha" not in stream.getvalue() and written["evidence"] == []
+        assert "Alpha" not in text and written["evidence"] == []
         assert written["figures"]["devices_certified_percent"]["value"] == 50.0

@@ -35,7 +35,7 @@ from tests.procurement.factories import (
     QuestionnaireFactory,
     SupplierFactory,
 )
-from tests.reports.sections import figures, queries_of, rows
+from tests.reports.sections import figures, queries_of, rows, written_section
 
 AS_OF = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)  # the as-of day in Brussels: 2026-12-01
 HORIZON = dt.date(2027, 12, 1)
@@ -302,20 +302,11 @@ def test_the_registry_builds_it_and_the_writers_carry_it(agency, estate, evidenc
     """Through the core (qgov.reports.build): the section is built for the kind, redacted for the public
     summary, and written to JSON and CSV with its dates, decimals and empty cells."""
     import io
-    import json
 
-    from qgov.reports.build import report_sections, write_csv, write_json
-    from qgov.reports.document import ReportDocument
+    from qgov.reports.build import write_csv
 
     ctx = context(agency, kind, HORIZON if kind == ReportKindChoices.SUNSET_REVIEW else None)
-    sections = [section for section in report_sections(ctx) if section.key == "procurement"]
-    document = ReportDocument(run_id=1, kind=kind, kind_label="", title="", agency_name=agency.name,
-                              agency_code=agency.code, period="", as_of=AS_OF, generated_at=AS_OF,
-                              generator_version="test", marking="OFFICIAL", page_size="A4", parameters={},
-                              sections=sections)
-    stream = io.StringIO()
-    write_json(document, stream)
-    [written] = json.loads(stream.getvalue())["sections"]
+    document, written, text = written_section(ctx, "procurement")
     tables = {table["key"]: table["rows"] for table in written["tables"]}
     if kind == ReportKindChoices.COMPLIANCE:
         assert tables["suppliers"][0] == {
@@ -326,7 +317,7 @@ def test_the_registry_builds_it_and_the_writers_carry_it(agency, estate, evidenc
     elif kind == ReportKindChoices.SUNSET_REVIEW:
         assert tables["components_due"][0]["due_date"] == "2026-06-30"
     else:
-        assert "Photonica" not in stream.getvalue() and written["evidence"] == []
+        assert "Photonica" not in text and written["evidence"] == []
     csv_stream = io.StringIO()
     write_csv(document, csv_stream)
     assert "# procurement" in csv_stream.getvalue()
