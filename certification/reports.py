@@ -20,7 +20,7 @@ from certification.models import Device, DeviceCertification, Person, PersonnelA
 from certification.selectors import compliance_findings, devices_with_compliance, people_with_compliance
 from qgov.reports.choices import ReportKindChoices
 from qgov.reports.document import Column, Figure, ReportContext, ReportTable, SectionData
-from qgov.reports.reads import evidence_references, person_label, window_end
+from qgov.reports.reads import evidence_references, person_label
 from qgov.reports.sections import ReportSection
 
 SECTION_KEY = "certification"
@@ -214,7 +214,7 @@ def compliance_section(context: ReportContext) -> SectionData:
 def sunset_review_section(context: ReportContext) -> SectionData:
     """Certifications and accreditations whose expiry or review date falls in the window, with their
     owner and due date."""
-    start, end = context.as_of_date, window_end(context)
+    start, end = context.as_of_date, context.window_end
     certifications = _due_rows(context, DeviceCertification, start=start, end=end)
     accreditations = _due_rows(context, PersonnelAccreditation, start=start, end=end)
     devices = _end_of_support_rows(context, end=end)

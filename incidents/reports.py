@@ -192,10 +192,8 @@ def compliance_section(context: ReportContext) -> SectionData:
 
 def _window_end(context: ReportContext) -> dt.datetime:
     """The first instant after the window: midnight at the start of the day after its last day, in
-    the agency's time zone (12 months on when no horizon was given)."""
-    if context.horizon_end is None:
-        return add_months(context.as_of, LOOKBACK_MONTHS, context.zone)
-    day_after = context.horizon_end + dt.timedelta(days=1)
+    the agency's time zone."""
+    day_after = context.window_end + dt.timedelta(days=1)
     return dt.datetime.combine(day_after, dt.time.min, tzinfo=context.zone).astimezone(dt.UTC)
 
 

@@ -22,7 +22,7 @@ from procurement.selectors import vulnerable_counts
 from procurement.services import contracts_due, crypto_policy_of, policy_rule_for
 from qgov.reports.choices import ReportKindChoices
 from qgov.reports.document import Column, Figure, ReportContext, ReportTable, SectionData
-from qgov.reports.reads import evidence_references, person_label, window_end
+from qgov.reports.reads import evidence_references, person_label
 from qgov.reports.sections import ReportSection
 
 SECTION_KEY = "procurement"
@@ -184,7 +184,7 @@ def sunset_review_section(context: ReportContext) -> SectionData:
     """Contracts reaching their sunset, re-evaluation or end, and quantum-vulnerable components
     reaching their policy deadline, by the window's end (those already past included), with owner
     and due date."""
-    agency, day, end = context.agency, context.as_of_date, window_end(context)
+    agency, day, end = context.agency, context.as_of_date, context.window_end
     due = contracts_due(Contract.objects.filter(agency=agency).select_related("supplier", "owner"),
                         within_days=(end - day).days, today=day)
     contract_rows = sorted(({

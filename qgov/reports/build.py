@@ -22,28 +22,22 @@ JSON_FORMAT = "qgov-report/1"
 
 
 def generator_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    """"qgov <version>" from pyproject.toml (qgov runs from its checkout, not as an installed package)."""
+    import tomllib
+    from pathlib import Path
 
-    try:
-        return f"qgov {version('qgov')}"
-    except PackageNotFoundError:
-        import tomllib
-        from pathlib import Path
-
-        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
-        return f"qgov {tomllib.loads(pyproject.read_text())['project']['version']}"
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    return f"qgov {tomllib.loads(pyproject.read_text())['project']['version']}"
 
 
 def horizon_end(run) -> dt.date | None:
+    """The last day of a sunset review's window: `horizon_months` on from the as-of day."""
     if run.kind != ReportKindChoices.SUNSET_REVIEW:
         return None
-    months = int(run.parameters.get("horizon_months", 12))
-    start = report_context(run, with_horizon=False).as_of_date
-    month = start.month - 1 + months
-    year, month = start.year + month // 12, month % 12 + 1
-    import calendar
+    from qgov.dates import add_months
 
-    return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
+    as_of_day = report_context(run, with_horizon=False).as_of_date
+    return add_months(as_of_day, int(run.parameters.get("horizon_months", 12)))
 
 
 def report_context(run, *, with_horizon: bool = True) -> ReportContext:

@@ -93,14 +93,21 @@ class ReportContext:
 
     @property
     def zone(self) -> dt.tzinfo:
-        import zoneinfo
+        from qgov.duedates.selectors import agency_zone
 
-        return zoneinfo.ZoneInfo(self.agency.time_zone or "UTC")
+        return agency_zone(self.agency)
 
     @property
     def as_of_date(self) -> dt.date:
         """The as-of day in the agency's time zone (what "overdue" and "expires in" count from)."""
         return self.as_of.astimezone(self.zone).date()
+
+    @property
+    def window_end(self) -> dt.date:
+        """The last day of a sunset review's window: `horizon_end`, or 12 months on when none was given."""
+        from qgov.dates import add_months
+
+        return self.horizon_end if self.horizon_end is not None else add_months(self.as_of_date, 12)
 
 
 @dataclass

@@ -9,16 +9,16 @@ What goes where (OSCAL 1.2, as trestle models it):
 - `system-id`: the agency's code, under the identifier type `AGENCY_IDS`
   ("https://qgov.example/ns/agency"): a POA&M normally names a system from an SSP; qgov has none,
   and the agency's register is the subject.
-- `risks`: one per entry (uuid derived from the entry's), with its status (OSCAL's risk-status
+- the plan's risk entries: one per entry (uuid derived from the entry's), with its status (OSCAL's risk-status
   tokens: open, investigating, remediating, deviation-approved, closed), deadline, likelihood and
   impact as characterization facets, and its milestones as a planned remediation whose tasks are
   milestones on their dates.
 - `poam-items`: one per entry (the entry's uuid), with props `reference`, `status`, `likelihood`,
-  `impact` and `owner` in qgov's namespace (`NAMESPACE`), and its risk under `related-risks`.
+  `impact` and `owner` in qgov's namespace (`NAMESPACE`), and a link to its risk entry.
 
 A day (a deadline, a milestone) becomes the last second of that day in the agency's time zone: "by
 that day". OSCAL requires at least one poam-item: with no open finding the document has one item
-that says so (prop `placeholder` = `true`) and no risks. Every uuid is derived (uuid5) from the
+that says so (prop `placeholder` = `true`) and no risk entries. Every uuid is derived (uuid5) from the
 agency, the as-of instant or the entry's own uuid, so the same input gives the same bytes.
 """
 
@@ -120,10 +120,10 @@ def _placeholder(context: ReportContext) -> PoamItem:
 def poam(context: ReportContext, entries: Iterable[PoamEntry]) -> PlanOfActionAndMilestones:
     agency, zone = context.agency, context.zone
     agency_party = _derived(agency.code, "agency")
-    risks, items = [], []
+    plan_risks, items = [], []
     for entry in entries:
         risk = _risk(entry, agency_party=agency_party, zone=zone)
-        risks.append(risk)
+        plan_risks.append(risk)
         items.append(_item(entry, risk))
     metadata = Metadata(
         title=_line(f"{agency.name} compliance report POA&M"), last_modified=context.as_of,
@@ -132,7 +132,7 @@ def poam(context: ReportContext, entries: Iterable[PoamEntry]) -> PlanOfActionAn
                          short_name=_line(agency.code))])
     return PlanOfActionAndMilestones(
         uuid=_derived(agency.code, "poam", context.as_of.isoformat()), metadata=metadata,
-        system_id=SystemId(identifier_type=AGENCY_IDS, id=agency.code), risks=risks or None,
+        system_id=SystemId(identifier_type=AGENCY_IDS, id=agency.code), risks=plan_risks or None,
         poam_items=items or [_placeholder(context)])
 
 

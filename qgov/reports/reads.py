@@ -1,26 +1,11 @@
-"""Reads that several apps' section builders share: the evidence files a section relies on, the end
-of a sunset review's window, how a person is named in a table."""
+"""Reads that several apps' section builders share: the evidence files a section relies on and how a
+person is named in a table."""
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 
 from django.db.models import Q, QuerySet
 
 from qgov.reports.document import EvidenceReference, ReportContext
-
-DEFAULT_HORIZON_MONTHS = 12  # a sunset review's window when the run gave none (build.horizon_end's default)
-
-
-def window_end(context: ReportContext) -> dt.date:
-    """The last day of the sunset review's window: the run's, else 12 months from the as-of day."""
-    if context.horizon_end is not None:
-        return context.horizon_end
-    import calendar
-
-    start = context.as_of_date
-    index = start.month - 1 + DEFAULT_HORIZON_MONTHS
-    year, month = start.year + index // 12, index % 12 + 1
-    return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
 
 
 def person_label(user) -> str | None:

@@ -7,7 +7,6 @@ import io
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -224,19 +223,14 @@ def _fail(run: ReportRun, error: Exception) -> None:
 
 
 def _notify_ready(run: ReportRun) -> None:
-    """A scheduled report is ready: the agency's auditors and admins are told."""
-    from django.contrib.auth import get_user_model
-
-    from qgov.choices import RoleChoices
-    from qgov.models import Membership
+    """A scheduled report is ready: those who may request reports in the agency (its auditors and
+    admins) are told."""
+    from qgov.permissions import users_who_can
     from qgov.services import notify
 
-    users = get_user_model().objects.filter(
-        is_active=True, pk__in=Membership.objects.filter(
-            agency_id=run.agency_id, role__in=[RoleChoices.AUDITOR, RoleChoices.ADMIN]).values("user_id"))
     with audit_context(source=AuditSourceChoices.TASK, label="task:report_run_execute"):
-        notify(users=list(users), agency=run.agency, url=run.get_absolute_url(),
-               title=_("%(report)s is ready") % {"report": run.get_kind_display()},
+        notify(users=list(users_who_can(run.agency_id, Action.REQUEST_REPORT, ReportRun)), agency=run.agency,
+               url=run.get_absolute_url(), title=_("%(report)s is ready") % {"report": run.get_kind_display()},
                body=_("The scheduled %(report)s of %(agency)s (%(when)s) is ready to download.") % {
                    "report": run.get_kind_display().lower(), "agency": run.agency.name,
                    "when": timezone.localtime(run.as_of).strftime("%d %b %Y")})
@@ -268,18 +262,16 @@ def report_runs_requeue(*, now=None) -> list[int]:
 
 
 def next_run_after(when: dt.datetime, frequency: str) -> dt.datetime:
+    """The run after `when`: a day or a week on, or the same day one or three months on (the last
+    day of a shorter month), at the same time of day."""
+    from qgov.dates import add_months
     from qgov.reports.choices import ScheduleFrequencyChoices as Frequency
 
     if frequency == Frequency.DAILY:
         return when + dt.timedelta(days=1)
     if frequency == Frequency.WEEKLY:
         return when + dt.timedelta(weeks=1)
-    months = 1 if frequency == Frequency.MONTHLY else 3
-    import calendar
-
-    month = when.month - 1 + months
-    year, month = when.year + month // 12, month % 12 + 1
-    return when.replace(year=year, month=month, day=min(when.day, calendar.monthrange(year, month)[1]))
+    return dt.datetime.combine(add_months(when.date(), 1 if frequency == Frequency.MONTHLY else 3), when.timetz())
 
 
 def report_schedules_run_due(*, now=None) -> list[ReportRun]:
@@ -350,7 +342,3 @@ def report_verify(*, data: bytes, user=None) -> ReportVerification:
                                         "(%(kind)s, %(agency)s).") % {
                                   "file": stored.get_format_display(), "run": stored.run_id,
                                   "kind": stored.run.get_kind_display(), "agency": stored.run.agency.name})
-
-
-def report_storage_root():
-    return settings.MEDIA_ROOT

@@ -1,7 +1,6 @@
 """The sunset-review section (what falls due over the horizon) and the public transparency summary
 (aggregates only: counts by band, status, category and quarter)."""
 
-import calendar
 from datetime import date
 
 from django.db.models import Count, Q
@@ -22,18 +21,9 @@ from risks.selectors import matrix_of
 # --- sunset review -----------------------------------------------------------------------------
 
 
-def horizon_of(context: ReportContext) -> date:
-    """The end of the review's window; twelve months when the run gives none."""
-    if context.horizon_end is not None:
-        return context.horizon_end
-    start = context.as_of_date
-    day = min(start.day, calendar.monthrange(start.year + 1, start.month)[1])
-    return start.replace(year=start.year + 1, day=day)
-
-
 def sunset_section(context: ReportContext) -> SectionData:
     agency, start = context.agency, context.as_of_date
-    end = horizon_of(context)
+    end = context.window_end
     acceptances = RiskAcceptance.objects.filter(agency=agency, status__in=ACTIVE_ACCEPTANCE_STATES,
                                                 valid_until__gte=start, valid_until__lte=end)
     reviews = open_risks(agency).filter(review_date__gte=start, review_date__lte=end)

@@ -1,19 +1,13 @@
-// Follows a report run on its page: polls the run's JSON (the REST API, with the page's session)
-// until it has finished, updating status, progress and stage; then shows the error (and the Retry
-// button) or the files with their size, pages and SHA-256.
+// Follows a report run on its page (qgov/run-follow.js polls it), updating status, progress and
+// stage; then shows the error (and the Retry button) or the files with their size, pages and SHA-256.
 (function () {
   "use strict";
   var root = document.getElementById("report-run");
   if (!root) { return; }
   var text = JSON.parse(document.getElementById("report-run-text").textContent);
-  var finished = ["succeeded", "failed"];
-  var delay = 1000;
-
-  function field(name) { return root.querySelector('[data-field="' + name + '"]'); }
-  function set(name, value) {
-    var node = field(name);
-    if (node) { node.textContent = value === null || value === undefined || value === "" ? "—" : String(value); }
-  }
+  var page = window.qgovRun.fields(root);
+  var field = page.field;
+  var set = page.set;
   // ISO 8601 as the server writes times (the API's value keeps the agency's UTC offset).
   function time(value) {
     if (!value) { return null; }
@@ -60,11 +54,8 @@
   }
 
   function render(run) {
-    var done = finished.indexOf(run.status) !== -1;
-    var badge = field("status");
-    badge.textContent = text.statuses[run.status] || run.status;
-    badge.className = "badge fs-6 " + (run.status === "succeeded" ? "text-bg-success"
-      : run.status === "failed" ? "text-bg-danger" : "text-bg-secondary");
+    var done = window.qgovRun.isFinished(run.status);
+    window.qgovRun.showStatus(field("status"), run.status, text.statuses);
     set("stage", run.status === "succeeded" ? text.succeeded : run.status === "failed" ? text.failed
       : run.stage || text.waiting);
     set("started", time(run.started));
@@ -84,23 +75,5 @@
     if (run.status === "succeeded") { renderFiles(run.files); }
   }
 
-  function poll() {
-    fetch(root.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (!response.ok) { throw new Error("HTTP " + response.status); }
-        return response.json();
-      })
-      .then(function (run) {
-        root.dataset.status = run.status;
-        render(run);
-        delay = 1000;
-        if (finished.indexOf(run.status) === -1) { window.setTimeout(poll, delay); }
-      })
-      .catch(function () {
-        delay = Math.min(delay * 2, 30000);  // the server is busy or gone: ask less often
-        window.setTimeout(poll, delay);
-      });
-  }
-
-  if (finished.indexOf(root.dataset.status) === -1) { window.setTimeout(poll, delay); }
+  window.qgovRun.follow(root, render);
 }());
