@@ -32,6 +32,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from django.utils import timezone
 
 from qgov.choices import AuditActionChoices, AuditSourceChoices
+from qgov.integrations.events import change_recorded
 
 GENESIS_HASH = "0" * 64
 PLATFORM_CHAIN = "platform"
@@ -333,6 +334,8 @@ def record_event(instance, *, action: str, before: dict | None, after: dict | No
             held[chain] = head
         else:
             AuditChainHead.objects.filter(pk=head.pk).update(seq=event.seq, hash=event.hash)
+        # Webhook outbox rows are written here, in the change's transaction (qgov.integrations).
+        change_recorded.send(sender=type(instance), event=event, instance=instance)
     return event
 
 

@@ -1,0 +1,38 @@
+"""The one stream of events: audited changes, and the few events that change no record.
+
+`change_recorded` is sent by `qgov.audit.record_event` for every audit event it writes, inside the
+writer's transaction (so whatever a receiver writes commits or rolls back with the change).
+Receivers must be quick and must not call out of the process: they write outbox rows.
+"""
+
+from django.dispatch import Signal
+
+from qgov.choices import AuditActionChoices
+
+# Sent with `event` (the AuditEvent just written) and `instance` (the record, or what was deleted).
+change_recorded = Signal()
+
+# Event type names: "<app label>.<model name>.<verb>", e.g. "risks.risk.created",
+# "risks.risk.updated", "risks.risk.deleted", and a lifecycle transition by its name:
+# "risks.risk.accept". The few events that change no record have fixed names below.
+VERB_OF_ACTION = {
+    AuditActionChoices.CREATE: "created",
+    AuditActionChoices.UPDATE: "updated",
+    AuditActionChoices.DELETE: "deleted",
+}
+DUE_DATE_REMINDER = "duedate.reminder"
+REPORT_READY = "report.ready"
+WEBHOOK_TEST = "webhook.test"
+
+
+def model_event_prefix(model) -> str:
+    return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
+def event_type_of(event) -> str:
+    """The event type name of an audit event."""
+    model = event.content_type.model_class()
+    prefix = model_event_prefix(model) if model is not None else f"{event.content_type.app_label}.{event.content_type.model}"
+    if event.action == AuditActionChoices.TRANSITION:
+        return f"{prefix}.{event.detail.get('transition', 'transition')}"
+    return f"{prefix}.{VERB_OF_ACTION[event.action]}"
