@@ -254,7 +254,7 @@ class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
         if (
             self.action not in ("list", "destroy")
             and response.status_code < 300
-            and isinstance(response.data, dict)
+            and isinstance(getattr(response, "data", None), dict)  # not a replayed answer (Idempotency-Key)
             and "version" in response.data
         ):
             response["ETag"] = etag(response.data["version"])

@@ -72,10 +72,6 @@ class Replay(Exception):
         self.stored = stored
 
 
-class ReplayedResponse(HttpResponse):
-    pass
-
-
 @dataclass(frozen=True)
 class Claim:
     scope: str
@@ -120,14 +116,19 @@ def fingerprint_of(request) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def lock_id(scope: str, key: str) -> int:
+    """The key's PostgreSQL advisory lock: one bigint, a key space apart from the runs' two-integer
+    locks (qgov.runs)."""
+    return int.from_bytes(hashlib.sha256(f"{scope}\n{key}".encode()).digest()[:8], "big", signed=True)
+
+
 def _lock_taken(scope: str, key: str) -> bool:
     """On PostgreSQL, the key's advisory lock for the rest of the transaction, unless another
-    transaction holds it. The one-bigint key space is apart from the runs' two-integer locks."""
+    transaction holds it (then the request with the key is still running)."""
     if connection.vendor != "postgresql":
         return True
-    lock_id = int.from_bytes(hashlib.sha256(f"{scope}\n{key}".encode()).digest()[:8], "big", signed=True)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id(scope, key)])
         return cursor.fetchone()[0]
 
 
@@ -155,8 +156,8 @@ def claim(request) -> Claim | None:
     raise Replay(stored)
 
 
-def replayed_response(stored: IdempotencyKey) -> ReplayedResponse:
-    response = ReplayedResponse(bytes(stored.body), status=stored.status)
+def replayed_response(stored: IdempotencyKey) -> HttpResponse:
+    response = HttpResponse(bytes(stored.body), status=stored.status)
     if "Content-Type" not in stored.headers:
         del response["Content-Type"]
     for name, value in stored.headers.items():
@@ -170,13 +171,14 @@ def store(claimed: Claim, request, response) -> bool:
     with the key committed first (SQLite only: PostgreSQL's advisory lock keeps them apart)."""
     if hasattr(response, "render") and not response.is_rendered:
         response.render()
+    now = timezone.now()
     try:
         with transaction.atomic():
             IdempotencyKey.objects.create(
                 scope=claimed.scope, key=claimed.key, fingerprint=claimed.fingerprint, method=request.method,
                 path=request.path[:2000], status=response.status_code, body=response.content,
                 headers={name: response[name] for name in REPLAYED_HEADERS if name in response},
-                expires=timezone.now() + timedelta(hours=settings.QGOV_IDEMPOTENCY_KEY_HOURS))
+                created=now, expires=now + timedelta(hours=settings.QGOV_IDEMPOTENCY_KEY_HOURS))
     except IntegrityError:
         return False
     return True
@@ -197,7 +199,8 @@ class IdempotentWritesMixin:
         # The services' own atomic blocks become savepoints of this one; their on_commit callbacks
         # (tasks, files kept) run once the change and its stored answer have both committed.
         with transaction.atomic():
-            return super().dispatch(request, *args, **kwargs)
+            response = super().dispatch(request, *args, **kwargs)  # finalized: its ETag is set
+            return self.keep_answer(response)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authenticated and permitted first
@@ -209,14 +212,12 @@ class IdempotentWritesMixin:
             return replayed_response(exc.stored)
         return super().handle_exception(exc)
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        if isinstance(response, ReplayedResponse):
-            return response
-        response = super().finalize_response(request, response, *args, **kwargs)
+    def keep_answer(self, response):
+        """Stores an answer below 400 with the claimed key; undoes whatever a 5xx wrote."""
         claimed, self.idempotency_claim = self.idempotency_claim, None
-        if is_keyed(request) and response.status_code >= 500:
+        if response.status_code >= 500:
             transaction.set_rollback(True)  # nothing of a failed keyed request stays: the key may be retried
-        elif claimed is not None and response.status_code < 400 and not store(claimed, request, response):
+        elif claimed is not None and response.status_code < 400 and not store(claimed, self.request, response):
             transaction.set_rollback(True)
-            response = super().finalize_response(request, self.handle_exception(KeyInUse()), *args, **kwargs)
+            response = self.finalize_response(self.request, self.handle_exception(KeyInUse()))
         return response

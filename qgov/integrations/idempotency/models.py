@@ -1,6 +1,7 @@
 """The stored answers of API writes sent with an `Idempotency-Key`. Re-exported by qgov.models."""
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,7 +21,7 @@ class IdempotencyKey(models.Model):
     headers = models.JSONField(_("headers"), default=dict, editable=False,
                                help_text=_("The answer's headers that are replayed (Content-Type, Location, ETag)."))
     body = models.BinaryField(_("body"), editable=False)
-    created = models.DateTimeField(_("created"), auto_now_add=True)
+    created = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     expires = models.DateTimeField(_("expires"), db_index=True)
 
     class Meta:
