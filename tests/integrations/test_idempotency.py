@@ -411,3 +411,13 @@ def test_two_requests_with_one_key_at_once_make_one_record(agency, editor):
     assert Risk.objects.count() == 1
     assert AuditEvent.objects.count() == events + 1
     assert IdempotencyKey.objects.count() == 1
+
+
+def test_the_purge_runs_hourly_from_the_beat_schedule():
+    from qgov.celery import app
+
+    entry = app.conf.beat_schedule["purge-expired-idempotency-keys-hourly"]
+
+    assert entry["task"] == "qgov.integrations.idempotency.tasks.idempotency_keys_purge_expired"
+    assert entry["task"] in app.tasks
+    assert (entry["schedule"].minute, entry["schedule"].hour) == ({20}, set(range(24)))
