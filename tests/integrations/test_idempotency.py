@@ -158,6 +158,16 @@ def test_keys_of_1_to_255_printable_characters_are_taken_as_sent(key, agency, ed
     assert IdempotencyKey.objects.get().key == key
 
 
+def test_a_method_the_operation_does_not_take_is_405_whatever_the_key(agency, editor):
+    client = token_client(editor)
+    client.post("/api/notifications/mark-read/", {}, format="json", HTTP_IDEMPOTENCY_KEY="used")
+
+    response = client.put("/api/notifications/mark-read/", {}, format="json", HTTP_IDEMPOTENCY_KEY="used")
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
 def test_a_retried_patch_changes_the_record_once(agency, editor):
     client = token_client(editor)
     risk = RiskFactory(agency=agency)

@@ -204,7 +204,9 @@ class IdempotentWritesMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authenticated and permitted first
-        if is_keyed(request):
+        method = request.method.lower()
+        # A method the view does not take is its 405, whatever the key.
+        if is_keyed(request) and method in self.http_method_names and hasattr(self, method):
             self.idempotency_claim = claim(request)
 
     def handle_exception(self, exc):
