@@ -286,6 +286,32 @@ def test_a_failed_keyed_write_leaves_nothing_behind(answer, superuser):
     assert not IdempotencyKey.objects.exists()
 
 
+class AgencyViewSetRacedByAnotherRequest(AgencyViewSet):
+    """While this write runs, another request with its key commits first: what the unique constraint
+    catches where no advisory lock keeps the two apart (SQLite)."""
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        IdempotencyKey.objects.create(scope=f"user:{self.request.user.pk}", key="raced", fingerprint="0" * 64,
+                                      method="POST", path="/api/agencies/", status=201, body=b"{}",
+                                      expires=timezone.now() + timedelta(hours=1))
+
+
+def test_the_loser_of_a_race_for_a_key_is_409_and_writes_nothing(superuser):
+    request = RequestFactory().post("/api/agencies/", {"name": "Raced", "code": "RC", "sector": "finance"},
+                                    content_type="application/json", HTTP_IDEMPOTENCY_KEY="raced")
+    force_authenticate(request, superuser)
+    agencies, events = Agency.objects.count(), AuditEvent.objects.count()
+
+    response = AgencyViewSetRacedByAnotherRequest.as_view({"post": "create"})(request)
+
+    assert response.status_code == 409
+    assert response["Retry-After"] == "2"
+    assert response.render().data == IN_USE
+    assert (Agency.objects.count(), AuditEvent.objects.count()) == (agencies, events)
+    assert not IdempotencyKey.objects.exists()  # the winner's row was this test's stand-in, rolled back too
+
+
 def test_a_key_past_its_retention_is_purged_and_may_be_used_again(agency, editor, settings):
     client = token_client(editor)
     post(client, "/api/risks/", new_risk(agency), "old")

@@ -10,9 +10,9 @@ viewsets, so every app's API has it:
 - on PostgreSQL, a transaction-level advisory lock on (scope, key) is taken before the lookup: a
   second request with the key while the first runs answers 409 with Retry-After. SQLite has one
   writer at a time; there the unique (scope, key) constraint catches the rare race (also a 409);
-- only answers below 400 are stored: after an error nothing was written, and the same key may be
-  sent again, with the same request or a corrected one. A 5xx (or an exception) also rolls back
-  whatever the request wrote.
+- only answers below 400 are stored (and not streamed ones, which no write answers today): after
+  an error nothing was written, and the same key may be sent again, with the same request or a
+  corrected one. A 5xx (or an exception) also rolls back whatever the request wrote.
 """
 
 import hashlib
@@ -219,7 +219,8 @@ class IdempotentWritesMixin:
         claimed, self.idempotency_claim = self.idempotency_claim, None
         if response.status_code >= 500:
             transaction.set_rollback(True)  # nothing of a failed keyed request stays: the key may be retried
-        elif claimed is not None and response.status_code < 400 and not store(claimed, self.request, response):
+        elif (claimed is not None and response.status_code < 400 and not response.streaming
+              and not store(claimed, self.request, response)):
             transaction.set_rollback(True)
             response = self.finalize_response(self.request, self.handle_exception(KeyInUse()))
         return response
