@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.response import Response
@@ -393,8 +393,6 @@ def test_a_request_while_the_first_with_its_key_runs_is_409(agency, editor):
 
     def hold_the_key():
         # What the first request holds while it runs: the key's lock, in an open transaction.
-        from django.db import transaction
-
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id(scope, "busy")])
             held.set()
