@@ -18,4 +18,5 @@ class QgovConfig(AppConfig):
         # Each app's imports.py declares what it lets people import (qgov.imports.register).
         autodiscover_modules("imports")
         from qgov.imports import tasks  # noqa: F401 - registers the import task with Celery
+        from qgov.integrations.idempotency import tasks as idempotency_tasks  # noqa: F401 - and the key purge
         from qgov.reports import tasks as report_tasks  # noqa: F401 - and the report tasks

@@ -557,5 +557,8 @@ class ImportRun(AgencyScopedModel):
 # Evidence files live in their own package; re-exported here with the other core models.
 from qgov.evidence.models import CustodyEvent, EvidenceFile  # noqa: E402, F401
 
+# The stored answers of API writes sent with an Idempotency-Key (qgov.integrations.idempotency).
+from qgov.integrations.idempotency.models import IdempotencyKey  # noqa: E402, F401
+
 # Report runs, their files and schedules live in the reports package.
 from qgov.reports.models import ReportFile, ReportRun, ReportSchedule  # noqa: E402, F401

@@ -273,6 +273,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "qgov.reports.tasks.report_runs_requeue",
         "schedule": crontab(minute="*/5"),
     },
+    # Idempotency keys past their retention (QGOV_IDEMPOTENCY_KEY_HOURS); a key may be reused after.
+    "purge-expired-idempotency-keys-hourly": {
+        "task": "qgov.integrations.idempotency.tasks.idempotency_keys_purge_expired",
+        "schedule": crontab(minute=20),
+    },
 }
 
 REST_FRAMEWORK = {
@@ -321,6 +326,8 @@ SPECTACULAR_SETTINGS = {
 # (flagged as such) instead of a COUNT(*) of the whole result on every page (docs/api.md).
 QGOV_EXACT_COUNT_LIMIT = env.int("QGOV_EXACT_COUNT_LIMIT", default=10_000)
 QGOV_API_TOKEN_TTL = timedelta(days=env.int("QGOV_API_TOKEN_TTL_DAYS", default=30))
+# How long an API write's Idempotency-Key and its stored answer are kept (docs/integrating.md).
+QGOV_IDEMPOTENCY_KEY_HOURS = env.int("QGOV_IDEMPOTENCY_KEY_HOURS", default=72)
 
 # Imports (CSV, XLSX): the largest file accepted, and the most data rows one import may hold.
 QGOV_IMPORT_MAX_BYTES = env.int("QGOV_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)

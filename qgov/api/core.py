@@ -22,6 +22,7 @@ from qgov.api.schema import ErrorSerializer
 from qgov.api.serializers import QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
+from qgov.integrations.idempotency.api import IdempotentWritesMixin
 from qgov.models import (
     RECORD_FIELDS,
     Agency,
@@ -126,7 +127,7 @@ class UserSerializer(QgovModelSerializer):
         return instance
 
 
-class UserViewSet(viewsets.ModelViewSet):
+class UserViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
     """Platform admins create and change users; agency admins see the members of their agencies."""
 
     queryset = User.objects.none()  # the model, for the schema; get_queryset() scopes the real one
@@ -250,8 +251,8 @@ class ApiTokenSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
-                      viewsets.GenericViewSet):
+class ApiTokenViewSet(IdempotentWritesMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """The caller's own tokens and, for agency admins, their agencies' system tokens. DELETE revokes."""
 
     queryset = ApiToken.objects.none()  # the model, for the schema; get_queryset() scopes the real one
@@ -278,7 +279,7 @@ class NotificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
+class NotificationViewSet(IdempotentWritesMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Notification.objects.none()  # the model, for the schema; get_queryset() scopes the real one
     serializer_class = NotificationSerializer
     permission_classes = [IsAuthenticated]  # only the caller's own notifications are listed

@@ -41,7 +41,10 @@ ERROR_DESCRIPTIONS = {
          "ETag is the current one.",
     413: "The request body is larger than the server accepts.",
     415: "The request body is not in a media type this operation reads.",
+    422: "The Idempotency-Key was sent before with a different request (method, path, query or body).",
 }
+KEY_IN_USE = ("A request with the same Idempotency-Key is still being processed; send it again after "
+              "Retry-After seconds.")
 
 
 EXTRA_REQUEST_FIELDS = {
@@ -66,8 +69,45 @@ class QgovAutoSchema(AutoSchema):
                 "description": ERROR_DESCRIPTIONS[status],
                 "content": {"application/json": {"schema": error}},
             })
+        if self.takes_idempotency_key():
+            self.add_idempotency_key(operation, error)
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+    def takes_idempotency_key(self) -> bool:
+        from qgov.integrations.idempotency.api import METHODS, IdempotentWritesMixin
+
+        return self.method in METHODS and isinstance(self.view, IdempotentWritesMixin)
+
+    def add_idempotency_key(self, operation, error):
+        """The Idempotency-Key header, its replay header on success, and its 409 and 422."""
+        from qgov.integrations.idempotency.api import HEADER, KEY_PATTERN, REPLAYED
+
+        operation.setdefault("parameters", []).append({
+            "in": "header", "name": HEADER, "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},
+            "description": "A key of your choosing (e.g. a UUID) that makes this write safe to retry: sent "
+                           "again, with the same request, within the retention (72 hours by default), it "
+                           "answers the first answer again, with `Idempotent-Replayed: true`, and changes "
+                           "nothing. Scoped to your token (or session user).",
+        })
+        responses = operation["responses"]
+        for code, response in responses.items():
+            if code.startswith("2"):
+                response.setdefault("headers", {})[REPLAYED] = {
+                    "schema": {"type": "string", "enum": ["true"]},
+                    "description": "Present when this is the stored answer to an earlier request with the "
+                                   "same Idempotency-Key.",
+                }
+        retry_after = {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
+                                       "description": "Seconds to wait before sending the request again."}}
+        if "409" in responses:
+            responses["409"]["description"] += f" Or: {KEY_IN_USE[0].lower()}{KEY_IN_USE[1:]}"
+        else:
+            responses["409"] = {"description": KEY_IN_USE, "content": {"application/json": {"schema": error}}}
+        responses["409"].setdefault("headers", {}).update(retry_after)
+        responses.setdefault("422", {"description": ERROR_DESCRIPTIONS[422],
+                                     "content": {"application/json": {"schema": error}}})
 
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)

@@ -18,6 +18,7 @@ from qgov.api.fields import BriefRelatedField
 from qgov.api.permissions import METHOD_ACTIONS
 from qgov.api.schema import ErrorSerializer
 from qgov.api.serializers import StrictFieldsMixin
+from qgov.integrations.idempotency.api import IdempotentWritesMixin
 from qgov.lifecycle import lifecycle_of
 from qgov.roles import Action
 from qgov.services import object_delete, object_transition
@@ -175,8 +176,9 @@ class RecordContentNegotiation(DefaultContentNegotiation):
     settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
 
 
-class QgovReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
-    """Records the API only reads (audit events, checkpoints, import runs), scoped by `restrict()`."""
+class QgovReadOnlyViewSet(IdempotentWritesMixin, viewsets.ReadOnlyModelViewSet):
+    """Records the API only reads (audit events, checkpoints, import runs), scoped by `restrict()`; the
+    POST actions some add honour Idempotency-Key."""
 
     content_negotiation_class = RecordContentNegotiation
 
@@ -187,9 +189,9 @@ class QgovReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_queryset().restrict(self.request.user, Action.VIEW)
 
 
-class QgovModelViewSet(viewsets.ModelViewSet):
+class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
     """Lists and reads through `restrict(user, "view")`; writes through the core services; detail
-    responses carry an ETag and updates honour If-Match (412 when stale)."""
+    responses carry an ETag, updates honour If-Match (412 when stale) and every write Idempotency-Key."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     content_negotiation_class = RecordContentNegotiation
@@ -252,7 +254,7 @@ class QgovModelViewSet(viewsets.ModelViewSet):
         if (
             self.action not in ("list", "destroy")
             and response.status_code < 300
-            and isinstance(response.data, dict)
+            and isinstance(getattr(response, "data", None), dict)  # not a replayed answer (Idempotency-Key)
             and "version" in response.data
         ):
             response["ETag"] = etag(response.data["version"])

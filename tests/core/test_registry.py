@@ -65,9 +65,10 @@ def test_risks_beat_entry_is_scheduled_from_its_declaration():
     assert "lapse-risk-acceptances-daily" not in settings.CELERY_BEAT_SCHEDULE
     schedule = celery_app.conf.beat_schedule
     assert sorted(schedule) == ["expire-certifications-daily", "lapse-risk-acceptances-daily",
-                                "requeue-lost-report-runs", "run-due-report-schedules",
-                                "send-due-date-reminders-daily", "send-hour-reminders-every-5-minutes",
-                                "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]
+                                "purge-expired-idempotency-keys-hourly", "requeue-lost-report-runs",
+                                "run-due-report-schedules", "send-due-date-reminders-daily",
+                                "send-hour-reminders-every-5-minutes", "verify-audit-chain-nightly",
+                                "write-audit-checkpoints-daily"]
     assert schedule["lapse-risk-acceptances-daily"]["task"] == "risks.tasks.lapse_risk_acceptances"
     assert schedule["send-hour-reminders-every-5-minutes"]["task"] == "qgov.tasks.send_hour_reminders"
     assert str(schedule["send-hour-reminders-every-5-minutes"]["schedule"]) == (
@@ -119,6 +120,7 @@ def test_a_new_app_gets_its_api_routes_and_dashboard_panel(sandbox_app, client, 
 def test_a_new_app_adds_its_beat_entries_and_removes_them_when_unregistered(sandbox_app):
     schedule = celery_app.conf.beat_schedule
     assert sorted(schedule) == ["expire-certifications-daily", "lapse-risk-acceptances-daily",
+                                "purge-expired-idempotency-keys-hourly",
                                 "requeue-lost-report-runs", "run-due-report-schedules", "sandbox-nightly",
                                 "send-due-date-reminders-daily", "send-hour-reminders-every-5-minutes",
                                 "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]
@@ -127,7 +129,8 @@ def test_a_new_app_adds_its_beat_entries_and_removes_them_when_unregistered(sand
         registry.register(sandbox.APP)
     registry.unregister(sandbox.APP.label)
     assert sorted(celery_app.conf.beat_schedule) == [
-        "expire-certifications-daily", "lapse-risk-acceptances-daily", "requeue-lost-report-runs",
+        "expire-certifications-daily", "lapse-risk-acceptances-daily", "purge-expired-idempotency-keys-hourly",
+        "requeue-lost-report-runs",
         "run-due-report-schedules", "send-due-date-reminders-daily", "send-hour-reminders-every-5-minutes",
         "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]
     registry.register(sandbox.APP)  # for the fixture to remove
