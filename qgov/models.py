@@ -557,5 +557,8 @@ class ImportRun(AgencyScopedModel):
 # Evidence files live in their own package; re-exported here with the other core models.
 from qgov.evidence.models import CustodyEvent, EvidenceFile  # noqa: E402, F401
 
+# Webhook endpoints, their deliveries (the outbox) and attempts live in the integrations package.
+from qgov.integrations.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: E402, F401
+
 # Report runs, their files and schedules live in the reports package.
 from qgov.reports.models import ReportFile, ReportRun, ReportSchedule  # noqa: E402, F401

@@ -36,3 +36,34 @@ def event_type_of(event) -> str:
     if event.action == AuditActionChoices.TRANSITION:
         return f"{prefix}.{event.detail.get('transition', 'transition')}"
     return f"{prefix}.{VERB_OF_ACTION[event.action]}"
+
+
+# Sent by `emit()` for an event that changes no record, with agency_id, event_type and data.
+event_emitted = Signal()
+FIXED_EVENT_TYPES = (DUE_DATE_REMINDER, REPORT_READY, WEBHOOK_TEST)
+
+
+def emit(*, agency_id: int, event_type: str, data: dict) -> None:
+    """An event that changes no record (a due-date reminder, a report ready). Call it inside the
+    transaction that decided it, like an audited change: its outbox rows commit with it."""
+    event_emitted.send(sender=None, agency_id=agency_id, event_type=event_type, data=data)
+
+
+def known_event_types() -> list[str]:
+    """Every event type an endpoint may subscribe to: created / updated / deleted of each audited
+    agency record, each lifecycle transition, and the fixed names above."""
+    from django.apps import apps
+
+    from qgov.lifecycle import lifecycle_of
+    from qgov.models import AgencyScopedModel
+
+    names = list(FIXED_EVENT_TYPES)
+    for model in apps.get_models():
+        if not issubclass(model, AgencyScopedModel):
+            continue
+        prefix = model_event_prefix(model)
+        names += [f"{prefix}.{verb}" for verb in VERB_OF_ACTION.values()]
+        lifecycle = lifecycle_of(model)
+        if lifecycle is not None:
+            names += [f"{prefix}.{transition.name}" for transition in lifecycle.transitions]
+    return sorted(set(names))
