@@ -18,4 +18,8 @@ class QgovConfig(AppConfig):
         # Each app's imports.py declares what it lets people import (qgov.imports.register).
         autodiscover_modules("imports")
         from qgov.imports import tasks  # noqa: F401 - registers the import task with Celery
+
+        # The webhook outbox receivers (change_recorded, event_emitted) and the sender's tasks.
+        from qgov.integrations.webhooks import services as webhook_services  # noqa: F401
+        from qgov.integrations.webhooks import tasks as webhook_tasks  # noqa: F401
         from qgov.reports import tasks as report_tasks  # noqa: F401 - and the report tasks

@@ -19,7 +19,8 @@ class WebhookEndpoint(AgencyScopedModel):
     """A receiver an agency admin subscribed to some of the agency's event types."""
 
     name = models.CharField(_("name"), max_length=100)
-    url = models.URLField(_("URL"), max_length=500,
+    # Not `url`: every API record's `url` is its own link.
+    target_url = models.URLField(_("target URL"), max_length=500,
                           help_text=_("https only, on a public address (unless the operator allows the host)."))
     description = LongTextField(_("description"), blank=True)
     all_events = models.BooleanField(_("all events"), default=False,
@@ -55,6 +56,12 @@ class WebhookEndpoint(AgencyScopedModel):
     def get_absolute_url(self):
         return reverse("qgov:webhookendpoint_detail", args=[self.pk])
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._saved_target_url = instance.__dict__.get("target_url")
+        return instance
+
     def subscribes_to(self, event_type: str) -> bool:
         return self.all_events or event_type in self.event_types
 
@@ -72,11 +79,13 @@ class WebhookEndpoint(AgencyScopedModel):
             elif not self.event_types and not self.all_events:
                 errors["event_types"] = [_("Choose at least one event type, or all events.")]
             self.event_types = sorted(set(self.event_types))
-        if self.url and "url" not in errors:
+        # Resolved when set or changed (and again at every send): an edit of the name is not refused
+        # because the receiver's DNS is down.
+        if self.target_url and self.target_url != getattr(self, "_saved_target_url", None):
             try:
-                check_url(self.url)
+                check_url(self.target_url)
             except TargetRefused as refused:
-                errors["url"] = [str(refused)]
+                errors["target_url"] = [str(refused)]
         if errors:
             raise ValidationError(errors)
 
