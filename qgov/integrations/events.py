@@ -32,7 +32,8 @@ def model_event_prefix(model) -> str:
 def event_type_of(event) -> str:
     """The event type name of an audit event."""
     model = event.content_type.model_class()
-    prefix = model_event_prefix(model) if model is not None else f"{event.content_type.app_label}.{event.content_type.model}"
+    content_type = event.content_type
+    prefix = model_event_prefix(model) if model is not None else f"{content_type.app_label}.{content_type.model}"
     if event.action == AuditActionChoices.TRANSITION:
         return f"{prefix}.{event.detail.get('transition', 'transition')}"
     return f"{prefix}.{VERB_OF_ACTION[event.action]}"
@@ -51,7 +52,8 @@ def emit(*, agency_id: int, event_type: str, data: dict) -> None:
 
 def known_event_types() -> list[str]:
     """Every event type an endpoint may subscribe to: created / updated / deleted of each audited
-    agency record, each lifecycle transition, and the fixed names above."""
+    agency record (but of models that say `emits_webhooks = False`), each lifecycle transition, and
+    the fixed names above."""
     from django.apps import apps
 
     from qgov.lifecycle import lifecycle_of
@@ -59,7 +61,7 @@ def known_event_types() -> list[str]:
 
     names = list(FIXED_EVENT_TYPES)
     for model in apps.get_models():
-        if not issubclass(model, AgencyScopedModel):
+        if not issubclass(model, AgencyScopedModel) or not getattr(model, "emits_webhooks", True):
             continue
         prefix = model_event_prefix(model)
         names += [f"{prefix}.{verb}" for verb in VERB_OF_ACTION.values()]

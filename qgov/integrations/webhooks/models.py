@@ -40,6 +40,8 @@ class WebhookEndpoint(AgencyScopedModel):
                                    related_name="+", editable=False, verbose_name=_("created by"))
 
     creator_field = "created_by"
+    # Its changes are not webhook events: one receiver would learn where the others are.
+    emits_webhooks = False
     action_map = dict.fromkeys((Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE, Action.EXPORT),
                                Action.MANAGE_WEBHOOKS)
     audit_exclude = ("created", "last_updated", "secret_sealed", "previous_secret_sealed")
@@ -157,7 +159,7 @@ class WebhookAttempt(models.Model):
     attempted_at = models.DateTimeField(_("attempted"))
     status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
     latency_ms = models.PositiveIntegerField(_("latency (ms)"), default=0)
-    response_excerpt = models.TextField(_("response (truncated)"), blank=True)
+    response_excerpt = models.TextField(_("response (truncated)"), blank=True, editable=False)
     error = models.CharField(_("error"), max_length=500, blank=True)
 
     class Meta:

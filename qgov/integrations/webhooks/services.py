@@ -124,7 +124,7 @@ def _send_after_commit(ids: list[int]) -> None:
 def queue_change(sender, event, instance, **kwargs):
     """One delivery per subscribed endpoint, in the change's transaction; the payload is built at
     the first attempt (qgov.integrations.webhooks.delivery.build_payload)."""
-    if event.agency_id is None:
+    if event.agency_id is None or not getattr(sender, "emits_webhooks", True):
         return
     _queue(event.agency_id, event_type_of(event), audit_event=event)
 
