@@ -150,6 +150,9 @@ class WebhookDelivery(WebhookOperationalRecord, models.Model):
     def __str__(self):
         return f"{self.event_type} → {self.endpoint_id} ({self.webhook_id})"
 
+    def get_absolute_url(self):
+        return reverse("qgov:webhookdelivery_detail", args=[self.pk])
+
 
 class WebhookAttempt(models.Model):
     """One HTTP attempt of a delivery: the delivery log."""
