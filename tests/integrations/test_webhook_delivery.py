@@ -149,7 +149,7 @@ def test_a_receiver_answering_410_disables_the_endpoint_and_fails_what_it_had_pe
     # Its creator and the agency's admins are told; the change is in the audit trail.
     assert sorted(Notification.objects.values_list("user__username", "title")) == sorted([
         ("ada", "Webhook endpoint “Receiver” disabled"), (editor.username, "Webhook endpoint “Receiver” disabled")])
-    disabled = AuditEvent.objects.filter(object_id=str(endpoint.pk), action="update").get()
+    disabled = AuditEvent.objects.for_object(endpoint).filter(action="update").get()
     assert disabled.changed_fields == ["disabled_at", "disabled_reason", "is_active", "version"]
 
 
