@@ -17,6 +17,7 @@ from qgov.integrations.webhooks.forms import RedeliverSinceForm, WebhookEndpoint
 from qgov.integrations.webhooks.models import WebhookDelivery, WebhookEndpoint
 from qgov.integrations.webhooks.tables import WebhookDeliveryTable, WebhookEndpointTable
 from qgov.roles import Action
+from qgov.services import object_update
 from qgov.views.generic import (
     ObjectDeleteView,
     ObjectDetailView,
@@ -64,9 +65,12 @@ class WebhookEndpointEditView(ObjectEditView):
         if self.object is None:
             endpoint, self.new_secret = services.endpoint_create(user=self.request.user, data=data)
             return endpoint
-        if data.get("is_active") and not self.object.is_active:  # enabled again: why it stopped is history
+        # Enabled again (form.initial is the stored value; the form already set the instance's):
+        # why it stopped is history.
+        if data.get("is_active") and not form.initial.get("is_active"):
             data.update(disabled_reason="", disabled_at=None)
-        return super().save(form)
+        return object_update(instance=self.object, user=self.request.user, data=data,
+                             expected_version=form.cleaned_data["version"])
 
     def saved_response(self, saved):
         if self.object is None:
