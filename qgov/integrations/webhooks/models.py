@@ -26,7 +26,7 @@ class WebhookEndpoint(AgencyScopedModel):
     all_events = models.BooleanField(_("all events"), default=False,
                                      help_text=_("Receive every event type, including ones added later."))
     event_types = models.JSONField(_("event types"), default=list, blank=True,
-                                   help_text=_('Event type names, e.g. ["risks.risk.created", "report.ready"].'))
+                                   help_text=_('Event type names, e.g. ["qgov.membership.created", "report.ready"].'))
     is_active = models.BooleanField(_("active"), default=True)
     disabled_reason = models.CharField(_("why disabled"), max_length=300, blank=True, editable=False)
     disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True, editable=False)

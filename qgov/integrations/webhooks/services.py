@@ -3,8 +3,10 @@
 disabling. Sending is qgov.integrations.webhooks.delivery."""
 
 import datetime as dt
+import json
 
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
@@ -97,11 +99,15 @@ def _subscribed_endpoint_ids(agency_id: int, event_type: str) -> list[int]:
     return [pk for pk, all_events, types in endpoints if all_events or event_type in types]
 
 
-def _queue(agency_id: int, event_type: str, *, audit_event=None, payload=None) -> list[int]:
+def _queue(agency_id: int, event_type: str, *, audit_event=None, data=None) -> list[int]:
     endpoint_ids = _subscribed_endpoint_ids(agency_id, event_type)
     if not endpoint_ids:
         return []
     now = timezone.now()
+    payload = None
+    if data is not None:  # an emitted event: its payload is frozen now
+        data = data() if callable(data) else data
+        payload = json.loads(json.dumps(event_payload(event_type, now, data), cls=DjangoJSONEncoder))
     deliveries = WebhookDelivery.objects.bulk_create([
         WebhookDelivery(endpoint_id=pk, agency_id=agency_id, audit_event=audit_event, event_type=event_type,
                         next_attempt_at=now, payload=payload)
@@ -131,7 +137,7 @@ def queue_change(sender, event, instance, **kwargs):
 
 @receiver(event_emitted, dispatch_uid="qgov.webhooks.outbox-emitted")
 def queue_emitted(sender, agency_id, event_type, data, **kwargs):
-    _queue(agency_id, event_type, payload=event_payload(event_type, timezone.now(), data))
+    _queue(agency_id, event_type, data=data)
 
 
 # --- redelivery -----------------------------------------------------------------------------
