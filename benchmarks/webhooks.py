@@ -1,6 +1,6 @@
 """Webhooks off the write path (issue #14):
 
-    python -m benchmarks.webhooks --database-url postgres://postgres@127.0.0.1:5432/qgov_webhooks_bench \\
+    python -m benchmarks.webhooks --database-url postgres://postgres@127.0.0.1:5432/qgov_wh_bench \\
         --broker-url redis://127.0.0.1:6379/5
 
 1. Write latency: API PATCHes of a risk's title (Django test client, in-process, as an editor), in
@@ -57,7 +57,7 @@ def start_worker(env: dict, log_path: Path) -> subprocess.Popen:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qgov_webhooks_bench"))
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qgov_wh_bench"))
     parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/5"))
     parser.add_argument("--writes", type=int, default=300, help="timed writes per setting (0 and 5 endpoints)")
     parser.add_argument("--block", type=int, default=50, help="writes per alternating block")

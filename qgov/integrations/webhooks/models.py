@@ -71,6 +71,8 @@ class WebhookEndpoint(AgencyScopedModel):
         from qgov.integrations.events import known_event_types
         from qgov.integrations.webhooks.ssrf import TargetRefused, check_url
 
+        if self.is_active:  # enabled again by an admin: the reason it was disabled is history
+            self.disabled_reason, self.disabled_at = "", None
         errors = {}
         if not isinstance(self.event_types, list) or not all(isinstance(t, str) for t in self.event_types):
             errors["event_types"] = [_("A list of event type names.")]
