@@ -152,6 +152,31 @@ def main(argv=None):
         verified = sum(1 for r in receiver.received if verifier.verify(r.body, r.headers))
         ids = {r.headers["webhook-id"] for r in receiver.received}
         succeeded = WebhookDelivery.objects.filter(endpoint=endpoint, status="succeeded").count()
+
+        # --- 3. a backlog: N deliveries made while no worker ran, then one worker and the beat -----
+        worker.terminate()
+        worker.wait(timeout=30)
+        broker.delete(QUEUE)
+        with Receiver() as backlog_receiver:
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(target_url=backlog_receiver.url)
+            for number in range(args.deliveries):
+                object_update(instance=risk, user=editor, data={"title": f"Backlog {number}"})
+            broker.delete(QUEUE)  # only the beat's message will start it
+            connection.close()
+            worker = start_worker(env, log_path)
+            deadline = time.monotonic() + 60
+            while not celery_app.control.ping(destination=[f"{QUEUE}@localhost"], timeout=1.0):
+                assert worker.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            began = time.perf_counter()
+            last_beat = 0.0
+            while len(backlog_receiver.received) < args.deliveries:
+                assert time.perf_counter() - began < 600, f"{len(backlog_receiver.received)} received"
+                if time.monotonic() - last_beat > 5:
+                    webhooks_send_due.delay()
+                    last_beat = time.monotonic()
+                time.sleep(0.02)
+            drained = time.perf_counter() - began
+            backlog_verified = sum(1 for r in backlog_receiver.received if verifier.verify(r.body, r.headers))
     finally:
         worker.terminate()
         worker.wait(timeout=30)
@@ -167,6 +192,9 @@ def main(argv=None):
                        "all_delivered_s": round(delivered, 2), "received": len(receiver.received),
                        "distinct_webhook_ids": len(ids), "signatures_verified": verified,
                        "succeeded_rows": succeeded, "worker": "1 process (--pool solo)"},
+        "backlog": {"deliveries": args.deliveries, "all_delivered_s": round(drained, 2),
+                    "signatures_verified": backlog_verified,
+                    "sender_threads": int(os.environ.get("QGOV_WEBHOOK_SENDER_THREADS", 4))},
         "machine": {"python": platform.python_version(), "django": django.get_version(),
                     "platform": platform.platform(), "cpus": os.cpu_count(), "load": os.getloadavg()},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
