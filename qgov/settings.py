@@ -217,6 +217,8 @@ QGOV_SITE_URL = env("QGOV_SITE_URL", default="")
 QGOV_WEBHOOK_ALLOWED_HOSTS = env.list("QGOV_WEBHOOK_ALLOWED_HOSTS", default=[])
 # Seals the endpoints' signing secrets at rest; empty: a key derived from SECRET_KEY.
 QGOV_WEBHOOK_SECRET_KEY = env("QGOV_WEBHOOK_SECRET_KEY", default="")
+# Deliveries one sender task makes side by side (PostgreSQL; one at a time on SQLite).
+QGOV_WEBHOOK_SENDER_THREADS = env.int("QGOV_WEBHOOK_SENDER_THREADS", default=4)
 
 # Transport security: on by default in production, off for the local development server.
 HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)

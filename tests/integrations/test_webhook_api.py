@@ -10,6 +10,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from qgov.choices import RoleChoices
+from qgov.integrations.webhooks import services
 from qgov.integrations.webhooks.models import WebhookDelivery, WebhookEndpoint
 from qgov.integrations.webhooks.sealing import unseal
 from qgov.models import AuditEvent
@@ -172,3 +173,14 @@ def test_the_delivery_list_costs_the_same_queries_for_one_delivery_or_twenty(age
     for _ in range(19):
         WebhookDelivery.objects.create(endpoint=endpoint, agency=agency, event_type="report.ready")
     assert (one, count_queries()) == (3, 3)
+
+
+def test_enabling_a_disabled_endpoint_again_clears_why_it_was_disabled(agency, admin, api_as):
+    endpoint = make_endpoint(agency)
+    services.endpoint_disable(endpoint_id=endpoint.pk, reason="The receiver answered 410 Gone.")
+
+    response = api_as(admin).patch(f"/api/webhooks/{endpoint.pk}/", {"is_active": True}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert {key: response.json()[key] for key in ("is_active", "disabled_reason", "disabled_at")} == {
+        "is_active": True, "disabled_reason": "", "disabled_at": None}

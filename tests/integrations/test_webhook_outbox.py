@@ -8,7 +8,7 @@ from qgov.choices import RoleChoices
 from qgov.integrations.events import REPORT_READY, emit
 from qgov.integrations.webhooks.models import WebhookDelivery
 from qgov.models import AuditEvent
-from qgov.services import object_create, object_delete, object_update
+from qgov.services import object_create, object_delete, object_transition, object_update
 from risks.models import Risk
 from risks.services import risk_matrix_ensure
 from tests.integrations.factories import make_endpoint
@@ -100,3 +100,17 @@ def test_writing_with_subscribed_endpoints_costs_one_query_more_than_without(age
     # One read of the agency's active endpoints is paid either way; one bulk insert of five rows more.
     assert len(with_five) - len(without) == 1
     assert WebhookDelivery.objects.count() == 5
+
+
+def test_a_lifecycle_transition_is_delivered_to_endpoints_subscribed_to_it_by_name(agency, editor):
+    closes = make_endpoint(agency, name="Closes", event_types=["risks.risk.close"])
+    make_endpoint(agency, name="Updates", event_types=["risks.risk.updated"])
+    risk = create_risk(agency, editor)
+
+    object_transition(instance=risk, name="close", user=editor, reason="Link decommissioned")
+
+    delivery = WebhookDelivery.objects.get()
+    event = AuditEvent.objects.for_object(risk).get(action="transition")
+    assert (delivery.endpoint_id, delivery.event_type, delivery.audit_event_id) == (
+        closes.pk, "risks.risk.close", event.pk)
+    assert event.detail == {"transition": "close", "reason": "Link decommissioned"}

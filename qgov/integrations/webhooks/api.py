@@ -24,7 +24,7 @@ class WebhookEndpointSerializer(QgovModelSerializer):
     event_types = serializers.ListField(
         child=serializers.CharField(max_length=150), required=False, max_length=500,
         help_text="Event type names (GET /api/webhooks/event-types/ lists them), e.g. "
-                  "[\"risks.risk.created\", \"report.ready\"].")
+                  "[\"qgov.membership.created\", \"report.ready\"].")
     secret = serializers.SerializerMethodField(
         help_text="The signing secret (`whsec_…`): in the answer to the create only, never again.")
 

@@ -12,6 +12,7 @@ import json
 import random
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import certifi
@@ -36,7 +37,7 @@ RETRY_DELAYS = tuple(dt.timedelta(seconds=s) for s in (5, 300, 1800, 7200, 18000
 JITTER = 0.1  # ± 10 %, so the retries of one outage do not arrive together
 MAX_RETRY_AFTER = dt.timedelta(hours=24)
 EXCERPT_BYTES = 1024
-CLAIM_BATCH = 10
+CLAIM_BATCH = 5
 # Long enough for a whole batch to time out; a killed worker's claims are due again after it.
 LEASE = CLAIM_BATCH * dt.timedelta(seconds=TIMEOUT_SECONDS + 5)
 USER_AGENT = "qgov-webhooks/1"
@@ -57,16 +58,29 @@ def claim_due(*, ids=None, limit: int = CLAIM_BATCH, now: dt.datetime | None = N
     return claimed
 
 
-def send_due(*, ids=None, budget_seconds: float = 50.0) -> int:
-    """Send what is due (of `ids`, if given) until none is left or the time budget is spent."""
+def send_due(*, ids=None, budget_seconds: float = 50.0, threads: int = 1) -> int:
+    """Send what is due (of `ids`, if given) until none is left or the time budget is spent. With
+    `threads` > 1 (where claims skip each other's rows), that many senders work side by side, so
+    one slow receiver does not hold up the others."""
+    if threads > 1 and connection.features.has_select_for_update_skip_locked:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhooks") as pool:
+            return sum(pool.map(lambda _: _send_loop(ids, budget_seconds, close=True), range(threads)))
+    return _send_loop(ids, budget_seconds)
+
+
+def _send_loop(ids, budget_seconds: float, close: bool = False) -> int:
     started, sent = time.monotonic(), 0
-    while time.monotonic() - started < budget_seconds:
-        claimed = claim_due(ids=ids)
-        if not claimed:
-            break
-        for pk in claimed:
-            send_one(pk)
-            sent += 1
+    try:
+        while time.monotonic() - started < budget_seconds:
+            claimed = claim_due(ids=ids)
+            if not claimed:
+                break
+            for pk in claimed:
+                send_one(pk)
+                sent += 1
+    finally:
+        if close:  # a pool thread's own connection
+            connection.close()
     return sent
 
 

@@ -26,7 +26,7 @@ class WebhookEndpoint(AgencyScopedModel):
     all_events = models.BooleanField(_("all events"), default=False,
                                      help_text=_("Receive every event type, including ones added later."))
     event_types = models.JSONField(_("event types"), default=list, blank=True,
-                                   help_text=_('Event type names, e.g. ["risks.risk.created", "report.ready"].'))
+                                   help_text=_('Event type names, e.g. ["qgov.membership.created", "report.ready"].'))
     is_active = models.BooleanField(_("active"), default=True)
     disabled_reason = models.CharField(_("why disabled"), max_length=300, blank=True, editable=False)
     disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True, editable=False)
@@ -71,6 +71,8 @@ class WebhookEndpoint(AgencyScopedModel):
         from qgov.integrations.events import known_event_types
         from qgov.integrations.webhooks.ssrf import TargetRefused, check_url
 
+        if self.is_active:  # enabled again by an admin: the reason it was disabled is history
+            self.disabled_reason, self.disabled_at = "", None
         errors = {}
         if not isinstance(self.event_types, list) or not all(isinstance(t, str) for t in self.event_types):
             errors["event_types"] = [_("A list of event type names.")]
@@ -117,12 +119,15 @@ class WebhookDelivery(WebhookOperationalRecord, models.Model):
     `webhook_id` is sent on every attempt; its payload is frozen at the first attempt so every
     retry sends the same body."""
 
+    # Every row is written on the write path: no index beyond what the sender and the log read
+    # (the endpoint's is the log's index below, the audit event is never looked up from here).
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries",
-                                 verbose_name=_("endpoint"))
+                                 db_index=False, verbose_name=_("endpoint"))
     agency = models.ForeignKey("qgov.Agency", on_delete=models.CASCADE, related_name="+", verbose_name=_("agency"))
     # The change this delivers (record events); a plain reference like the audit trail's own.
     audit_event = models.ForeignKey("qgov.AuditEvent", on_delete=models.DO_NOTHING, db_constraint=False,
-                                    null=True, blank=True, related_name="+", verbose_name=_("audit event"))
+                                    db_index=False, null=True, blank=True, related_name="+",
+                                    verbose_name=_("audit event"))
     event_type = models.CharField(_("event type"), max_length=150)
     webhook_id = models.CharField(_("webhook id"), max_length=40, unique=True, default=new_webhook_id,
                                   editable=False)
@@ -134,7 +139,7 @@ class WebhookDelivery(WebhookOperationalRecord, models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(_("last status code"), null=True, blank=True)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
-    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     payload = models.JSONField(_("payload"), null=True, blank=True)
 
@@ -142,8 +147,12 @@ class WebhookDelivery(WebhookOperationalRecord, models.Model):
 
     class Meta:
         ordering = ["-created", "-pk"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"]),
-                   models.Index(fields=["endpoint", "status", "created"])]
+        indexes = [
+            # What the sender claims: only pending rows are in it.
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"),
+                         name="webhookdelivery_due_idx"),
+            models.Index(fields=["endpoint", "status", "created"], name="webhookdelivery_log_idx"),
+        ]
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
 

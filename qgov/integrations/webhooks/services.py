@@ -3,8 +3,11 @@
 disabling. Sending is qgov.integrations.webhooks.delivery."""
 
 import datetime as dt
+import json
+import time
 
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
@@ -97,11 +100,15 @@ def _subscribed_endpoint_ids(agency_id: int, event_type: str) -> list[int]:
     return [pk for pk, all_events, types in endpoints if all_events or event_type in types]
 
 
-def _queue(agency_id: int, event_type: str, *, audit_event=None, payload=None) -> list[int]:
+def _queue(agency_id: int, event_type: str, *, audit_event=None, data=None) -> list[int]:
     endpoint_ids = _subscribed_endpoint_ids(agency_id, event_type)
     if not endpoint_ids:
         return []
     now = timezone.now()
+    payload = None
+    if data is not None:  # an emitted event: its payload is frozen now
+        data = data() if callable(data) else data
+        payload = json.loads(json.dumps(event_payload(event_type, now, data), cls=DjangoJSONEncoder))
     deliveries = WebhookDelivery.objects.bulk_create([
         WebhookDelivery(endpoint_id=pk, agency_id=agency_id, audit_event=audit_event, event_type=event_type,
                         next_attempt_at=now, payload=payload)
@@ -112,12 +119,34 @@ def _queue(agency_id: int, event_type: str, *, audit_event=None, payload=None) -
 
 
 def _send_after_commit(ids: list[int]) -> None:
-    """Queue a send of these deliveries once they commit: quick when the worker is free. The beat
-    (webhooks_send_due) remains what guarantees them, should this message be lost."""
+    """Have the sender look soon after these deliveries commit. The beat (webhooks_send_due, every
+    few seconds) is what guarantees them; this only saves the wait. With a broker, one message per
+    process and second at most (a message per write cost the write path more than the outbox rows);
+    without one (eager Celery: development, tests), these deliveries are sent right after commit."""
+    from qgov.celery import app
     from qgov.integrations.webhooks.tasks import webhooks_send
 
-    if ids:
+    if not ids:
+        return
+    if app.conf.task_always_eager:
         transaction.on_commit(lambda: webhooks_send.delay(ids))
+    else:
+        transaction.on_commit(_wake_sender)
+
+
+_last_wake = 0.0
+WAKE_INTERVAL = 1.0  # seconds
+
+
+def _wake_sender() -> None:
+    global _last_wake
+    from qgov.integrations.webhooks.tasks import webhooks_send_due
+
+    now = time.monotonic()
+    if now - _last_wake < WAKE_INTERVAL:
+        return  # a sender woken a moment ago claims these too, or the beat does
+    _last_wake = now
+    webhooks_send_due.delay()
 
 
 @receiver(change_recorded, dispatch_uid="qgov.webhooks.outbox")
@@ -131,7 +160,7 @@ def queue_change(sender, event, instance, **kwargs):
 
 @receiver(event_emitted, dispatch_uid="qgov.webhooks.outbox-emitted")
 def queue_emitted(sender, agency_id, event_type, data, **kwargs):
-    _queue(agency_id, event_type, payload=event_payload(event_type, timezone.now(), data))
+    _queue(agency_id, event_type, data=data)
 
 
 # --- redelivery -----------------------------------------------------------------------------

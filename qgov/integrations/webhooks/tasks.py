@@ -9,9 +9,11 @@ from celery import shared_task
 # nothing to do; the time limit stays under the lease of a claim.
 @shared_task(acks_late=True, soft_time_limit=110, time_limit=120)
 def webhooks_send_due() -> int:
+    from django.conf import settings
+
     from qgov.integrations.webhooks.delivery import send_due
 
-    return send_due(budget_seconds=50)
+    return send_due(budget_seconds=50, threads=settings.QGOV_WEBHOOK_SENDER_THREADS)
 
 
 @shared_task(acks_late=True, soft_time_limit=110, time_limit=120)
