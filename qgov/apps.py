@@ -19,4 +19,8 @@ class QgovConfig(AppConfig):
         autodiscover_modules("imports")
         from qgov.imports import tasks  # noqa: F401 - registers the import task with Celery
         from qgov.integrations.idempotency import tasks as idempotency_tasks  # noqa: F401 - and the key purge
+
+        # The webhook outbox receivers (change_recorded, event_emitted) and the sender's tasks.
+        from qgov.integrations.webhooks import services as webhook_services  # noqa: F401
+        from qgov.integrations.webhooks import tasks as webhook_tasks  # noqa: F401
         from qgov.reports import tasks as report_tasks  # noqa: F401 - and the report tasks

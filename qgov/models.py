@@ -560,5 +560,8 @@ from qgov.evidence.models import CustodyEvent, EvidenceFile  # noqa: E402, F401
 # The stored answers of API writes sent with an Idempotency-Key (qgov.integrations.idempotency).
 from qgov.integrations.idempotency.models import IdempotencyKey  # noqa: E402, F401
 
+# Webhook endpoints, their deliveries (the outbox) and attempts live in the integrations package.
+from qgov.integrations.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: E402, F401
+
 # Report runs, their files and schedules live in the reports package.
 from qgov.reports.models import ReportFile, ReportRun, ReportSchedule  # noqa: E402, F401

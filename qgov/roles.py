@@ -20,6 +20,7 @@ class Action(models.TextChoices):
     REQUEST_REPORT = "request_report", _("Request reports")
     VIEW_AUDIT = "view_audit", _("View the audit trail")
     MANAGE_MEMBERS = "manage_members", _("Manage members and API tokens")
+    MANAGE_WEBHOOKS = "manage_webhooks", _("Manage webhooks")
     # Workflow actions: lifecycle transitions name the one that permits them.
     TRANSITION = "transition", _("Move records through their lifecycle")
     APPROVE = "approve", _("Approve or reject decisions")
@@ -39,6 +40,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.REQUEST_REPORT,
             Action.VIEW_AUDIT,
             Action.MANAGE_MEMBERS,
+            Action.MANAGE_WEBHOOKS,
             Action.TRANSITION,
             Action.APPROVE,
         }

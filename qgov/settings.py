@@ -212,6 +212,14 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="qgov <noreply@qgov.inval
 # emailed links work outside the browser. Empty: links are paths.
 QGOV_SITE_URL = env("QGOV_SITE_URL", default="")
 
+# Webhooks (docs/integrating.md). Receivers allowed although on intranet addresses, plain http
+# included: host names or CIDRs, comma-separated (e.g. "hooks.intra,10.20.0.0/16").
+QGOV_WEBHOOK_ALLOWED_HOSTS = env.list("QGOV_WEBHOOK_ALLOWED_HOSTS", default=[])
+# Seals the endpoints' signing secrets at rest; empty: a key derived from SECRET_KEY.
+QGOV_WEBHOOK_SECRET_KEY = env("QGOV_WEBHOOK_SECRET_KEY", default="")
+# Deliveries one sender task makes side by side (PostgreSQL; one at a time on SQLite).
+QGOV_WEBHOOK_SENDER_THREADS = env.int("QGOV_WEBHOOK_SENDER_THREADS", default=4)
+
 # Transport security: on by default in production, off for the local development server.
 HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
 SESSION_COOKIE_SECURE = HTTPS
@@ -277,6 +285,12 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-idempotency-keys-hourly": {
         "task": "qgov.integrations.idempotency.tasks.idempotency_keys_purge_expired",
         "schedule": crontab(minute=20),
+    },
+    # The webhook outbox: sends what is due (new deliveries are also queued when they commit;
+    # this catches retries and whatever a lost worker or broker dropped).
+    "send-due-webhooks": {
+        "task": "qgov.integrations.webhooks.tasks.webhooks_send_due",
+        "schedule": 5.0,
     },
 }
 

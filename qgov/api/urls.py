@@ -7,6 +7,7 @@ from qgov.api.exceptions import not_found
 from qgov.duedates.api import DueDateViewSet
 from qgov.evidence.api import EvidenceFileViewSet
 from qgov.imports.api import ImportRunViewSet
+from qgov.integrations.webhooks.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
 from qgov.reports.api import ReportRunViewSet, ReportScheduleViewSet
 
 app_name = "api"
@@ -24,6 +25,8 @@ router.register("due-dates", DueDateViewSet, basename="duedate")
 router.register("evidence-files", EvidenceFileViewSet)
 router.register("reports", ReportRunViewSet)
 router.register("report-schedules", ReportScheduleViewSet)
+router.register("webhooks", WebhookEndpointViewSet)
+router.register("webhook-deliveries", WebhookDeliveryViewSet)
 
 # Each domain app declares its routes in its QgovApp: (prefix, viewset) or (prefix, viewset, basename).
 for prefix, viewset, *basename in registry.api_routes():

@@ -27,6 +27,7 @@ from qgov.duedates.selectors import (
     related_to_load,
     seconds_between,
 )
+from qgov.integrations.events import DUE_DATE_REMINDER, emit, record_data
 from qgov.models import Agency
 from qgov.permissions import user_can, users_who_can
 from qgov.roles import Action
@@ -136,6 +137,8 @@ def _send(record, due: DueDate, content_type, agency, *, key, escalated, sent, s
 
         notify(users=recipients, agency=agency, title=title, body=body,
                url=settings.QGOV_SITE_URL.rstrip("/") + record.get_absolute_url())
+        emit(agency_id=agency.pk, event_type=DUE_DATE_REMINDER, data=lambda: record_data(
+            record, due=due.key, label=str(due.label), escalated=escalated, title=title, **sent))
     return 1
 
 

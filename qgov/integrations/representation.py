@@ -35,7 +35,8 @@ def serializer_class_for(model):
 
 def _request() -> Request:
     site = urlsplit(settings.QGOV_SITE_URL or "")
-    factory = RequestFactory(**({"SERVER_NAME": site.hostname, "SERVER_PORT": str(site.port or (443 if site.scheme == "https" else 80)),
+    default_port = 443 if site.scheme == "https" else 80
+    factory = RequestFactory(**({"SERVER_NAME": site.hostname, "SERVER_PORT": str(site.port or default_port),
                                  "wsgi.url_scheme": site.scheme} if site.hostname else {}))
     http_request = factory.get("/api/")
     http_request.user = AnonymousUser()

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('qgov', '0012_reports'),
+        ('qgov', '0015_webhooks'),
     ]
 
     operations = [

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from qgov.audit import audit_context
 from qgov.choices import AuditSourceChoices
 from qgov.choices import ImportRunStatusChoices as RunStatus
+from qgov.integrations.events import REPORT_READY, emit, record_data
 from qgov.reports import build
 from qgov.reports.choices import ReportFormatChoices, ReportKindChoices, ReportMarkingChoices
 from qgov.reports.models import ReportFile, ReportRun, ReportSchedule
@@ -210,6 +211,7 @@ def _build_and_store(run: ReportRun, progress: ProgressWriter) -> None:
                                       sha256=hashlib.sha256(content).hexdigest(), size=len(content), pages=pages)
         locked.status, locked.finished, locked.progress, locked.stage = RunStatus.SUCCEEDED, timezone.now(), 100, ""
         locked.save()
+        emit(agency_id=locked.agency_id, event_type=REPORT_READY, data=lambda: record_data(locked))
 
 
 def _fail(run: ReportRun, error: Exception) -> None:

@@ -404,10 +404,15 @@ class ObjectEditView(ScopedViewMixin, TemplateView):
             except ValidationError as error:
                 _add_errors(form, error)
             else:
-                verb = _("Created") if self.object is None else _("Saved")
-                messages.success(request, f"{verb} {saved._meta.verbose_name} “{saved}”.")
-                return HttpResponseRedirect(self.success_url(saved))
+                return self.saved_response(saved)
         return self.render_to_response(self.get_context_data(form=form, changes=changes), status=200)
+
+    def saved_response(self, saved):
+        """The answer to a successful save: a message and the way on (`success_url`). A view whose save
+        yields something to show once (a new secret) answers with a page instead."""
+        verb = _("Created") if self.object is None else _("Saved")
+        messages.success(self.request, f"{verb} {saved._meta.verbose_name} “{saved}”.")
+        return HttpResponseRedirect(self.success_url(saved))
 
     @staticmethod
     def changes_since(current, version):

@@ -66,10 +66,13 @@ def test_risks_beat_entry_is_scheduled_from_its_declaration():
     schedule = celery_app.conf.beat_schedule
     assert sorted(schedule) == ["expire-certifications-daily", "lapse-risk-acceptances-daily",
                                 "purge-expired-idempotency-keys-hourly", "requeue-lost-report-runs",
-                                "run-due-report-schedules", "send-due-date-reminders-daily",
+                                "run-due-report-schedules", "send-due-date-reminders-daily", "send-due-webhooks",
                                 "send-hour-reminders-every-5-minutes", "verify-audit-chain-nightly",
                                 "write-audit-checkpoints-daily"]
     assert schedule["lapse-risk-acceptances-daily"]["task"] == "risks.tasks.lapse_risk_acceptances"
+    assert (schedule["send-due-webhooks"]["task"], schedule["send-due-webhooks"]["schedule"]) == (
+        "qgov.integrations.webhooks.tasks.webhooks_send_due", 5.0)
+    assert "qgov.integrations.webhooks.tasks.webhooks_send_due" in celery_app.tasks
     assert schedule["send-hour-reminders-every-5-minutes"]["task"] == "qgov.tasks.send_hour_reminders"
     assert str(schedule["send-hour-reminders-every-5-minutes"]["schedule"]) == (
         "<crontab: */5 * * * * (m/h/dM/MY/d)>")
@@ -122,17 +125,18 @@ def test_a_new_app_adds_its_beat_entries_and_removes_them_when_unregistered(sand
     assert sorted(schedule) == ["expire-certifications-daily", "lapse-risk-acceptances-daily",
                                 "purge-expired-idempotency-keys-hourly",
                                 "requeue-lost-report-runs", "run-due-report-schedules", "sandbox-nightly",
-                                "send-due-date-reminders-daily", "send-hour-reminders-every-5-minutes",
-                                "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]
+                                "send-due-date-reminders-daily", "send-due-webhooks",
+                                "send-hour-reminders-every-5-minutes", "verify-audit-chain-nightly",
+                                "write-audit-checkpoints-daily"]
     assert schedule["sandbox-nightly"]["task"] == "tests.sandbox.tidy"
     with pytest.raises(ValueError, match="already registered"):
         registry.register(sandbox.APP)
     registry.unregister(sandbox.APP.label)
     assert sorted(celery_app.conf.beat_schedule) == [
         "expire-certifications-daily", "lapse-risk-acceptances-daily", "purge-expired-idempotency-keys-hourly",
-        "requeue-lost-report-runs",
-        "run-due-report-schedules", "send-due-date-reminders-daily", "send-hour-reminders-every-5-minutes",
-        "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]
+        "requeue-lost-report-runs", "run-due-report-schedules", "send-due-date-reminders-daily",
+        "send-due-webhooks", "send-hour-reminders-every-5-minutes", "verify-audit-chain-nightly",
+        "write-audit-checkpoints-daily"]
     registry.register(sandbox.APP)  # for the fixture to remove
 
 
@@ -142,14 +146,14 @@ EXPECTED_WITH_SANDBOX = {
     "editor": {"view", "add", "change", "export", "transition", "release_sandbox"},
     "auditor": {"view", "export", "request_report", "view_audit"},
     "admin": {"view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-              "transition", "approve", "manage_requirements", "manage_crypto_policy", "manage_playbooks",
-              "manage_regimes", "release_sandbox"},
+              "manage_webhooks", "transition", "approve", "manage_requirements", "manage_crypto_policy",
+              "manage_playbooks", "manage_regimes", "release_sandbox"},
 }
 
 
 def test_a_new_app_adds_its_actions_to_the_one_role_table(sandbox_app, agency, other_agency, member_of):
     assert roles.all_actions() == ["view", "add", "change", "delete", "export", "request_report", "view_audit",
-                                   "manage_members", "transition", "approve", "manage_requirements",
+                                   "manage_members", "manage_webhooks", "transition", "approve", "manage_requirements",
                                    "manage_crypto_policy", "manage_playbooks", "manage_regimes", "release_sandbox"]
     assert {role: set(actions) for role, actions in roles.ROLE_ACTIONS.items()} == EXPECTED_WITH_SANDBOX
     for role, granted in EXPECTED_WITH_SANDBOX.items():

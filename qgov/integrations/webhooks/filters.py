@@ -1,0 +1,23 @@
+import django_filters
+
+from qgov.filters import QgovFilterSet
+from qgov.integrations.webhooks.choices import WebhookDeliveryStatusChoices
+from qgov.integrations.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+
+class WebhookEndpointFilterSet(QgovFilterSet):
+    search_fields = ("name", "target_url")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["agency", "is_active"]
+
+
+class WebhookDeliveryFilterSet(QgovFilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=WebhookDeliveryStatusChoices.choices)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte")
+    search_fields = ("event_type", "webhook_id")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["agency", "endpoint", "status", "event_type"]
