@@ -1,4 +1,5 @@
-"""Rate limits for pages anyone may reach without signing in (one-time links): at most `limit`
+"""Rate limits for pages anyone may reach without signing in (one-time links) and for API tokens
+(qgov.api.throttling), and the one reading of the client's address: at most `limit`
 requests per `window` seconds for each key (a token, a client address), counted in Django's
 cache. Failed sign-ins are throttled by django-axes instead (it locks a username after failures,
 stored in the database); this counts every request, good or bad, which a link needs.
@@ -65,8 +66,9 @@ def client_ip(request) -> str:
     reached from to X-Forwarded-For, the client is the Nth entry from the right; entries further
     left were written by the client and prove nothing. With N = 0 (the default) it is REMOTE_ADDR:
     a client-supplied X-Forwarded-For is not trusted, or anyone could pick a fresh address for each
-    request."""
-    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    request. "" when the server handed over no address (test clients' forced sign-ins): one shared
+    rate-limit key, and outside every token's allowed networks."""
+    remote = request.META.get("REMOTE_ADDR", "")
     proxies = settings.QGOV_TRUSTED_PROXIES
     if proxies <= 0:
         return remote
