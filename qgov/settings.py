@@ -329,6 +329,8 @@ SPECTACULAR_SETTINGS = {
 # (flagged as such) instead of a COUNT(*) of the whole result on every page (docs/api.md).
 QGOV_EXACT_COUNT_LIMIT = env.int("QGOV_EXACT_COUNT_LIMIT", default=10_000)
 QGOV_API_TOKEN_TTL = timedelta(days=env.int("QGOV_API_TOKEN_TTL_DAYS", default=30))
+if not timedelta(days=1) <= QGOV_API_TOKEN_TTL <= timedelta(days=366):
+    raise ImproperlyConfigured("QGOV_API_TOKEN_TTL_DAYS must be from 1 to 366: no token lives longer than 366 days.")
 # The key of the keyed hash API token secrets are stored under (qgov.tokens). Changing it invalidates
 # every token; by default it is derived from SECRET_KEY, so rotating that does too.
 QGOV_TOKEN_HASH_KEY = env("QGOV_TOKEN_HASH_KEY", default="") or hashlib.sha256(

@@ -41,6 +41,7 @@ ERROR_DESCRIPTIONS = {
          "ETag is the current one.",
     413: "The request body is larger than the server accepts.",
     415: "The request body is not in a media type this operation reads.",
+    429: "Too many requests with this API token; the Retry-After header says in how many seconds to try again.",
 }
 
 
@@ -109,7 +110,7 @@ class QgovAutoSchema(AutoSchema):
         if writes or any(parameter["in"] == "query" for parameter in operation.get("parameters", ())):
             statuses.append(400)
         if authenticated:
-            statuses += [401, 403]
+            statuses += [401, 403, 429]  # 429: the per-token rate limit (qgov.api.throttling)
         if any(parameter["in"] == "path" for parameter in operation.get("parameters", ())):
             statuses.append(404)
         if writes and self.method != "POST" and isinstance(self.view, QgovModelViewSet):
