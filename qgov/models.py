@@ -355,6 +355,13 @@ class ApiToken(models.Model):
     def is_active(self):
         return self.revoked_at is None and self.expires > timezone.now()
 
+    @property
+    def owning_agency_id(self):
+        """Whose audit chain records the token: its first agency's (a personal token's: the platform's)."""
+        if self.pk is None:
+            return None
+        return min((agency.pk for agency in self.agencies.all()), default=None)
+
     def grant(self):
         from qgov.permissions import TokenGrant
 

@@ -334,8 +334,9 @@ def token_issue(*, user, name: str, created_by=None, agencies=(), scopes=("read"
     )
     token.set_key(key)
     token.full_clean()
-    token.save()
-    token.agencies.set(agencies)
+    with one_change():  # one audit event, agencies included, in the first agency's chain
+        token.save()
+        token.agencies.set(agencies)
     return token, key
 
 

@@ -300,3 +300,14 @@ def test_each_token_is_limited_with_429_and_retry_after(each_cache, agency, admi
     session = APIClient()
     session.force_login(admin)
     assert [session.get("/api/agencies/").status_code for _ in range(4)] == [200] * 4
+
+
+def test_issuing_and_revoking_a_system_token_is_audited_in_its_agencys_chain(agency, admin):
+    from qgov.models import AuditEvent
+
+    token, _ = system_token(agency, admin, ["read"])
+    services.token_revoke(token=token, user=admin)
+    events = AuditEvent.objects.filter(content_type__model="apitoken", object_id=str(token.pk)).order_by("pk")
+    assert [(event.action, event.agency_id) for event in events] == [("create", agency.pk), ("update", agency.pk)]
+    assert (events[0].after["agencies"], events[0].after["scopes"]) == ([agency.pk], ["read"])
+    assert "key_hash" not in events[0].after
