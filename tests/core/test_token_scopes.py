@@ -311,3 +311,12 @@ def test_issuing_and_revoking_a_system_token_is_audited_in_its_agencys_chain(age
     assert [(event.action, event.agency_id) for event in events] == [("create", agency.pk), ("update", agency.pk)]
     assert (events[0].after["agencies"], events[0].after["scopes"]) == ([agency.pk], ["read"])
     assert "key_hash" not in events[0].after
+
+
+def test_the_token_form_offers_the_admins_agencies_and_every_scope(client, agency, other_agency, admin, member_of):
+    MembershipFactory(user=admin, agency=other_agency, role=RoleChoices.EDITOR)
+    client.force_login(admin)
+    form = client.get("/agency/tokens/add/").context["form"]
+    assert list(form.fields["agencies"].queryset) == [agency]
+    scopes = [value for value, _label in form.fields["scopes"].choices]
+    assert scopes[:2] == ["read", "write"] and {"risks:read", "audit:read", "reports:write"} <= set(scopes)
