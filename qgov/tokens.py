@@ -10,6 +10,7 @@ expire.) Changing QGOV_TOKEN_HASH_KEY invalidates every token.
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 
 from django.apps import apps
@@ -65,18 +66,29 @@ def writes(scopes) -> bool:
 
 
 def clean_networks(networks) -> list[str]:
-    """CIDRs (or single addresses), normalised; host bits set are an error, to catch typos."""
+    """CIDRs (or single addresses), normalised to their networks (192.0.2.7/24: 192.0.2.0/24)."""
     if not isinstance(networks, list) or not all(isinstance(network, str) for network in networks):
         raise ValidationError(_("Give a list of addresses or networks in CIDR notation."), code="invalid")
     cleaned = []
     for network in networks:
         try:
-            cleaned.append(str(ipaddress.ip_network(network.strip())))
+            if not re.fullmatch(NETWORK_PATTERN, network.strip()):
+                raise ValueError(network)
+            cleaned.append(str(ipaddress.ip_network(network.strip(), strict=False)))
         except ValueError:
             raise ValidationError(
                 _("“%(value)s” is not an address or a network in CIDR notation (e.g. 192.0.2.0/24)."),
                 params={"value": network}, code="invalid") from None
     return sorted(set(cleaned))
+
+
+_IPV4 = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?:/(?:3[0-2]|[12]?\d))?"
+_H = "[0-9a-fA-F]{1,4}"
+_IPV6 = (rf"(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{1,7}}:|(?:{_H}:){{1,6}}:{_H}|(?:{_H}:){{1,5}}(?::{_H}){{1,2}}"
+         rf"|(?:{_H}:){{1,4}}(?::{_H}){{1,3}}|(?:{_H}:){{1,3}}(?::{_H}){{1,4}}|(?:{_H}:){{1,2}}(?::{_H}){{1,5}}"
+         rf"|{_H}:(?::{_H}){{1,6}}|:(?:(?::{_H}){{1,7}}|:))(?:/(?:12[0-8]|1[01]\d|[1-9]?\d))?")
+# What clean_networks accepts, as a pattern the API schema can state.
+NETWORK_PATTERN = rf"^(?:{_IPV4}|{_IPV6})$"
 
 
 def address_allowed(address: str, networks) -> bool:

@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qgov import services
+from qgov import services, tokens
 from qgov.api.exceptions import error_response
 from qgov.api.permissions import IsPlatformAdminOrReadOnly
 from qgov.api.schema import ErrorSerializer
@@ -261,17 +261,23 @@ class IssuedTokenSerializer(ApiTokenSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({"type": "array", "items": {"type": "integer"}, "minItems": 1})
+class AgencyIdsField(serializers.ManyRelatedField):
+    """Agency ids, at least one (which the schema of a plain many-related field does not say)."""
+
+
 class SystemTokenRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    agencies = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Agency.objects.all(), allow_empty=False,
+    agencies = AgencyIdsField(
+        child_relation=serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all()), allow_empty=False,
         help_text="Agencies where you are an admin; the token acts in these only.")
     scopes = serializers.ListField(
-        child=serializers.CharField(), allow_empty=False,
+        child=serializers.ChoiceField(choices=tokens.scope_choices()), min_length=1,
         help_text="read, write (includes read), or per area: <area>:read, <area>:write, <area>:manage.")
     allowed_ips = serializers.ListField(
-        child=serializers.CharField(), required=False, default=list,
-        help_text="Networks in CIDR notation the token may be used from; empty: any address.")
+        child=serializers.RegexField(tokens.NETWORK_PATTERN, max_length=43), required=False, default=list,
+        help_text="Addresses or networks in CIDR notation (normalised to their networks) the token may be "
+                  "used from; empty: any address.")
     expires = serializers.DateTimeField(help_text="Required; at most 366 days from now.")
 
     def __init__(self, *args, **kwargs):

@@ -215,13 +215,13 @@ def counts():
 
 def test_an_agency_admin_issues_a_system_token_through_the_api(agency, admin, api_as):
     response = issue(api_as(admin), agencies=[agency.pk], scopes=["risks:write", "read"],
-                     allowed_ips=["2001:db8::/32"])
+                     allowed_ips=["2001:db8::1/32", "192.0.2.7/24"])
     assert response.status_code == 201
     body = response.json()
     token = ApiToken.objects.get(pk=body["id"])
     assert body["token"].startswith("qgov_") and token.key_hash != body["token"]
     assert (body["agencies"], body["scopes"], body["allowed_ips"]) == ([agency.pk], ["read", "risks:write"],
-                                                                      ["2001:db8::/32"])
+                                                                      ["192.0.2.0/24", "2001:db8::/32"])
     assert Membership.objects.get(user=token.user).role == RoleChoices.EDITOR
     listed = api_as(admin).get(f"/api/tokens/{token.pk}/").json()
     assert "token" not in listed and listed["prefix"] == body["token"][:12]
@@ -232,7 +232,8 @@ def test_an_agency_admin_issues_a_system_token_through_the_api(agency, admin, ap
     ({"expires": None}, "expires"),
     ({"scopes": ["risks:admin"]}, "scopes"),
     ({"scopes": []}, "scopes"),
-    ({"allowed_ips": ["192.0.2.1/24"]}, "allowed_ips"),
+    ({"allowed_ips": ["192.0.2.0/33"]}, "allowed_ips"),
+    ({"allowed_ips": ["::1/129"]}, "allowed_ips"),
 ])
 def test_bad_token_requests_are_400_and_write_nothing(agency, admin, api_as, body, field):
     before = counts()

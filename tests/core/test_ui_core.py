@@ -133,7 +133,7 @@ def test_system_token_form_refuses_unknown_scopes_other_agencies_and_long_lives(
     client.force_login(member_of(agency, RoleChoices.ADMIN))
     response = client.post("/agency/tokens/add/", {"name": "SOC", "agencies": [other_agency.pk],
                                                    "scopes": ["admin"], "valid_days": 367,
-                                                   "allowed_ips": "192.0.2.1/24"})
+                                                   "allowed_ips": "192.0.2.0/33"})
     assert response.status_code == 200
     assert sorted(response.context["form"].errors) == ["agencies", "allowed_ips", "scopes", "valid_days"]
     assert not ApiToken.objects.exists()
