@@ -331,7 +331,8 @@ def test_the_schema_lists_each_transition(agency, people, api_as):
                  "/api/risks/{id}/assess/", "/api/risks/{id}/start-treatment/", "/api/risks/{id}/close/",
                  "/api/risks/{id}/reopen/"):
         operation = paths[path]["post"]
-        assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "409", "412", "413", "415"}, path
+        assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "409", "412", "413", "415",
+                                               "429"}, path
     assert "/api/risks/{id}/accept/" not in paths
 
 
