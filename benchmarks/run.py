@@ -44,6 +44,7 @@ def configure_environment(database_url: str):
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
     os.environ["DJANGO_HTTPS"] = "0"
     os.environ["QGOV_MANIFEST_STATIC"] = "0"
+    os.environ["QGOV_API_TOKEN_RATE_LIMIT"] = ""  # timing the app, not its per-token throttle
     os.environ.pop("CELERY_BROKER_URL", None)  # eager: nothing here queues work
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qgov.settings")
 

@@ -168,10 +168,11 @@ class MembershipAdmin(QgovModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(QgovModelAdmin):
-    list_display = ("name", "user", "agency", "prefix", "expires", "revoked_at", "last_used")
-    list_filter = ("agency",)
+    list_display = ("name", "user", "prefix", "expires", "revoked_at", "last_used")
+    list_filter = ("agencies",)
     readonly_fields = (
-        "user", "agency", "name", "prefix", "created", "created_by", "expires", "revoked_at", "last_used",
+        "user", "agencies", "name", "prefix", "scopes", "allowed_ips", "created", "created_by", "expires",
+        "revoked_at", "last_used",
     )
     exclude = ("key_hash",)
     actions = ["revoke"]  # tokens are issued from the UI or API, where the key is shown once

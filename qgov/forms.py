@@ -4,12 +4,16 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from qgov import tokens
 from qgov.autocomplete import pick_widget, scoped_choices
 from qgov.choices import RoleChoices
 from qgov.lifecycle import owned_fields_of
 from qgov.models import Agency, Membership
+from qgov.permissions import agency_ids_where
+from qgov.roles import Action
 
 
 def style_form(form):
@@ -143,15 +147,29 @@ class InviteMemberForm(forms.Form):
 
 class SystemTokenForm(forms.Form):
     name = forms.CharField(label=_("System name"), max_length=100, help_text=_("e.g. CMDB, SOC, purchasing"))
-    role = forms.ChoiceField(
-        label=_("Role"),
-        choices=[(RoleChoices.VIEWER, RoleChoices.VIEWER.label), (RoleChoices.EDITOR, RoleChoices.EDITOR.label)],
-    )
-    valid_days = forms.IntegerField(label=_("Valid for (days)"), min_value=1, max_value=730, initial=365)
+    agencies = forms.ModelMultipleChoiceField(
+        label=_("Agencies"), queryset=Agency.objects.none(), help_text=_("The token acts in these agencies only."))
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"), widget=forms.CheckboxSelectMultiple,
+        help_text=_("read or write (which includes read) everywhere, or per area."))
+    allowed_ips = forms.CharField(
+        label=_("Allowed addresses"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One network in CIDR notation per line (e.g. 192.0.2.0/24); empty: any address."))
+    valid_days = forms.IntegerField(label=_("Valid for (days)"), min_value=1, max_value=tokens.MAX_LIFETIME_DAYS,
+                                    initial=365)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["agencies"].queryset = Agency.objects.filter(
+            pk__in=agency_ids_where(user, Action.MANAGE_MEMBERS)).order_by("name")
+        self.fields["scopes"].choices = [(scope, scope) for scope in tokens.scope_choices()]
         style_form(self)
+
+    def clean_allowed_ips(self):
+        try:
+            return tokens.clean_networks(self.cleaned_data["allowed_ips"].split())
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from None
 
     @property
     def ttl(self):

@@ -2,10 +2,9 @@
 restricted queryset, and the platform models (agencies, memberships, API tokens,
 the audit chain and notifications)."""
 
-import hashlib
-import secrets
 import uuid
 import zoneinfo
+from datetime import timedelta
 from pathlib import PurePath
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from qgov import tokens
 from qgov.choices import (
     AgencySectorChoices,
     AuditActionChoices,
@@ -74,6 +74,8 @@ class QgovModel(models.Model):
     # Rows whose agency is empty are shared reference data beside the agencies' own rows (playbook
     # templates beside agency copies): every signed-in user reads them, only platform admins change them.
     shared_without_agency: bool = False
+    # The area of API token scopes (`<area>:read`, `<area>:write`) its records fall in; None: the app label.
+    scope_area: str | None = None
 
     class Meta:
         abstract = True
@@ -150,6 +152,9 @@ def _timezone_choices():
 
 
 class Agency(QgovModel):
+    # Every API token reads the agencies it is limited to, whatever its scopes: a write names one.
+    readable_by_every_token = True
+
     name = models.CharField(_("name"), max_length=200, unique=True)
     code = models.CharField(
         _("code"),
@@ -181,6 +186,7 @@ class Agency(QgovModel):
                     "arrangements apply."))
 
     agency_lookup = "pk"
+    scope_area = "agencies"
     action_map = {Action.ADD: PLATFORM_ONLY, Action.DELETE: PLATFORM_ONLY, Action.CHANGE: Action.MANAGE_MEMBERS}
 
     class Meta:
@@ -235,6 +241,7 @@ class Membership(AgencyScopedModel):
     role = models.CharField(_("role"), max_length=20, choices=RoleChoices.choices, default=RoleChoices.VIEWER)
 
     action_map = dict.fromkeys((Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE), Action.MANAGE_MEMBERS)
+    scope_area = "members"
     create_only_fields = ("agency", "user")
 
     class Meta:
@@ -273,28 +280,32 @@ class ApiTokenQuerySet(models.QuerySet):
 
 
 def hash_token_key(key: str) -> str:
-    # Token keys are 256-bit random values, so a fast hash is enough to make a stolen table useless.
-    return hashlib.sha256(key.encode()).hexdigest()
+    return tokens.hash_secret(key)
 
 
 class ApiToken(models.Model):
-    """A bearer token for the REST API. Only its hash is stored; the key is shown once."""
+    """A bearer token for the REST API. Only a keyed hash of its secret is stored; the secret is
+    shown once. Its agencies and scopes narrow what its user may do (qgov.permissions.TokenGrant)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
     )
-    agency = models.ForeignKey(
+    agencies = models.ManyToManyField(
         Agency,
-        on_delete=models.PROTECT,
-        null=True,
         blank=True,
         related_name="api_tokens",
-        verbose_name=_("agency"),
-        help_text=_("Set for tokens issued to an agency system."),
+        verbose_name=_("agencies"),
+        help_text=_("The agencies the token may act in; none: every agency of its user."),
     )
     name = models.CharField(_("name"), max_length=100)
-    prefix = models.CharField(_("prefix"), max_length=8, editable=False)
+    prefix = models.CharField(_("prefix"), max_length=tokens.PREFIX_LENGTH, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(
+        _("scopes"), default=list,
+        help_text=_("read, write (which includes read), or per area: <area>:read, <area>:write, <area>:manage."))
+    allowed_ips = models.JSONField(
+        _("allowed addresses"), default=list, blank=True,
+        help_text=_("Networks in CIDR notation the token may be used from; none: any address."))
     created = models.DateTimeField(_("created"), auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -317,11 +328,31 @@ class ApiToken(models.Model):
 
     @staticmethod
     def generate_key() -> str:
-        return secrets.token_hex(32)
+        return tokens.generate_secret()
 
     def set_key(self, key: str):
-        self.prefix = key[:8]
+        self.prefix = key[:tokens.PREFIX_LENGTH]
         self.key_hash = hash_token_key(key)
+
+    def clean(self):
+        errors = {}
+        try:
+            self.scopes = tokens.clean_scopes(self.scopes)
+        except ValidationError as error:
+            errors["scopes"] = error.messages
+        try:
+            self.allowed_ips = tokens.clean_networks(self.allowed_ips)
+        except ValidationError as error:
+            errors["allowed_ips"] = error.messages
+        if self._state.adding and self.expires is not None:
+            now = timezone.now()
+            if self.expires <= now:
+                errors["expires"] = [_("The expiry must be in the future.")]
+            elif self.expires > now + timedelta(days=tokens.MAX_LIFETIME_DAYS):
+                errors["expires"] = [_("A token may be valid for at most %(days)s days.")
+                                     % {"days": tokens.MAX_LIFETIME_DAYS}]
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_active(self):
@@ -329,7 +360,16 @@ class ApiToken(models.Model):
 
     @property
     def owning_agency_id(self):
-        return self.agency_id
+        """Whose audit chain records the token: its first agency's (a personal token's: the platform's)."""
+        if self.pk is None:
+            return None
+        return min((agency.pk for agency in self.agencies.all()), default=None)
+
+    def grant(self):
+        from qgov.permissions import TokenGrant
+
+        agency_ids = frozenset(agency.pk for agency in self.agencies.all())
+        return TokenGrant(user_id=self.user_id, agency_ids=agency_ids or None, scopes=frozenset(self.scopes))
 
 
 class AuditEventQuerySet(RestrictedQuerySet):
@@ -343,6 +383,7 @@ class AuditRecord:
 
     agency_lookup = "agency"
     action_map = {Action.VIEW: Action.VIEW_AUDIT, Action.EXPORT: Action.VIEW_AUDIT}
+    scope_area = "audit"
 
     @classmethod
     def permission_action(cls, action):
@@ -503,6 +544,8 @@ def import_upload_path(instance, filename):
 class ImportRun(AgencyScopedModel):
     """One uploaded file imported into one model in the background: who, when, what file, how far,
     and what came of it (counts and the row-by-row report)."""
+
+    scope_area = "imports"
 
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+",
                                      verbose_name=_("record type"))

@@ -7,16 +7,21 @@ read the rule from `_requirement`, so they cannot disagree.
 Reads within a request use the user's memberships loaded once per request (one query, however
 many buttons a page asks about); writes ask again inside their transaction (`fresh=True`), so a
 membership revoked a moment ago stops the write.
+
+A request authenticated by an API token is further limited by the token's grant (its agencies and
+scopes), which the authentication activates for the request: the same functions read it, so every
+door, and every service called from one, applies it.
 """
 
 import contextlib
 import contextvars
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from qgov.roles import roles_for
+from qgov.roles import Action, roles_for
 
 PLATFORM_ONLY = None  # an action_map value: only platform admins (superusers) may do this
 
@@ -28,19 +33,79 @@ _request_memberships: contextvars.ContextVar[dict | None] = contextvars.ContextV
     "qgov_request_memberships", default=None)
 
 
+# --- API tokens' grants ----------------------------------------------------------------------
+
+# The actions a read scope grants (as the caller names them, before a model maps them); every other
+# action writes. Apps' own actions are writes.
+READ_ACTIONS = frozenset({Action.VIEW, Action.EXPORT, Action.VIEW_AUDIT})
+READ, WRITE, MANAGE = "read", "write", "manage"
+# Per-area levels; `manage` is `write` under the name areas of configuration use (`webhooks:manage`).
+AREA_LEVELS = (READ, WRITE, MANAGE)
+
+
+def scope_area(model) -> str:
+    """The area of a model's records in token scopes (`<area>:read`): its `scope_area`, else its app label."""
+    return getattr(model, "scope_area", None) or model._meta.app_label
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What one API token allows its user, on top of the user's roles."""
+
+    user_id: int
+    agency_ids: frozenset[int] | None  # None: every agency of the user
+    scopes: frozenset[str]
+
+    def allows(self, action: str, model=None) -> bool:
+        writes = action not in READ_ACTIONS
+        if WRITE in self.scopes or (not writes and READ in self.scopes):
+            return True
+        if not writes and getattr(model, "readable_by_every_token", False):
+            return True  # the token's own agencies: every write names one
+        if model is None:  # a check that names no records: only the scopes of every area answer it
+            return False
+        area = scope_area(model)
+        levels = {scope.partition(":")[2] for scope in self.scopes if scope.partition(":")[0] == area}
+        return bool(levels & {WRITE, MANAGE}) if writes else bool(levels)
+
+
+_token_grant: contextvars.ContextVar[TokenGrant | None] = contextvars.ContextVar("qgov_token_grant", default=None)
+
+
+def activate_token_grant(grant: TokenGrant) -> None:
+    """Limit the rest of the request to the token's grant (the request scope ends it)."""
+    _token_grant.set(grant)
+
+
+def _grant_of(user) -> TokenGrant | None:
+    grant = _token_grant.get()
+    return grant if grant is not None and user is not None and grant.user_id == user.pk else None
+
+
+def _agency_limit(user) -> frozenset[int] | None:
+    grant = _grant_of(user)
+    return grant.agency_ids if grant is not None else None
+
+
 @contextlib.contextmanager
 def request_scope():
-    """Cache each user's memberships for the duration of one request (the middleware opens it)."""
+    """Cache each user's memberships for the duration of one request (the middleware opens it),
+    and end any token grant with it."""
     token = _request_memberships.set({})
+    grant_token = _token_grant.set(None)
     try:
         yield
     finally:
+        _token_grant.reset(grant_token)
         _request_memberships.reset(token)
 
 
 def _requirement(user, action: str, model=None):
     """EVERYONE, NOBODY, or the roles that grant `action` (as `model` maps it) in an agency."""
     if user is None or not user.is_authenticated or not user.is_active:
+        return NOBODY
+    grant = _grant_of(user)
+    if grant is not None and not grant.allows(action, model):
         return NOBODY
     if user.is_superuser:
         return EVERYONE
@@ -63,11 +128,13 @@ def memberships_of(user) -> dict[int, str]:
 
     cache = _request_memberships.get()
     if cache is not None and user.pk in cache:
-        return cache[user.pk]
-    roles = dict(Membership.objects.filter(user_id=user.pk).values_list("agency_id", "role"))
-    if cache is not None:
-        cache[user.pk] = roles
-    return roles
+        roles = cache[user.pk]
+    else:
+        roles = dict(Membership.objects.filter(user_id=user.pk).values_list("agency_id", "role"))
+        if cache is not None:
+            cache[user.pk] = roles
+    limit = _agency_limit(user)
+    return roles if limit is None else {agency: role for agency, role in roles.items() if agency in limit}
 
 
 # What a signed-in user may do with the shared rows of a model that mixes them with agency rows.
@@ -81,6 +148,9 @@ def _reads_shared_rows(model, action: str) -> bool:
 def user_can(user, agency_id, action: str, model=None, *, fresh: bool = False) -> bool:
     """May `user` perform `action` (on `model` records, which may map it) in agency `agency_id`?"""
     requirement = _requirement(user, action, model)
+    limit = _agency_limit(user)
+    if limit is not None and agency_id is not None and agency_id not in limit:
+        return False
     if requirement == EVERYONE:
         return True
     if agency_id is None and requirement != NOBODY and _reads_shared_rows(model, action):
@@ -106,11 +176,18 @@ def restrict_queryset(queryset, user, action: str):
 
     model = queryset.model
     requirement = _requirement(user, action, model)
+    limit = _agency_limit(user)
     if requirement == EVERYONE:
-        return queryset
-    if requirement == NOBODY:
+        if limit is None or model.agency_lookup is None:
+            return queryset
+        agencies = sorted(limit)
+    elif requirement == NOBODY:
         return queryset.none()
-    agencies = Membership.objects.filter(user_id=user.pk, role__in=requirement).values("agency_id")
+    else:
+        agencies = Membership.objects.filter(user_id=user.pk, role__in=requirement)
+        if limit is not None:
+            agencies = agencies.filter(agency_id__in=limit)
+        agencies = agencies.values("agency_id")
     if _reads_shared_rows(model, action):
         lookup = model.agency_lookup
         return queryset.filter(Q(**{f"{lookup}__in": agencies}) | Q(**{f"{lookup}__isnull": True}))
@@ -123,11 +200,16 @@ def agency_ids_where(user, action: str, model=None):
     from qgov.models import Agency, Membership
 
     requirement = _requirement(user, action, model)
+    limit = _agency_limit(user)
     if requirement == EVERYONE:
-        return Agency.objects.values("pk")
+        agencies = Agency.objects.all() if limit is None else Agency.objects.filter(pk__in=limit)
+        return agencies.values("pk")
     if requirement == NOBODY:
         return Agency.objects.none().values("pk")
-    return Membership.objects.filter(user_id=user.pk, role__in=requirement).values("agency_id")
+    memberships = Membership.objects.filter(user_id=user.pk, role__in=requirement)
+    if limit is not None:
+        memberships = memberships.filter(agency_id__in=limit)
+    return memberships.values("agency_id")
 
 
 def users_who_can(agency_id, action: str, model=None):

@@ -1,4 +1,5 @@
-"""Rate limits for pages anyone may reach without signing in (one-time links): at most `limit`
+"""Rate limits for pages anyone may reach without signing in (one-time links) and for API tokens
+(qgov.api.throttling), and the one reading of the client's address: at most `limit`
 requests per `window` seconds for each key (a token, a client address), counted in Django's
 cache. Failed sign-ins are throttled by django-axes instead (it locks a username after failures,
 stored in the database); this counts every request, good or bad, which a link needs.
@@ -8,8 +9,10 @@ shared cache (Redis), or each process counts on its own. docs/rate-limits.md say
 """
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
@@ -56,8 +59,32 @@ def hit(scope: str, keys: dict[str, str], limits: dict[str, Limit]) -> None:
 
 
 def client_ip(request) -> str:
-    """The client's address as the web server handed it over (REMOTE_ADDR). Behind a reverse proxy,
-    the proxy must set REMOTE_ADDR (e.g. gunicorn's `--forwarded-allow-ips` with a proxy that sends
-    the real address); a client-supplied X-Forwarded-For is not trusted, or anyone could pick a
-    fresh address for each request."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The client's address: the one place qgov reads it (rate limits, token address limits,
+    django-axes through AXES_CLIENT_IP_CALLABLE).
+
+    With QGOV_TRUSTED_PROXIES = N > 0 reverse proxies in front, each appending the address it was
+    reached from to X-Forwarded-For, the client is the Nth entry from the right; entries further
+    left were written by the client and prove nothing. With N = 0 (the default) it is REMOTE_ADDR:
+    a client-supplied X-Forwarded-For is not trusted, or anyone could pick a fresh address for each
+    request. "" when the server handed over no address (test clients' forced sign-ins): one shared
+    rate-limit key, and outside every token's allowed networks."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.QGOV_TRUSTED_PROXIES
+    if proxies <= 0:
+        return remote
+    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    if len(forwarded) < proxies:
+        return remote  # the request did not come through every proxy
+    candidate = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
+
+
+def parse_limit(value: str) -> Limit | None:
+    """"600/60" (requests per seconds) as a Limit; empty: None (no limit)."""
+    if not value:
+        return None
+    requests, _slash, seconds = value.partition("/")
+    return Limit(limit=int(requests), window=int(seconds or 60))

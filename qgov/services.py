@@ -12,11 +12,12 @@ from django.db.models import ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from qgov import tokens
 from qgov.audit import mark_transition, one_change, snapshot
 from qgov.choices import RoleChoices
 from qgov.lifecycle import TransitionRefused, lifecycle_of, owned_fields_of
 from qgov.models import AgencyScopedModel, ApiToken, Membership, Notification
-from qgov.permissions import require, user_can
+from qgov.permissions import agency_ids_where, require, user_can
 from qgov.roles import Action
 from qgov.writing import carry_caches, forward_relations, m2m_write, validation_exclude
 
@@ -317,31 +318,50 @@ def password_setup_path(user) -> str:
 # --- API tokens -----------------------------------------------------------------------------
 
 
-def token_issue(*, user, name: str, created_by=None, agency=None, ttl: timedelta | None = None):
-    """Create a token; returns (token, key). The key is not stored and cannot be shown again."""
+@transaction.atomic
+def token_issue(*, user, name: str, created_by=None, agencies=(), scopes=("read", "write"), allowed_ips=(),
+                expires=None, ttl: timedelta | None = None):
+    """Create a token; returns (token, key). The key is not stored and cannot be shown again.
+    `expires` (or `ttl` from now, by default QGOV_API_TOKEN_TTL) is at most 366 days away."""
     key = ApiToken.generate_key()
     token = ApiToken(
         user=user,
         name=name,
-        agency=agency,
         created_by=created_by or user,
-        expires=timezone.now() + (ttl or settings.QGOV_API_TOKEN_TTL),
+        scopes=list(scopes),
+        allowed_ips=list(allowed_ips),
+        expires=expires or timezone.now() + (ttl or settings.QGOV_API_TOKEN_TTL),
     )
     token.set_key(key)
     token.full_clean()
-    token.save()
+    with one_change():  # one audit event, agencies included, in the first agency's chain
+        token.save()
+        token.agencies.set(agencies)
     return token, key
 
 
+def system_token_role(scopes) -> str:
+    """The role of a system token's account in each of its agencies: editor when a scope writes,
+    else viewer. The scopes narrow it further; actions only admins or auditors hold (members,
+    the audit trail, report schedules) stay out of reach of system tokens."""
+    if tokens.MANAGE_WEBHOOKS in scopes:
+        return RoleChoices.ADMIN  # only admins manage webhooks; clean_scopes keeps such a token to named areas
+    return RoleChoices.EDITOR if tokens.writes(scopes) else RoleChoices.VIEWER
+
+
 @transaction.atomic
-def system_token_create(*, agency, name: str, role: str, created_by, ttl: timedelta):
-    """Issue a token to an agency system: a service account with its own membership, so that
-    tokens are scoped and audited exactly like people."""
-    require(created_by, agency.pk, Action.ADD, Membership)
-    if role not in (RoleChoices.VIEWER, RoleChoices.EDITOR):
-        raise ValidationError({"role": _("Agency systems may hold the viewer or editor role.")})
+def system_token_create(*, agencies, name: str, scopes, created_by, allowed_ips=(), expires=None,
+                        ttl: timedelta | None = None):
+    """Issue a token to an agency system: a service account with a membership in each of the
+    token's agencies (all of them agencies the issuer administers), so that tokens are scoped and
+    audited exactly like people. Returns (token, key)."""
+    agencies = sorted(agencies, key=lambda agency: agency.code)
+    if not agencies:
+        raise ValidationError({"agencies": _("Choose at least one agency.")})
+    for agency in agencies:
+        require(created_by, agency.pk, Action.ADD, Membership)
     user_model = get_user_model()
-    base = f"system-{agency.code.lower()}-{name.lower().replace(' ', '-')}"[:140]
+    base = f"system-{agencies[0].code.lower()}-{name.lower().replace(' ', '-')}"[:140]
     username, counter = base, 1
     while user_model.objects.filter(username=username).exists():
         counter += 1
@@ -349,14 +369,25 @@ def system_token_create(*, agency, name: str, role: str, created_by, ttl: timede
     account = user_model(username=username, first_name=name[:150])
     account.set_unusable_password()
     account.save()
-    object_create(model=Membership, user=created_by, data={"agency": agency, "user": account, "role": role})
-    return token_issue(user=account, name=name, created_by=created_by, agency=agency, ttl=ttl)
+    role = system_token_role(scopes)
+    for agency in agencies:
+        object_create(model=Membership, user=created_by, data={"agency": agency, "user": account, "role": role})
+    return token_issue(user=account, name=name, created_by=created_by, agencies=agencies, scopes=scopes,
+                       allowed_ips=allowed_ips, expires=expires, ttl=ttl)
+
+
+def token_agency_ids_managed_by(user):
+    """The ids of the agencies whose system tokens `user` lists and revokes (where they manage members)."""
+    return agency_ids_where(user, Action.MANAGE_MEMBERS)
 
 
 @transaction.atomic
 def token_revoke(*, token, user) -> None:
-    if token.user_id != user.pk and not user_can(
-            user, token.agency_id, Action.MANAGE_MEMBERS, Membership, fresh=True):
+    """Revoke a token: its own user, or an admin of any of its agencies (revoking is the safe side)."""
+    # Platform admins (the check's EVERYONE) revoke any token, personal ones included.
+    managed = user_can(user, None, Action.MANAGE_MEMBERS, Membership, fresh=True) or token.agencies.filter(
+        pk__in=token_agency_ids_managed_by(user)).exists()
+    if token.user_id != user.pk and not managed:
         raise PermissionDenied(_("You do not have permission to do this."))
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is None:

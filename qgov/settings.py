@@ -5,6 +5,7 @@ tasks in-process, so `make run` works on a fresh machine. Production sets
 DATABASE_URL, CELERY_BROKER_URL and friends and turns DJANGO_DEBUG off.
 """
 
+import hashlib
 import importlib.util
 import os
 from datetime import timedelta
@@ -161,6 +162,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_LOCKOUT_CALLABLE = "qgov.api.exceptions.axes_lockout_response"  # JSON under /api/, the template elsewhere
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "qgov.ratelimit.client_ip"  # the one reading of the client address
+
+# How many reverse proxies stand in front of qgov. With N, the client address is the Nth entry from the
+# right of X-Forwarded-For (each proxy appends the address it was reached from); with 0 (the default)
+# it is REMOTE_ADDR and X-Forwarded-For is ignored, since any client can send one.
+QGOV_TRUSTED_PROXIES = env.int("QGOV_TRUSTED_PROXIES", default=0)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English"))]
@@ -300,6 +307,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["qgov.api.permissions.RolePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["qgov.api.throttling.ApiTokenRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "qgov.api.pagination.QgovPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -342,6 +350,15 @@ QGOV_EXACT_COUNT_LIMIT = env.int("QGOV_EXACT_COUNT_LIMIT", default=10_000)
 QGOV_API_TOKEN_TTL = timedelta(days=env.int("QGOV_API_TOKEN_TTL_DAYS", default=30))
 # How long an API write's Idempotency-Key and its stored answer are kept (docs/integrating.md).
 QGOV_IDEMPOTENCY_KEY_HOURS = env.int("QGOV_IDEMPOTENCY_KEY_HOURS", default=72)
+if not timedelta(days=1) <= QGOV_API_TOKEN_TTL <= timedelta(days=366):
+    raise ImproperlyConfigured("QGOV_API_TOKEN_TTL_DAYS must be from 1 to 366: no token lives longer than 366 days.")
+# The key of the keyed hash API token secrets are stored under (qgov.tokens). Changing it invalidates
+# every token; by default it is derived from SECRET_KEY, so rotating that does too.
+QGOV_TOKEN_HASH_KEY = env("QGOV_TOKEN_HASH_KEY", default="") or hashlib.sha256(
+    f"qgov-api-token-hash:{SECRET_KEY}".encode()).hexdigest()
+# Requests per window (seconds) for each API token, "600/60"; empty: no limit. Counted in the default
+# cache (CACHE_URL), which must be shared (Redis) when several processes serve the API.
+QGOV_API_TOKEN_RATE_LIMIT = env("QGOV_API_TOKEN_RATE_LIMIT", default="600/60")
 
 # Imports (CSV, XLSX): the largest file accepted, and the most data rows one import may hold.
 QGOV_IMPORT_MAX_BYTES = env.int("QGOV_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)

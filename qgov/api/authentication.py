@@ -1,19 +1,32 @@
+import hmac
+
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 
+from qgov import tokens
 from qgov.models import ApiToken, hash_token_key
+from qgov.permissions import activate_token_grant
+from qgov.ratelimit import client_ip
 
 
 class ApiTokenAuthentication(authentication.TokenAuthentication):
-    """`Authorization: Token <key>` against hashed, expiring, revocable tokens."""
+    """`Authorization: Token <key>` against keyed-hashed, expiring, revocable tokens, used from
+    an allowed address; the token's agencies and scopes then limit the request."""
 
     keyword = "Token"
 
+    def authenticate(self, request):
+        self.request = request
+        return super().authenticate(request)
+
     def authenticate_credentials(self, key):
-        token = ApiToken.objects.select_related("user").filter(key_hash=hash_token_key(key)).first()
-        if token is None:
+        key_hash = hash_token_key(key)
+        token = ApiToken.objects.select_related("user").prefetch_related("agencies").filter(key_hash=key_hash).first()
+        # The lookup found the row by its hash; comparing in constant time keeps timing from telling more.
+        if token is None or not hmac.compare_digest(token.key_hash, key_hash):
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if token.revoked_at is not None:
             raise exceptions.AuthenticationFailed(_("Token has been revoked."))
@@ -21,6 +34,12 @@ class ApiTokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Token has expired."))
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        if not tokens.address_allowed(client_ip(self.request), token.allowed_ips):
+            raise exceptions.PermissionDenied(_("This token may not be used from this address."))
+        if self.request.method not in SAFE_METHODS and not tokens.writes(token.scopes):
+            # A read-only token writes nothing, not even what no record's check covers.
+            raise exceptions.PermissionDenied(_("This token may only read."))
+        activate_token_grant(token.grant())
         now = timezone.now()
         # One write a minute at most: last use is for humans reviewing tokens, not a log.
         if token.last_used is None or (now - token.last_used).total_seconds() > 60:
@@ -37,5 +56,6 @@ class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": 'Send "Token <key>"; obtain a key from POST /api/auth/token/.',
+            "description": 'Send "Token <key>"; obtain a key from POST /api/auth/token/ (yours) or, as an '
+                           "agency admin, POST /api/tokens/ (an agency system's).",
         }

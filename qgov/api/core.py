@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from qgov import services
+from qgov import services, tokens
 from qgov.api.exceptions import error_response
 from qgov.api.permissions import IsPlatformAdminOrReadOnly
 from qgov.api.schema import ErrorSerializer
@@ -242,28 +242,83 @@ class ObtainTokenView(APIView):
 
 class ApiTokenSerializer(serializers.ModelSerializer):
     is_active = serializers.BooleanField(read_only=True)
+    scopes = serializers.ListField(child=serializers.CharField(), read_only=True)
+    allowed_ips = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = ApiToken
         fields = (
-            "id", "name", "prefix", "user", "agency", "created", "expires", "revoked_at", "last_used", "is_active",
+            "id", "name", "prefix", "user", "agencies", "scopes", "allowed_ips", "created", "expires", "revoked_at",
+            "last_used", "is_active",
         )
         read_only_fields = fields
 
 
+class IssuedTokenSerializer(ApiTokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="The secret, shown in this response only.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = (*ApiTokenSerializer.Meta.fields, "token")
+        read_only_fields = fields
+
+
+@extend_schema_field({"type": "array", "items": {"type": "integer"}, "minItems": 1})
+class AgencyIdsField(serializers.ManyRelatedField):
+    """Agency ids, at least one (which the schema of a plain many-related field does not say)."""
+
+
+class SystemTokenRequestSerializer(StrictFieldsMixin, serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    agencies = AgencyIdsField(
+        child_relation=serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all()), allow_empty=False,
+        help_text="Agencies where you are an admin; the token acts in these only.")
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=tokens.scope_choices()), min_length=1,
+        help_text="read, write (includes read), or per area: <area>:read, <area>:write, <area>:manage.")
+    allowed_ips = serializers.ListField(
+        child=serializers.RegexField(tokens.NETWORK_PATTERN, max_length=43), required=False, default=list,
+        help_text="Addresses or networks in CIDR notation (normalised to their networks) the token may be "
+                  "used from; empty: any address.")
+    expires = serializers.DateTimeField(help_text="Required; at most 366 days from now.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:  # other agencies are invisible, as everywhere: an unknown id
+            self.fields["agencies"].child_relation.queryset = Agency.objects.filter(
+                pk__in=agency_ids_where(request.user, Action.MANAGE_MEMBERS))
+
+
 class ApiTokenViewSet(IdempotentWritesMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       mixins.DestroyModelMixin, viewsets.GenericViewSet):
-    """The caller's own tokens and, for agency admins, their agencies' system tokens. DELETE revokes."""
+    """The caller's own tokens and, for agency admins, their agencies' system tokens. POST issues a
+    system token (agency admins); DELETE revokes."""
 
     queryset = ApiToken.objects.none()  # the model, for the schema; get_queryset() scopes the real one
     serializer_class = ApiTokenSerializer
-    permission_classes = [IsAuthenticated]  # the queryset and the revoke service decide
+    permission_classes = [IsAuthenticated]  # the queryset and the services decide
     ordering = ["-created"]
 
     def get_queryset(self):
         user = self.request.user
-        managed = agency_ids_where(user, Action.MANAGE_MEMBERS)
-        return ApiToken.objects.filter(Q(user=user) | Q(agency_id__in=managed))
+        managed = services.token_agency_ids_managed_by(user)
+        return (ApiToken.objects.filter(Q(user=user) | Q(agencies__in=managed)).distinct()
+                .prefetch_related("agencies"))
+
+    @extend_schema(
+        request=SystemTokenRequestSerializer,
+        responses={201: IssuedTokenSerializer,
+                   400: OpenApiResponse(ErrorSerializer, description="Invalid fields, e.g. an agency where you "
+                                                                     "are not an admin, or an expiry too far away."),
+                   403: OpenApiResponse(ErrorSerializer, description="Not an agency admin.")},
+    )
+    def create(self, request):
+        payload = SystemTokenRequestSerializer(data=request.data, context={"request": request})
+        payload.is_valid(raise_exception=True)
+        token, key = services.system_token_create(created_by=request.user, **payload.validated_data)
+        body = IssuedTokenSerializer(token, context={"request": request}).data
+        body["token"] = key
+        return Response(body, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
         services.token_revoke(token=instance, user=self.request.user)

@@ -42,6 +42,7 @@ ERROR_DESCRIPTIONS = {
     413: "The request body is larger than the server accepts.",
     415: "The request body is not in a media type this operation reads.",
     422: "The Idempotency-Key was sent before with a different request (method, path, query or body).",
+    429: "Too many requests with this API token; the Retry-After header says in how many seconds to try again.",
 }
 KEY_IN_USE = ("A request with the same Idempotency-Key is still being processed; send it again after "
               "Retry-After seconds.")
@@ -149,7 +150,7 @@ class QgovAutoSchema(AutoSchema):
         if writes or any(parameter["in"] == "query" for parameter in operation.get("parameters", ())):
             statuses.append(400)
         if authenticated:
-            statuses += [401, 403]
+            statuses += [401, 403, 429]  # 429: the per-token rate limit (qgov.api.throttling)
         if any(parameter["in"] == "path" for parameter in operation.get("parameters", ())):
             statuses.append(404)
         if writes and self.method != "POST" and isinstance(self.view, QgovModelViewSet):

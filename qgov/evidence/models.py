@@ -47,6 +47,8 @@ class EvidenceFile(AgencyScopedModel):
     """A file kept as evidence for one record of the record's agency. Never deleted through the
     UI or the API; a file found to be wrong is withdrawn, with a reason, and kept."""
 
+    scope_area = "evidence"
+
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+",
                                      verbose_name=_("record type"))
     object_id = models.PositiveBigIntegerField(_("record id"))
@@ -115,6 +117,8 @@ class CustodyEventQuerySet(RestrictedQuerySet):
 class CustodyEvent(AgencyScopedModel):
     """One entry of an evidence file's custody log. Append-only; being an audited record, each
     entry is also an event of the agency's audit chain."""
+
+    scope_area = "evidence"
 
     evidence = models.ForeignKey(EvidenceFile, on_delete=models.PROTECT, related_name="custody_events",
                                  verbose_name=_("evidence file"))

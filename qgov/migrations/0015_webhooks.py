@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('qgov', '0012_reports'),
+        ('qgov', '0014_token_scopes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

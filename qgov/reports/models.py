@@ -28,6 +28,8 @@ class ReportSchedule(AgencyScopedModel):
     """A report an agency receives periodically without anyone asking: the beat task queues a run
     when `next_run_at` has passed, then moves it on by the frequency."""
 
+    scope_area = "reports"
+
     kind = models.CharField(_("report"), max_length=20, choices=ReportKindChoices.choices)
     frequency = models.CharField(_("frequency"), max_length=10, choices=ScheduleFrequencyChoices.choices)
     parameters = models.JSONField(_("parameters"), default=dict, blank=True)
@@ -56,6 +58,8 @@ class ReportSchedule(AgencyScopedModel):
 
 class ReportRun(AgencyScopedModel):
     """One report built in the background: what was asked, by whom, how far it got, and its files."""
+
+    scope_area = "reports"
 
     kind = models.CharField(_("report"), max_length=20, choices=ReportKindChoices.choices)
     parameters = models.JSONField(_("parameters"), default=dict, blank=True)

@@ -77,7 +77,8 @@ class AgencyDetailView(ObjectDetailView):
         context["can_manage"] = can_manage
         if can_manage:
             context["members"] = Membership.objects.filter(agency=self.object).select_related("user")
-            context["tokens"] = ApiToken.objects.filter(agency=self.object).select_related("user")
+            context["tokens"] = (ApiToken.objects.filter(agencies=self.object).select_related("user")
+                                 .prefetch_related("agencies"))
         return context
 
 
@@ -173,12 +174,19 @@ class SystemTokenCreateView(ManageMembersMixin, FormView):
     template_name = "qgov/token_create.html"
     form_class = SystemTokenForm
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def get_initial(self):
+        return {"agencies": [self.request.agency.pk], "scopes": ["read"]}
+
     def form_valid(self, form):
         try:
             token, key = services.system_token_create(
-                agency=self.request.agency,
+                agencies=form.cleaned_data["agencies"],
                 name=form.cleaned_data["name"],
-                role=form.cleaned_data["role"],
+                scopes=form.cleaned_data["scopes"],
+                allowed_ips=form.cleaned_data["allowed_ips"],
                 created_by=self.request.user,
                 ttl=form.ttl,
             )

@@ -107,6 +107,7 @@ NO_SUCH_THING = {"Unknown agency.", "Choose one of your agencies.", "Unable to s
                  # Relative to today, which a schema cannot state.
                  "A new risk's next review cannot be in the past; choose today or a later date.",
                  "A report describes data that exists: the time cannot be in the future.",
+                 "The expiry must be in the future.", "A token may be valid for at most 366 days.",
                  # Which cursors the API issued, and that cursor excludes offset and ordering (OpenAPI 3.0
                  # cannot say two parameters exclude each other): docs/api.md.
                  "Not a cursor of this list: send `cursor=` empty to start, then follow each page's `next` link.",

@@ -30,7 +30,7 @@ def test_token_login_returns_a_working_hashed_token(api_client, agency, member_o
     key = body["token"]
     token = ApiToken.objects.get(user=user)
     assert token.key_hash != key and key not in token.key_hash
-    assert token.prefix == key[:8]
+    assert token.prefix == key[:12] and key.startswith("qgov_")  # 12: the prefix lists tell tokens apart by
     listed = token_client(api_client, key).get("/api/agencies/")
     assert listed.status_code == 200
     assert [row["code"] for row in listed.json()["results"]] == ["DQN"]
@@ -258,14 +258,17 @@ def schema_document(api_client):
 @pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
-        # 409 and 422 of writes: Idempotency-Key (a request with the key still running; another request).
-        ("/api/risks/{id}/", "patch", ["200", "400", "401", "403", "404", "409", "412", "413", "415", "422"]),
-        ("/api/risks/{id}/", "delete", ["204", "400", "401", "403", "404", "409", "412", "422"]),
-        ("/api/risks/", "get", ["200", "400", "401", "403"]),
-        ("/api/risks/", "post", ["201", "400", "401", "403", "409", "413", "415", "422"]),
-        ("/api/risks/{id}/", "get", ["200", "401", "403", "404"]),
-        ("/api/risks/{id}/close/", "post", ["200", "400", "401", "403", "404", "409", "412", "413", "415", "422"]),
+        # 409 and 422 of writes: Idempotency-Key (a request with the key still running; another request);
+        # 429: the per-token rate limit.
+        ("/api/risks/{id}/", "patch", ["200", "400", "401", "403", "404", "409", "412", "413", "415", "422", "429"]),
+        ("/api/risks/{id}/", "delete", ["204", "400", "401", "403", "404", "409", "412", "422", "429"]),
+        ("/api/risks/", "get", ["200", "400", "401", "403", "429"]),
+        ("/api/risks/", "post", ["201", "400", "401", "403", "409", "413", "415", "422", "429"]),
+        ("/api/risks/{id}/", "get", ["200", "401", "403", "404", "429"]),
+        ("/api/risks/{id}/close/", "post", ["200", "400", "401", "403", "404", "409", "412", "413", "415", "422",
+                                           "429"]),
         ("/api/auth/token/", "post", ["201", "400", "413", "415", "429"]),
+        ("/api/tokens/", "post", ["201", "400", "401", "403", "409", "413", "415", "422", "429"]),
     ],
 )
 def test_the_schema_documents_every_error_with_the_one_error_shape(api_client, path, method, statuses):

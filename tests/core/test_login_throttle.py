@@ -133,7 +133,8 @@ def test_token_request_returns_a_working_expiring_token(agency, staff_member):
     assert sorted(body) == ["expires", "token"]
     token = ApiToken.objects.get()
     assert token.key_hash == hash_token_key(body["token"])
-    assert (token.user, token.name, token.agency, token.revoked_at) == (staff_member, "API login", None, None)
+    assert (token.user, token.name, list(token.agencies.all()), token.scopes, token.revoked_at) == (
+        staff_member, "API login", [], ["read", "write"], None)  # a personal token: all its user may do
     assert parse_datetime(body["expires"]) == token.expires
     assert before + dt.timedelta(days=30) <= token.expires <= timezone.now() + dt.timedelta(days=30)
 

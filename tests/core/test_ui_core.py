@@ -106,13 +106,16 @@ def test_invite_refuses_existing_members_and_non_admins(client, agency, member_o
 def test_system_token_is_shown_once_and_works(client, api_client, agency, member_of):
     admin = member_of(agency, RoleChoices.ADMIN)
     client.force_login(admin)
-    response = client.post("/agency/tokens/add/", {"name": "CMDB", "role": "editor", "valid_days": 90})
+    response = client.post("/agency/tokens/add/", {"name": "CMDB", "agencies": [agency.pk],
+                                                   "scopes": ["read", "risks:write"], "valid_days": 90,
+                                                   "allowed_ips": "192.0.2.0/24\n127.0.0.1"})
     assert response.status_code == 200
     key = response.context["key"]
     assert key in response.content.decode()
     token = ApiToken.objects.get(name="CMDB")
-    assert token.agency == agency and token.user.username == "system-dqn-cmdb"
-    assert Membership.objects.get(user=token.user).role == "editor"
+    assert list(token.agencies.all()) == [agency] and token.user.username == "system-dqn-cmdb"
+    assert (token.scopes, token.allowed_ips) == (["read", "risks:write"], ["127.0.0.1/32", "192.0.2.0/24"])
+    assert Membership.objects.get(user=token.user).role == "editor"  # a scope writes
     assert not token.user.has_usable_password()
     # Shown once: the agency page lists the token by prefix only.
     page = client.get(reverse("qgov:agency_detail", args=[agency.pk])).content.decode()
@@ -124,11 +127,15 @@ def test_system_token_is_shown_once_and_works(client, api_client, agency, member
     assert api_client.get("/api/agencies/").status_code == 401
 
 
-def test_system_tokens_cannot_be_admins(client, agency, member_of):
+def test_system_token_form_refuses_unknown_scopes_other_agencies_and_long_lives(client, agency, other_agency,
+                                                                                member_of):
+    # Scopes replaced the role field: the account's role follows from them (editor at most).
     client.force_login(member_of(agency, RoleChoices.ADMIN))
-    response = client.post("/agency/tokens/add/", {"name": "SOC", "role": "admin", "valid_days": 90})
+    response = client.post("/agency/tokens/add/", {"name": "SOC", "agencies": [other_agency.pk],
+                                                   "scopes": ["admin"], "valid_days": 367,
+                                                   "allowed_ips": "192.0.2.0/33"})
     assert response.status_code == 200
-    assert "role" in response.context["form"].errors
+    assert sorted(response.context["form"].errors) == ["agencies", "allowed_ips", "scopes", "valid_days"]
     assert not ApiToken.objects.exists()
 
 
@@ -136,7 +143,7 @@ def test_others_cannot_revoke_a_token(client, agency, other_agency, member_of):
     from qgov import services
 
     owner = member_of(agency, RoleChoices.ADMIN)
-    token, _ = services.token_issue(user=owner, name="mine", agency=agency)
+    token, _ = services.token_issue(user=owner, name="mine", agencies=[agency])
     client.force_login(member_of(other_agency, RoleChoices.ADMIN))
     assert client.post(reverse("qgov:token_revoke", args=[token.pk])).status_code == 403
     token.refresh_from_db()

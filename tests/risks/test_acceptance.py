@@ -332,7 +332,7 @@ def test_the_schema_lists_each_transition(agency, people, api_as):
                  "/api/risks/{id}/reopen/"):
         operation = paths[path]["post"]
         assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "409", "412", "413", "415",
-                                               "422"}, path
+                                               "422", "429"}, path
     assert "/api/risks/{id}/accept/" not in paths
 
 

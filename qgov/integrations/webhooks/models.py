@@ -40,6 +40,7 @@ class WebhookEndpoint(AgencyScopedModel):
                                    related_name="+", editable=False, verbose_name=_("created by"))
 
     creator_field = "created_by"
+    scope_area = "webhooks"  # token scopes: webhooks:read, webhooks:manage
     # Its changes are not webhook events: one receiver would learn where the others are.
     emits_webhooks = False
     action_map = dict.fromkeys((Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE, Action.EXPORT),
@@ -99,6 +100,7 @@ class WebhookOperationalRecord:
     those who manage the agency's webhooks, written only by the webhook services."""
 
     agency_lookup = "agency"
+    scope_area = "webhooks"
     action_map = {Action.VIEW: Action.MANAGE_WEBHOOKS, Action.CHANGE: Action.MANAGE_WEBHOOKS}
 
     @classmethod
