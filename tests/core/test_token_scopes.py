@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
