@@ -62,7 +62,7 @@ def clean_scopes(scopes) -> list[str]:
         # Its account is an agency admin: with read or write of every area it could read the audit
         # trail and the members, which no system needs to manage its webhooks.
         raise ValidationError(_("A token that manages webhooks names each other area it needs "
-                                "(e.g. risks:read) instead of read or write."), code="invalid")
+                                "(e.g. reports:read) instead of read or write."), code="invalid")
     return sorted(set(scopes))
 
 

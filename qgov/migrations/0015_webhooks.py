@@ -6,6 +6,8 @@ import qgov.integrations.webhooks.models
 from django.conf import settings
 from django.db import migrations, models
 
+from qgov.migrations_ops import AddSearchIndex
+
 
 class Migration(migrations.Migration):
 
@@ -100,4 +102,5 @@ class Migration(migrations.Migration):
             model_name='webhookdelivery',
             index=models.Index(fields=['endpoint', 'status', 'created'], name='webhookdelivery_log_idx'),
         ),
+        AddSearchIndex("webhookendpoint", ["name", "target_url"]),
     ]

@@ -1,6 +1,6 @@
 import django_filters
 
-from qgov.filters import QgovFilterSet
+from qgov.filters import QgovFilterSet, UtcIsoDateTimeFilter
 from qgov.integrations.webhooks.choices import WebhookDeliveryStatusChoices
 from qgov.integrations.webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -15,9 +15,8 @@ class WebhookEndpointFilterSet(QgovFilterSet):
 
 class WebhookDeliveryFilterSet(QgovFilterSet):
     status = django_filters.MultipleChoiceFilter(choices=WebhookDeliveryStatusChoices.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte")
-    search_fields = ("event_type", "webhook_id")
+    created_after = UtcIsoDateTimeFilter(field_name="created", lookup_expr="gte")
 
     class Meta:
         model = WebhookDelivery
-        fields = ["agency", "endpoint", "status", "event_type"]
+        fields = ["agency", "endpoint", "status", "event_type", "webhook_id"]
