@@ -158,3 +158,17 @@ class QgovFilterExtension(DjangoFilterExtension):
                 target.setdefault("minimum", filter_field.extra.get("min_value", -MAX_INT64 - 1))
                 target.setdefault("maximum", filter_field.extra.get("max_value", MAX_INT64))
         return parameters
+
+
+def lib_doc_excludes() -> list:
+    """drf-spectacular's GET_LIB_DOC_EXCLUDES: the classes whose docstrings are not descriptions in
+    the schema. Besides DRF's, the qgov base classes: their docstrings are for developers, and would
+    otherwise describe every component and operation that declares none of its own."""
+    from drf_spectacular.plumbing import get_lib_doc_excludes
+
+    from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer, QueryParametersSerializer
+    from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
+    from qgov.imports.api import ImportActionMixin
+
+    return [*get_lib_doc_excludes(), StrictFieldsMixin, QueryParametersSerializer, PortableModelSerializer,
+            QgovModelSerializer, QgovModelViewSet, QgovReadOnlyViewSet, ImportActionMixin]
