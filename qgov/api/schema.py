@@ -80,6 +80,10 @@ class QgovAutoSchema(AutoSchema):
             # pagination's parameters are parameters, not bodies.)
             for name in extra:
                 schema["properties"][name] = EXTRA_REQUEST_FIELDS[name]  # in place of its read-only answer
+                if name in schema.get("required", ()):  # read-only fields are required answers, never inputs
+                    schema["required"].remove(name)
+                    if not schema["required"]:
+                        del schema["required"]
             schema["additionalProperties"] = False
         return schema
 
