@@ -72,6 +72,10 @@ class QgovAutoSchema(AutoSchema):
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
         serializer = force_instance(serializer)
+        if direction == "response" and isinstance(serializer, serializers.ModelSerializer) and schema.get("properties"):
+            # A record's answer always carries every field (null when unset): required, so that generated
+            # clients type `reference` as a string, not as "a string or absent".
+            schema["required"] = sorted(schema["properties"])
         extra = getattr(serializer, "extra_known_fields", ())
         if direction == "request" and isinstance(serializer, StrictFieldsMixin) and set(extra) <= set(
                 EXTRA_REQUEST_FIELDS):
