@@ -299,7 +299,9 @@ if DEBUG:
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "qgov API",
-    "DESCRIPTION": "Governance and risk register for quantum communications in government networks.",
+    "DESCRIPTION": "Governance and risk register for quantum communications in government networks.\n\n"
+                   "Connecting an agency system (tokens, generated clients, sync, idempotent writes, webhooks): "
+                   "[Integrating with qgov](/api/guide/).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
