@@ -22,7 +22,8 @@ def portable_integer_bounds(model_field) -> dict:
     holds on every supported database (PostgreSQL's ranges, Django's defaults), not only on the one in
     use. SQLite stores 64 bits in any integer column, so the API, and its schema, would otherwise
     differ with the database it runs on."""
-    low, high = BaseDatabaseOperations.integer_field_ranges[model_field.get_internal_type()]
+    ranges = BaseDatabaseOperations.integer_field_ranges
+    low, high = ranges.get(model_field.get_internal_type(), ranges["BigIntegerField"])
     for validator in model_field._validators:  # the declared ones, without the database's range
         if isinstance(validator, MaxValueValidator) and not callable(validator.limit_value):
             high = min(high, validator.limit_value)
@@ -61,12 +62,18 @@ class QueryParametersSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class PortableModelSerializer(serializers.ModelSerializer):
-    """A ModelSerializer that accepts the same values, and so has the same schema, on every database:
-    integer fields are bounded by what the column holds everywhere (portable_integer_bounds), not
-    by what the database in use would store. Every model serializer of the API derives from it."""
+    """A ModelSerializer whose fields generated clients can use as they are, on every database: integer
+    fields are bounded by what the column holds everywhere (portable_integer_bounds), not by what the
+    database in use would store, and a choice that may be left unset is null (OptionalChoiceField),
+    not "". Every model serializer of the API derives from it."""
 
     def build_standard_field(self, field_name, model_field):
         field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if "choices" in field_kwargs and model_field.blank and not model_field.null and isinstance(
+                model_field, models.CharField):
+            # Unset is null in the API, "" in the database: no "" member in the schema's enum.
+            field_class = OptionalChoiceField
+            field_kwargs.pop("allow_blank", None)
         if isinstance(model_field, models.IntegerField):
             if "choices" in field_kwargs:  # the choices bound it; the database's range would only add noise
                 field_kwargs["validators"] = [
@@ -96,15 +103,6 @@ class QgovModelSerializer(StrictFieldsMixin, PortableModelSerializer):
 
     def get_display(self, obj) -> str:
         return str(obj)
-
-    def build_standard_field(self, field_name, model_field):
-        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
-        if "choices" in field_kwargs and model_field.blank and not model_field.null and isinstance(
-                model_field, models.CharField):
-            # A choice left unset is null in the API, "" in the database: no "" member in the schema's enum.
-            field_class = OptionalChoiceField
-            field_kwargs.pop("allow_blank", None)
-        return field_class, field_kwargs
 
     def get_unique_together_validators(self):
         # Uniqueness is the model's to judge (full_clean in the write services), so the API and
