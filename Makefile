@@ -5,6 +5,7 @@
 #   make e2e     only the browser tests
 #   make bench   the national-scale benchmark suite (benchmarks/README.md), results in benchmarks/RESULTS.md
 #   make lint    ruff
+#   make schema  regenerate the committed OpenAPI schema, docs/openapi.yaml (a test fails while it is out of date)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -36,10 +37,10 @@ DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
 # Debian packages the tests use: the browser for e2e tests, pdftoppm/pdftotext for report checks.
 SYSTEM_PACKAGES := chromium poppler-utils
 
-.PHONY: help run test e2e bench bench-audit bench-packages lint static system-packages clean
+.PHONY: help run test e2e bench bench-audit bench-packages lint static system-packages node-tools schema clean
 
 help:
-	@echo "make run | make test | make e2e | make bench | make lint"
+	@echo "make run | make test | make e2e | make bench | make lint | make schema"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -83,7 +84,27 @@ system-packages:
 static: $(RUN_STAMP)
 	DJANGO_DEBUG=1 $(MANAGE) collectstatic --noinput --verbosity 0
 
-test: $(DEV_STAMP) system-packages static
+# The npm packages the tests use: openapi-typescript and tsc, to check that TypeScript types generate
+# from the committed schema (tests/api/test_generated_clients.py). Installed from the lock file, again
+# only when it changes; without npm the test skips and says so (and fails in CI).
+NODE_TOOLS := tools/openapi-typescript
+NODE_TOOLS_STAMP = $(NODE_TOOLS)/node_modules/.installed-$(shell cat $(NODE_TOOLS)/package-lock.json | sha256sum | cut -c1-16)
+
+node-tools:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "make: npm is missing, so not installing $(NODE_TOOLS); the TypeScript client test skips (apt-get install -y npm)."; \
+		exit 0; \
+	fi; \
+	if [ -e $(NODE_TOOLS_STAMP) ]; then exit 0; fi; \
+	echo "make: installing $(NODE_TOOLS) (npm ci)"; \
+	npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error && touch $(NODE_TOOLS_STAMP)
+
+# The committed OpenAPI schema that clients are generated from. The same on every machine, database and
+# DEBUG setting; tests/api/test_generated_clients.py regenerates it and fails while the file differs.
+schema: $(RUN_STAMP)
+	DJANGO_DEBUG=1 $(MANAGE) spectacular --validate --fail-on-warn --file docs/openapi.yaml
+
+test: $(DEV_STAMP) system-packages node-tools static
 	$(PYTEST) -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 e2e: $(DEV_STAMP) system-packages static

@@ -33,7 +33,7 @@ from certification.models import (
 )
 from qgov.api.fields import api_url
 from qgov.api.schema import RECORD_ID
-from qgov.api.serializers import QgovModelSerializer
+from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer
 from qgov.api.viewsets import QgovModelViewSet
 from qgov.imports.api import ImportActionMixin
 from qgov.models import RECORD_FIELDS, Agency
@@ -56,7 +56,7 @@ class RecognitionSerializer(QgovModelSerializer):
         read_only_fields = ("max_level_rank",)
 
 
-class NestedRecognitionSerializer(serializers.ModelSerializer):
+class NestedRecognitionSerializer(PortableModelSerializer):
     scheme = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:

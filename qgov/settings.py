@@ -326,10 +326,17 @@ if DEBUG:
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "qgov API",
-    "DESCRIPTION": "Governance and risk register for quantum communications in government networks.",
+    "DESCRIPTION": "Governance and risk register for quantum communications in government networks.\n\n"
+                   "Connecting an agency system (tokens, generated clients, sync, idempotent writes, webhooks): "
+                   "[Integrating with qgov](/api/guide/).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # A choice that may be unset is a nullable enum (qgov.api.fields.OptionalChoiceField), not one with
+    # "" or null members (BlankEnum, NullEnum), which generated clients cannot name.
+    "ENUM_ADD_EXPLICIT_BLANK_NULL_CHOICE": False,
+    # The base classes' docstrings are for developers, not descriptions of every schema component.
+    "GET_LIB_DOC_EXCLUDES": "qgov.api.schema.lib_doc_excludes",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from qgov import registry
-from qgov.views.core import favicon
+from qgov.views.core import favicon, integration_guide
 
 urlpatterns = [
     path("", include("qgov.ui_urls")),
@@ -11,6 +11,7 @@ urlpatterns = [
     *registry.public_url_patterns(),  # pages for visitors without an account (one-time links)
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/guide/", integration_guide, name="api-guide"),
     path("api/", include("qgov.api.urls")),
     path("admin/", admin.site.urls),
     # Browsers and tools ask for /favicon.ico whatever the page links; the file is a static one.

@@ -38,7 +38,7 @@ from incidents.models import (
     TimelineEntry,
 )
 from qgov.api.schema import ErrorSerializer
-from qgov.api.serializers import QgovModelSerializer, StrictFieldsMixin
+from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovModelViewSet
 from qgov.models import RECORD_FIELDS
 from qgov.roles import Action
@@ -56,7 +56,7 @@ class RegulatorClockSerializer(QgovModelSerializer):
                   "awareness_hours", "after", *RECORD_FIELDS)
 
 
-class NestedRegulatorClockSerializer(serializers.ModelSerializer):
+class NestedRegulatorClockSerializer(PortableModelSerializer):
     after = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:

@@ -14,7 +14,7 @@ from incidents.api.clocks import IncidentRecordsMixin
 from incidents.filters import IncidentFilterSet, IncidentStepFilterSet, PlaybookFilterSet, PlaybookStepFilterSet
 from incidents.models import Incident, IncidentStep, Playbook, PlaybookStep
 from qgov.api.schema import MAX_INT64, RECORD_ID, ErrorSerializer
-from qgov.api.serializers import QgovModelSerializer, StrictFieldsMixin
+from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovModelViewSet
 from qgov.models import RECORD_FIELDS, Agency
 from qgov.roles import Action
@@ -27,7 +27,7 @@ class PlaybookStepSerializer(QgovModelSerializer):
                   "mandatory", "role", *RECORD_FIELDS)
 
 
-class NestedPlaybookStepSerializer(serializers.ModelSerializer):
+class NestedPlaybookStepSerializer(PortableModelSerializer):
     class Meta:
         model = PlaybookStep
         fields = ("id", "position", "phase", "csf_category", "instruction", "mandatory", "role")
@@ -56,7 +56,7 @@ class IncidentStepSerializer(QgovModelSerializer):
         read_only_fields = ("step", "completed_at", "completed_by")
 
 
-class NestedIncidentStepSerializer(serializers.ModelSerializer):
+class NestedIncidentStepSerializer(PortableModelSerializer):
     completed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:

@@ -17,9 +17,10 @@ from rest_framework.views import APIView
 
 from qgov import services, tokens
 from qgov.api.exceptions import error_response
+from qgov.api.fields import TimeZoneField
 from qgov.api.permissions import IsPlatformAdminOrReadOnly
 from qgov.api.schema import ErrorSerializer
-from qgov.api.serializers import QgovModelSerializer, StrictFieldsMixin
+from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
 from qgov.integrations.idempotency.api import IdempotentWritesMixin
@@ -49,6 +50,8 @@ class DayCountsField(serializers.JSONField):
 
 
 class AgencySerializer(QgovModelSerializer):
+    time_zone = TimeZoneField(required=False, help_text="An IANA time-zone name, e.g. Europe/Brussels (default UTC): "
+                                                        "dates and deadlines of the agency are counted in it.")
     reminder_thresholds = DayCountsField(
         required=False, validators=[validate_reminder_thresholds],
         help_text="Days before a due date when the owner and the agency admins are reminded, e.g. [90, 30, 7]; "
@@ -149,7 +152,7 @@ class UserViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
 # --- audit events ---------------------------------------------------------------------------
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
+class AuditEventSerializer(PortableModelSerializer):
     object_type = serializers.SerializerMethodField()
 
     class Meta:
@@ -171,7 +174,7 @@ class AuditEventViewSet(QgovReadOnlyViewSet):
     ordering_fields = ["id", "seq", "timestamp"]
 
 
-class AuditCheckpointSerializer(serializers.ModelSerializer):
+class AuditCheckpointSerializer(PortableModelSerializer):
     download = serializers.SerializerMethodField()
 
     class Meta:
@@ -240,7 +243,7 @@ class ObtainTokenView(APIView):
         return Response({"token": key, "expires": token.expires}, status=status.HTTP_201_CREATED)
 
 
-class ApiTokenSerializer(serializers.ModelSerializer):
+class ApiTokenSerializer(PortableModelSerializer):
     is_active = serializers.BooleanField(read_only=True)
     scopes = serializers.ListField(child=serializers.CharField(), read_only=True)
     allowed_ips = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -327,7 +330,7 @@ class ApiTokenViewSet(IdempotentWritesMixin, mixins.ListModelMixin, mixins.Retri
 # --- notifications --------------------------------------------------------------------------
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(PortableModelSerializer):
     class Meta:
         model = Notification
         fields = ("id", "title", "body", "url", "agency", "created", "read_at")

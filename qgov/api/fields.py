@@ -1,8 +1,12 @@
+import zoneinfo
+from functools import lru_cache
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.plumbing import build_basic_type, build_object_type
+from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 
@@ -111,14 +115,15 @@ class BriefRelatedField(serializers.PrimaryKeyRelatedField):
         return {"id": value.pk, "display": str(value), "url": api_url(value, self.context.get("request"))}
 
 
-BRIEF_OBJECT_SCHEMA = build_object_type(
-    properties={
-        "id": build_basic_type(OpenApiTypes.INT),
-        "display": build_basic_type(OpenApiTypes.STR),
-        "url": {**build_basic_type(OpenApiTypes.URI), "nullable": True},
-    },
-    required=["id", "display", "url"],
-)
+# One named schema component, BriefRecord, rather than an inline object per relation: generated
+# clients get one class for them all, not one per field (whose names also clashed with a model's:
+# Recognition.arrangement's with RecognitionArrangement).
+class BriefRecordSerializer(serializers.Serializer):
+    """A related record: its id, what it reads as, and its API URL (null when the API has none)."""
+
+    id = serializers.IntegerField()
+    display = serializers.CharField()
+    url = serializers.URLField(allow_null=True)
 
 
 class BriefRelatedFieldExtension(OpenApiSerializerFieldExtension):
@@ -127,4 +132,61 @@ class BriefRelatedFieldExtension(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         if direction == "request":
             return build_basic_type(OpenApiTypes.INT)
-        return BRIEF_OBJECT_SCHEMA
+        return auto_schema.resolve_serializer(BriefRecordSerializer, direction).ref
+
+
+@lru_cache(maxsize=1)
+def _known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())  # reads the zone files: once per process
+
+
+class TimeZoneField(serializers.CharField):
+    """An IANA time-zone name (e.g. Europe/Brussels), checked against the server's zone data.
+
+    A plain string in the schema, not an enum: the list is about 600 names that differ with each
+    machine's zone data (so the schema would too), and clients generated from it broke on it
+    (openapi-python-client turns both GMT0 and Etc/GMT0 into the member GMT0)."""
+
+    default_error_messages = {
+        "unknown_zone": _('"{input}" is not a time zone: send an IANA time-zone name, e.g. Europe/Brussels or UTC.'),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value not in _known_time_zones():
+            self.fail("unknown_zone", input=value)
+        return value
+
+
+class TimeZoneFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = TimeZoneField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        # The shape of a zone name, so that clients can check it; whether the zone exists is the server's to say.
+        schema["pattern"] = r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"
+        schema["example"] = "Europe/Brussels"
+        return schema
+
+
+class OptionalChoiceField(serializers.ChoiceField):
+    """A choice that may be left unset (a model CharField with choices and blank=True): null in the
+    API, "" in the database. The schema says `nullable` rather than listing "" as a member of the
+    enum, which generated clients cannot name."""
+
+    def __init__(self, **kwargs):
+        kwargs["allow_null"] = True
+        kwargs["allow_blank"] = False
+        super().__init__(**kwargs)
+
+    def validate_empty_values(self, data):
+        if data is None and not self.read_only:
+            return (True, "")  # unset
+        return super().validate_empty_values(data)
+
+    def to_representation(self, value):
+        return None if value in ("", None) else super().to_representation(value)

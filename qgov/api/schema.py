@@ -113,6 +113,10 @@ class QgovAutoSchema(AutoSchema):
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
         serializer = force_instance(serializer)
+        if direction == "response" and isinstance(serializer, serializers.ModelSerializer) and schema.get("properties"):
+            # A record's answer always carries every field (null when unset): required, so that generated
+            # clients type `reference` as a string, not as "a string or absent".
+            schema["required"] = sorted(schema["properties"])
         extra = getattr(serializer, "extra_known_fields", ())
         if direction == "request" and isinstance(serializer, StrictFieldsMixin) and set(extra) <= set(
                 EXTRA_REQUEST_FIELDS):
@@ -121,6 +125,10 @@ class QgovAutoSchema(AutoSchema):
             # pagination's parameters are parameters, not bodies.)
             for name in extra:
                 schema["properties"][name] = EXTRA_REQUEST_FIELDS[name]  # in place of its read-only answer
+                if name in schema.get("required", ()):  # read-only fields are required answers, never inputs
+                    schema["required"].remove(name)
+                    if not schema["required"]:
+                        del schema["required"]
             schema["additionalProperties"] = False
         return schema
 
@@ -199,3 +207,17 @@ class QgovFilterExtension(DjangoFilterExtension):
                 target.setdefault("minimum", filter_field.extra.get("min_value", -MAX_INT64 - 1))
                 target.setdefault("maximum", filter_field.extra.get("max_value", MAX_INT64))
         return parameters
+
+
+def lib_doc_excludes() -> list:
+    """drf-spectacular's GET_LIB_DOC_EXCLUDES: the classes whose docstrings are not descriptions in
+    the schema. Besides DRF's, the qgov base classes: their docstrings are for developers, and would
+    otherwise describe every component and operation that declares none of its own."""
+    from drf_spectacular.plumbing import get_lib_doc_excludes
+
+    from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer, QueryParametersSerializer
+    from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
+    from qgov.imports.api import ImportActionMixin
+
+    return [*get_lib_doc_excludes(), StrictFieldsMixin, QueryParametersSerializer, PortableModelSerializer,
+            QgovModelSerializer, QgovModelViewSet, QgovReadOnlyViewSet, ImportActionMixin]

@@ -1,17 +1,35 @@
 """The base serializer every qgov model serializer declares on."""
 
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from qgov import services
-from qgov.api.fields import BriefRelatedField, api_url
+from qgov.api.fields import BriefRelatedField, OptionalChoiceField, api_url
 from qgov.lifecycle import lifecycle_of, owned_fields_of
 
 
 def _comparable(value):
     # A related record reads as {id, display, url} and is written as its id.
     return value["id"] if isinstance(value, dict) and "id" in value else value
+
+
+def portable_integer_bounds(model_field) -> dict:
+    """min_value and max_value of an integer model field: its own validators within what the column
+    holds on every supported database (PostgreSQL's ranges, Django's defaults), not only on the one in
+    use. SQLite stores 64 bits in any integer column, so the API, and its schema, would otherwise
+    differ with the database it runs on."""
+    ranges = BaseDatabaseOperations.integer_field_ranges
+    low, high = ranges.get(model_field.get_internal_type(), ranges["BigIntegerField"])
+    for validator in model_field._validators:  # the declared ones, without the database's range
+        if isinstance(validator, MaxValueValidator) and not callable(validator.limit_value):
+            high = min(high, validator.limit_value)
+        elif isinstance(validator, MinValueValidator) and not callable(validator.limit_value):
+            low = max(low, validator.limit_value)
+    return {"min_value": low, "max_value": high}
 
 
 class StrictFieldsMixin:
@@ -43,7 +61,31 @@ class QueryParametersSerializer(StrictFieldsMixin, serializers.Serializer):
         return super().validate(attrs)
 
 
-class QgovModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class PortableModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose fields generated clients can use as they are, on every database: integer
+    fields are bounded by what the column holds everywhere (portable_integer_bounds), not by what the
+    database in use would store, and a choice that may be left unset is null (OptionalChoiceField),
+    not "". Every model serializer of the API derives from it."""
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if "choices" in field_kwargs and model_field.blank and not model_field.null and isinstance(
+                model_field, models.CharField):
+            # Unset is null in the API, "" in the database: no "" member in the schema's enum.
+            field_class = OptionalChoiceField
+            field_kwargs.pop("allow_blank", None)
+        if isinstance(model_field, models.IntegerField):
+            if "choices" in field_kwargs:  # the choices bound it; the database's range would only add noise
+                field_kwargs["validators"] = [
+                    validator for validator in field_kwargs.get("validators", ())
+                    if validator in model_field._validators
+                    or not isinstance(validator, MinValueValidator | MaxValueValidator)]
+            elif not field_kwargs.get("read_only"):
+                field_kwargs.update(portable_integer_bounds(model_field))
+        return field_class, field_kwargs
+
+
+class QgovModelSerializer(StrictFieldsMixin, PortableModelSerializer):
     """Adds `url`, `display` and `version`; writes go through the core services (permission
     re-check, version check, model validation, audit); unknown fields are an error."""
 

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from qgov.api.fields import BriefRelatedField
 from qgov.api.parsers import JSONParser
-from qgov.api.serializers import QgovModelSerializer, StrictFieldsMixin
+from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovReadOnlyViewSet
 from qgov.evidence import services
 from qgov.evidence.models import CustodyEvent, EvidenceFile
@@ -24,7 +24,7 @@ from qgov.models import RECORD_FIELDS
 from qgov.roles import Action
 
 
-class CustodyEventSerializer(serializers.ModelSerializer):
+class CustodyEventSerializer(PortableModelSerializer):
     actor = BriefRelatedField(read_only=True)
     from_user = BriefRelatedField(read_only=True)
     to_user = BriefRelatedField(read_only=True)

@@ -16,7 +16,12 @@ from rest_framework.response import Response
 from qgov.api.exceptions import Conflict
 from qgov.api.fields import BriefRelatedField
 from qgov.api.schema import ErrorSerializer
-from qgov.api.serializers import QgovModelSerializer, QueryParametersSerializer, StrictFieldsMixin
+from qgov.api.serializers import (
+    PortableModelSerializer,
+    QgovModelSerializer,
+    QueryParametersSerializer,
+    StrictFieldsMixin,
+)
 from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
 from qgov.models import RECORD_FIELDS, Agency
 from qgov.reports import services
@@ -49,7 +54,7 @@ class ParametersField(serializers.DictField):
     """A report's parameters: an object; which names it may hold depends on the kind."""
 
 
-class ReportFileSerializer(serializers.ModelSerializer):
+class ReportFileSerializer(PortableModelSerializer):
     filename = serializers.CharField(read_only=True)
     download = serializers.SerializerMethodField(help_text="GET it for the file (the API's authentication).")
 

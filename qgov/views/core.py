@@ -3,6 +3,7 @@ tokens), the audit trail, notifications, and the error pages."""
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -277,6 +278,13 @@ def favicon(request):
     """/favicon.ico, which browsers and tools ask for whatever the page links: the static file, by
     its current (hashed) name, so not a permanent redirect."""
     return HttpResponseRedirect(static("qgov/favicon.ico"))
+
+
+def integration_guide(request):
+    """/api/guide/: docs/integrating.md, the guide for agency systems, as the text it is written in
+    (Markdown reads as plain text). Public, like the API reference at /api/docs/ that links it."""
+    guide = settings.BASE_DIR / "docs" / "integrating.md"
+    return HttpResponse(guide.read_text(encoding="utf-8"), content_type="text/plain; charset=utf-8")
 
 
 # --- error pages (qgov.urls names them as the handlers) --------------------------------------

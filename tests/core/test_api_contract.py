@@ -84,7 +84,8 @@ def test_wrong_types_are_field_errors(agency, superuser, api_as):
     errors = response.json()["errors"]
     assert errors["name"] == ["Not a valid string."]
     assert errors["sector"] == ['"moon" is not a valid choice.']
-    assert errors["time_zone"] == ['"Mars/Olympus" is not a valid choice.']
+    assert errors["time_zone"] == [
+        '"Mars/Olympus" is not a time zone: send an IANA time-zone name, e.g. Europe/Brussels or UTC.']
 
 
 def test_model_validation_is_a_400_not_a_500(agency, superuser, api_as):

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from qgov.api.fields import BriefRelatedField
 from qgov.api.schema import ErrorSerializer
-from qgov.api.serializers import QgovModelSerializer, StrictFieldsMixin
+from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
 from qgov.integrations.events import known_event_types
 from qgov.integrations.webhooks import services
@@ -58,7 +58,7 @@ class RedeliveredSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="How many deliveries were queued again.")
 
 
-class WebhookAttemptSerializer(serializers.ModelSerializer):
+class WebhookAttemptSerializer(PortableModelSerializer):
     class Meta:
         model = WebhookAttempt
         fields = ("attempted_at", "status_code", "latency_ms", "response_excerpt", "error")
