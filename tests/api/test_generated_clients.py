@@ -15,11 +15,15 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from standardwebhooks.webhooks import Webhook
 
 from qgov import services
 from qgov.choices import RoleChoices
+from risks.models import Risk as RiskModel
 from risks.services import risk_matrix_ensure
 from tests.factories import AgencyFactory, MembershipFactory, UserFactory
+from tests.integrations.factories import make_endpoint
+from tests.integrations.receiver import Receiver
 
 SCHEMA_FILE = settings.BASE_DIR / "docs" / "openapi.yaml"
 VENV_BIN = Path(sys.executable).parent
@@ -119,7 +123,7 @@ export const unsetKind: components["schemas"]["RequiredScheme"]["device_kind"] =
 
 
 @pytest.fixture
-def agency_system(transactional_db, live_server, python_client):
+def agency_system(transactional_db, live_server, python_client, settings):
     """An agency system as it is set up in practice: a service account with the editor role, a token
     issued by the token service, and the generated client pointed at a live server with it."""
     agency = AgencyFactory(name="Department of Quantum Networks", code="DQN")
@@ -129,7 +133,12 @@ def agency_system(transactional_db, live_server, python_client):
     _, key = services.token_issue(user=account, name="CMDB sync")
     client = python_client.AuthenticatedClient(base_url=live_server.url, token=key, prefix="Token",
                                                raise_on_unexpected_status=True)
-    return SimpleNamespace(agency=agency, account=account, key=key, client=client, live_server=live_server)
+    settings.QGOV_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]  # the receiver is on loopback
+    with Receiver() as receiver:
+        endpoint = make_endpoint(agency, target_url=receiver.url, event_types=[
+            "risks.risk.created", "risks.risk.assess"])
+        yield SimpleNamespace(agency=agency, account=account, key=key, client=client, live_server=live_server,
+                              receiver=receiver, webhook_secret=endpoint.plain_secret)
 
 
 def test_the_generated_python_client_works_against_a_live_server(python_client, agency_system):
@@ -171,8 +180,15 @@ def test_the_generated_python_client_works_against_a_live_server(python_client, 
     assert (refused.status, refused.code) == (400, "invalid")
     assert refused.errors.to_dict() == {"title": ["This field may not be blank."]}
 
-    # Extension point (issue #14, idempotent writes): repeat the create with the same `Idempotency-Key`
-    # header (client.with_headers({...})) and assert the second answer is the first risk, not a new one.
+    # A create sent twice with one Idempotency-Key (a retry after a timeout) makes one record: the
+    # second answer is the first one, replayed.
+    retried = RiskRequest(agency=agency.pk, title="Trusted node tampering at the border site",
+                          inherent_likelihood=3, inherent_impact=4)
+    first = risks_create.sync_detailed(client=client, body=retried, idempotency_key="cmdb-7f3a9c")
+    again = risks_create.sync_detailed(client=client, body=retried, idempotency_key="cmdb-7f3a9c")
+    assert (first.status_code, again.status_code, again.headers["Idempotent-Replayed"]) == (201, 201, "true")
+    assert (again.parsed.id, again.parsed.reference) == (first.parsed.id, "R-0002")
+    assert RiskModel.objects.filter(agency=agency).count() == 2
 
     # A lifecycle transition: draft → assessed.
     assessed = risks_assess_create.sync(risk.id, client=client, body=TransitionRequest(reason="Rated at intake"))
@@ -188,6 +204,10 @@ def test_the_generated_python_client_works_against_a_live_server(python_client, 
     page = risks_list.sync(client=client, status=[python_client.models.RisksListStatusItem.ASSESSED])
     assert (page.count, [row.id for row in page.results]) == (1, [risk.id])
 
-    # Extension point (issue #14, webhooks): with an endpoint subscribed to the agency's changes (a
-    # receiving HTTP server on 127.0.0.1), assert the create and the transition above were delivered,
-    # signed, and verify their signature as docs/integrating.md shows.
+    # The agency's webhook endpoint received each change, signed (verified as docs/integrating.md shows).
+    deliveries = [Webhook(agency_system.webhook_secret).verify(got.body, got.headers)
+                  for got in agency_system.receiver.received]
+    assert [(d["type"], d["data"]["object_id"]) for d in deliveries] == [
+        ("risks.risk.created", str(risk.id)), ("risks.risk.created", str(first.parsed.id)),
+        ("risks.risk.assess", str(risk.id))]
+    assert deliveries[2]["data"]["record"]["status"] == "assessed"
