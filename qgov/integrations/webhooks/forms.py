@@ -26,7 +26,7 @@ def event_type_choices() -> list:
 class WebhookEndpointForm(QgovModelForm):
     event_types = forms.MultipleChoiceField(
         label=_("Event types"), required=False,
-        help_text=_("What this receiver is sent; leave empty when it receives all events."))
+        help_text=_("What this receiver is sent, unless it receives all events."))
 
     class Meta:
         model = WebhookEndpoint
