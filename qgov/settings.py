@@ -321,6 +321,9 @@ SPECTACULAR_SETTINGS = {
 # (flagged as such) instead of a COUNT(*) of the whole result on every page (docs/api.md).
 QGOV_EXACT_COUNT_LIMIT = env.int("QGOV_EXACT_COUNT_LIMIT", default=10_000)
 QGOV_API_TOKEN_TTL = timedelta(days=env.int("QGOV_API_TOKEN_TTL_DAYS", default=30))
+# How far back a change-feed cursor may point (days); an older one is a 410 and the client resyncs from
+# the lists. Audit events are kept regardless: this is a promise of /api/changes/ only.
+QGOV_CHANGE_FEED_RETENTION_DAYS = env.int("QGOV_CHANGE_FEED_RETENTION_DAYS", default=90)
 
 # Imports (CSV, XLSX): the largest file accepted, and the most data rows one import may hold.
 QGOV_IMPORT_MAX_BYTES = env.int("QGOV_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
