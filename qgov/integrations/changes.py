@@ -126,7 +126,7 @@ def types_condition(names: list[str]) -> Q:
     return condition
 
 
-def read_changes(user, *, cursor: Position | None, limit: int, agency_id: int | None = None,
+def read_changes(user, *, request=None, cursor: Position | None, limit: int, agency_id: int | None = None,
                  types: list[str] | None = None) -> dict:
     """One page of the feed after `cursor` (from the start of the retention window without one)."""
     now = timezone.now()
@@ -158,10 +158,10 @@ def read_changes(user, *, cursor: Position | None, limit: int, agency_id: int | 
         # Everything within the bound has been seen; never move back behind the client's cursor.
         next_position = caught_up if cursor is None or caught_up.key() > cursor.key() else Position(
             cursor.txid, cursor.event_id, now)
-    return {"results": entries(rows), "next_cursor": next_position.encode(), "has_more": has_more}
+    return {"results": entries(rows, request), "next_cursor": next_position.encode(), "has_more": has_more}
 
 
-def entries(events) -> list[dict]:
+def entries(events, request=None) -> list[dict]:
     """The feed entries of `events`, each with its record as the API shows it now (read in bulk,
     one query per model and relation) or a tombstone."""
     wanted = defaultdict(set)
@@ -169,7 +169,7 @@ def entries(events) -> list[dict]:
         model = event.content_type.model_class()
         if event.action != AuditActionChoices.DELETE and model is not None:
             wanted[model].add(model._meta.pk.to_python(event.object_id))
-    current = {model: represent_many(model, sorted(pks)) for model, pks in wanted.items()}
+    current = {model: represent_many(model, sorted(pks), request) for model, pks in wanted.items()}
     result = []
     for event in events:
         model = event.content_type.model_class()
@@ -268,7 +268,7 @@ class ChangeFeedView(APIView):
                 "This cursor is older than the %(days)s days the change feed keeps: read the lists again "
                 "(updated_after helps), then follow the feed without a cursor.")
                 % {"days": settings.QGOV_CHANGE_FEED_RETENTION_DAYS})
-        page = read_changes(request.user, cursor=cursor, limit=limit, agency_id=agency_id, types=types)
+        page = read_changes(request.user, request=request, cursor=cursor, limit=limit, agency_id=agency_id, types=types)
         return Response(ChangePageSerializer(page).data)
 
 

@@ -69,12 +69,13 @@ def represent(instance) -> dict | None:
     return dict(serializer_class(instance, context={"request": _request()}).data)
 
 
-def represent_many(model, pks) -> dict:
+def represent_many(model, pks, request=None) -> dict:
     """{pk: representation} of the records of `model` among `pks` that still exist, read in one go
-    through the API viewset's queryset (so relations cost a query per relation, not per record)."""
+    through the API viewset's queryset (so relations cost a query per relation, not per record).
+    URLs follow `request` when one is given (an API answer), else QGOV_SITE_URL."""
     serializer_class, queryset = serializer_class_for(model), _queryset_of(model)
     if serializer_class is None or queryset is None or not pks:
         return {}
     records = list(queryset.all().filter(pk__in=pks).order_by())
-    data = serializer_class(records, many=True, context={"request": _request()}).data
+    data = serializer_class(records, many=True, context={"request": request or _request()}).data
     return {record.pk: dict(item) for record, item in zip(records, data, strict=True)}
