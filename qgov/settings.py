@@ -309,6 +309,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/",
     # Core choice sets that several serializers use (an app's own: QgovApp.api_enum_names).
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "qgov.choices.RoleChoices",
+                            "AuditActionEnum": "qgov.choices.AuditActionChoices",
                             "ImportRunStatusEnum": "qgov.choices.ImportRunStatusChoices",
                             "ReportKindEnum": "qgov.reports.choices.ReportKindChoices",
                             "ReportMarkingEnum": "qgov.reports.choices.ReportMarkingChoices",

@@ -22,6 +22,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 from collections import defaultdict
 
 from django.apps import apps
@@ -52,6 +53,12 @@ from qgov.roles import Action
 MAX_INT64 = 2**63 - 1
 CURSOR_PREFIX = "c1:"  # versions the token, so its form can change without misreading old ones
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+# `types`: event types or their prefixes (app, app.model, app.model.verb), comma-separated.
+_TYPE = r"[a-z0-9_]+(?:\.[a-z0-9_]+){0,2}"
+TYPES_PATTERN = rf"^(?:{_TYPE}(?:,{_TYPE})*)?$"
+
+
+CURSOR_REFUSED = "Not a cursor of the change feed: leave it out to start, then send each answer's `next_cursor`."
 
 
 class Position:
@@ -80,8 +87,7 @@ class Position:
                 raise ValueError
             return cls(txid, event_id, dt.datetime.fromtimestamp(seconds, dt.UTC))
         except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, OverflowError, OSError):
-            raise ValidationError({"cursor": [_("Not a cursor of the change feed: leave it out to start, then "
-                                                "send each answer's `next_cursor`.")]}) from None
+            raise ValidationError({"cursor": [CURSOR_REFUSED]}) from None
 
 
 def feed_models() -> list:
@@ -235,11 +241,13 @@ class ChangeFeedView(APIView):
             OpenApiParameter("cursor", OpenApiTypes.STR, description="The `next_cursor` of your previous call; "
                              "leave it out to start from the oldest change kept (the retention window).",
                              pattern="^[A-Za-z0-9_-]*$"),
-            OpenApiParameter("limit", OpenApiTypes.INT, description=f"Changes per page (1 … {MAX_LIMIT}, "
-                             f"default {DEFAULT_LIMIT})."),
-            OpenApiParameter("agency", OpenApiTypes.INT, description="Only this agency's changes (one of yours)."),
-            OpenApiParameter("types", OpenApiTypes.STR, description="Comma-separated event types or their "
-                             "prefixes, e.g. `risks.risk,certification.device.deleted`."),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                             description=f"Changes per page (at most {MAX_LIMIT}; default {DEFAULT_LIMIT})."),
+            OpenApiParameter("agency", {"type": "integer", "minimum": 1, "maximum": MAX_INT64},
+                             description="Only this agency's changes (one of yours)."),
+            OpenApiParameter("types", {"type": "string", "pattern": TYPES_PATTERN},
+                             description="Comma-separated event types or their prefixes, e.g. "
+                             "`risks.risk,certification.device.deleted`."),
         ],
         responses={
             200: ChangePageSerializer,
@@ -258,10 +266,11 @@ class ChangeFeedView(APIView):
         limit = whole_number(params.get("limit"), "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
         agency_id = whole_number(params.get("agency"), "agency", 1, MAX_INT64, None)
         if agency_id is not None and not user_can(request.user, agency_id, Action.VIEW):
-            raise ValidationError({"agency": [_("Not one of your agencies.")]})
-        types = [name.strip() for name in params.get("types", "").split(",") if name.strip()]
-        if any(not name.replace("_", "").replace(".", "").isalnum() or name.count(".") > 2 for name in types):
-            raise ValidationError({"types": [_("Send event types or their prefixes, e.g. risks.risk.updated.")]})
+            raise ValidationError({"agency": [_("Choose one of your agencies.")]})
+        if not re.fullmatch(TYPES_PATTERN, params.get("types", "")):
+            raise ValidationError({"types": [_("Send event types or their prefixes, comma-separated, e.g. "
+                                               "risks.risk,certification.device.deleted.")]})
+        types = [name for name in params.get("types", "").split(",") if name]
         retention = dt.timedelta(days=settings.QGOV_CHANGE_FEED_RETENTION_DAYS)
         if cursor is not None and cursor.time < timezone.now() - retention:
             return error_response(410, code="cursor_expired", detail=_(

@@ -222,7 +222,7 @@ class Writer(threading.Thread):
         try:
             with transaction.atomic():
                 device = device_in(self.agency, self.user, self.name)
-                self.event_id = AuditEvent.objects.filter(content_type__model="device", object_id=str(device.pk)).get().pk
+                self.event_id = AuditEvent.objects.get(content_type__model="device", object_id=str(device.pk)).pk
                 self.written.set()
                 assert self.commit.wait(30)
         except BaseException as error:  # noqa: BLE001 -- reported by the test
