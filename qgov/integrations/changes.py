@@ -117,8 +117,8 @@ def visible_events(user):
 
 
 def types_condition(names: list[str]) -> Q:
-    """Events whose type is one of `names` or starts with one and a dot: `risks`, `risks.risk`,
-    `risks.risk.updated`, `risks.risk.accept` (a transition)."""
+    """Events whose type is one of `names` or starts with one and a dot: an app (`qgov`), a model
+    (`qgov.membership`), a verb (`qgov.membership.updated`) or a lifecycle transition by its name."""
     condition = Q(pk__in=[])
     verbs = {verb: action for action, verb in VERB_OF_ACTION.items()}
     for name in names:
@@ -210,8 +210,9 @@ class ActorSerializer(serializers.Serializer):
 
 class ChangeSerializer(serializers.Serializer):
     sequence = serializers.IntegerField(help_text="The audit event's id (GET /api/audit-events/{id}/ for auditors).")
-    type = serializers.CharField(help_text="The event type, e.g. risks.risk.updated or risks.risk.accept.")
-    object_type = serializers.CharField(help_text="app_label.model, e.g. risks.risk.")
+    type = serializers.CharField(help_text="The event type: <app>.<model>.created|updated|deleted, or "
+                                                     "<app>.<model>.<transition name> for a lifecycle transition.")
+    object_type = serializers.CharField(help_text="<app label>.<model name>, e.g. qgov.membership.")
     object_id = serializers.CharField()
     action = serializers.ChoiceField(choices=AuditActionChoices.choices)
     transition = serializers.CharField(allow_null=True, help_text="The lifecycle transition's name, when "
@@ -247,7 +248,7 @@ class ChangeFeedView(APIView):
                              description="Only this agency's changes (one of yours)."),
             OpenApiParameter("types", {"type": "string", "pattern": TYPES_PATTERN},
                              description="Comma-separated event types or their prefixes, e.g. "
-                             "`risks.risk,certification.device.deleted`."),
+                             "`qgov.membership,qgov.agency.updated`."),
         ],
         responses={
             200: ChangePageSerializer,
@@ -269,7 +270,7 @@ class ChangeFeedView(APIView):
             raise ValidationError({"agency": [_("Choose one of your agencies.")]})
         if not re.fullmatch(TYPES_PATTERN, params.get("types", "")):
             raise ValidationError({"types": [_("Send event types or their prefixes, comma-separated, e.g. "
-                                               "risks.risk,certification.device.deleted.")]})
+                                               "qgov.membership,qgov.agency.updated.")]})
         types = [name for name in params.get("types", "").split(",") if name]
         retention = dt.timedelta(days=settings.QGOV_CHANGE_FEED_RETENTION_DAYS)
         if cursor is not None and cursor.time < timezone.now() - retention:
