@@ -45,7 +45,7 @@ from qgov.api.schema import ErrorSerializer
 from qgov.audit import is_audited
 from qgov.choices import AuditActionChoices
 from qgov.integrations.events import VERB_OF_ACTION, event_type_of
-from qgov.integrations.representation import represent_many
+from qgov.integrations.representation import represent_many, serializer_class_for
 from qgov.models import AuditEvent
 from qgov.permissions import agency_ids_where, user_can
 from qgov.roles import Action
@@ -151,7 +151,9 @@ def read_changes(user, *, request=None, cursor: Position | None, limit: int, age
     if types:
         events = events.filter(types_condition(types))
     if cursor is not None:
-        events = events.filter(Q(txid__gt=cursor.txid) | Q(txid=cursor.txid, id__gt=cursor.event_id))
+        # The redundant `txid >= …` bounds the index range ((agency, txid, id)) the OR alone would not.
+        events = events.filter(Q(txid__gt=cursor.txid) | Q(txid=cursor.txid, id__gt=cursor.event_id),
+                               txid__gte=cursor.txid)
     else:
         events = events.filter(timestamp__gte=horizon)
     rows = list(events.select_related("content_type").order_by("txid", "id")[:limit + 1])
@@ -175,13 +177,20 @@ def entries(events, request=None) -> list[dict]:
         model = event.content_type.model_class()
         if event.action != AuditActionChoices.DELETE and model is not None:
             wanted[model].add(model._meta.pk.to_python(event.object_id))
-    current = {model: represent_many(model, sorted(pks), request) for model, pks in wanted.items()}
+    current, existing = {}, {}
+    for model, pks in wanted.items():
+        if serializer_class_for(model) is not None:
+            current[model] = represent_many(model, sorted(pks), request)
+            existing[model] = set(current[model])
+        else:  # a record the API does not serve: no `record`, but whether it still exists
+            existing[model] = set(model._base_manager.filter(pk__in=pks).values_list("pk", flat=True))
     result = []
     for event in events:
         model = event.content_type.model_class()
-        record = None
-        if event.action != AuditActionChoices.DELETE and model in current:
-            record = current[model].get(model._meta.pk.to_python(event.object_id))
+        record, deleted = None, True
+        if event.action != AuditActionChoices.DELETE and model in existing:
+            pk = model._meta.pk.to_python(event.object_id)
+            record, deleted = current.get(model, {}).get(pk), pk not in existing[model]
         result.append({
             "sequence": event.id,
             "type": event_type_of(event),
@@ -194,7 +203,7 @@ def entries(events, request=None) -> list[dict]:
             "agency": event.agency_id,
             "changed_fields": event.changed_fields,
             "record": record,
-            "deleted": record is None,
+            "deleted": deleted,
         })
     return result
 
@@ -222,7 +231,8 @@ class ChangeSerializer(serializers.Serializer):
     agency = serializers.IntegerField()
     changed_fields = serializers.ListField(child=serializers.CharField())
     record = serializers.JSONField(allow_null=True, help_text="The record as its API resource shows it now "
-                                                              "(not as it was at this event); null when deleted.")
+                                                              "(not as it was at this event); null when deleted "
+                                                              "(or when the API has no resource for it).")
     deleted = serializers.BooleanField(help_text="True when the record no longer exists (a tombstone).")
 
 
