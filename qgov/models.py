@@ -412,7 +412,9 @@ class AuditEvent(AuditRecord, models.Model):
         constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="auditevent_unique_chain_seq")]
         indexes = [
             models.Index(fields=["content_type", "object_id"]),
-            models.Index(fields=["agency", "txid", "id"], name="auditevent_agency_txid_id"),  # the change feed
+            # The change feed, in (txid, id) order: of one agency, and of several (walked in order, filtered).
+            models.Index(fields=["agency", "txid", "id"], name="auditevent_agency_txid_id"),
+            models.Index(fields=["txid", "id"], name="auditevent_txid_id"),
         ]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")

@@ -155,7 +155,11 @@ def read_changes(user, *, request=None, cursor: Position | None, limit: int, age
         events = events.filter(Q(txid__gt=cursor.txid) | Q(txid=cursor.txid, id__gt=cursor.event_id),
                                txid__gte=cursor.txid)
     else:
-        events = events.filter(timestamp__gte=horizon)
+        # From about the start of the retention window: the transaction of its first event bounds
+        # the walk (found on the time index), so the events before it are not read one by one.
+        first = AuditEvent.objects.filter(timestamp__gte=horizon).order_by("timestamp").values_list(
+            "txid", flat=True).first()
+        events = events.filter(timestamp__gte=horizon, txid__gte=first if first is not None else 0)
     rows = list(events.select_related("content_type").order_by("txid", "id")[:limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]

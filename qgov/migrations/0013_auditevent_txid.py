@@ -25,4 +25,8 @@ class Migration(migrations.Migration):
             model_name='auditevent',
             index=models.Index(fields=['agency', 'txid', 'id'], name='auditevent_agency_txid_id'),
         ),
+        migrations.AddIndex(
+            model_name='auditevent',
+            index=models.Index(fields=['txid', 'id'], name='auditevent_txid_id'),
+        ),
     ]
