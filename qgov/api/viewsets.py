@@ -249,6 +249,8 @@ class QgovModelViewSet(viewsets.ModelViewSet):
         return context
 
     def list(self, request, *args, **kwargs):
+        if self.paginator is None:
+            return super().list(request, *args, **kwargs)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         if getattr(self.paginator, "not_modified", False):
             return Response(status=304, headers={"ETag": self.paginator.etag})
