@@ -283,6 +283,20 @@ class QgovFilterSet(django_filters.FilterSet):
 
     search_fields: tuple[str, ...] = ()
 
+    @classmethod
+    def get_filters(cls):
+        """The declared filters, plus `updated_after` / `updated_before` on every model that keeps
+        `last_updated` (every QgovModel): what an incremental sync asks for (docs/integrating.md)."""
+        filters = super().get_filters()
+        model = cls._meta.model
+        if model is not None and any(f.name == "last_updated" for f in model._meta.concrete_fields):
+            for name, lookup, label in (("updated_after", "gte", _("Updated at or after")),
+                                        ("updated_before", "lt", _("Updated before"))):
+                filters.setdefault(name, UtcIsoDateTimeFilter(
+                    field_name="last_updated", lookup_expr=lookup, label=label,
+                    widget=forms.DateTimeInput(attrs={"type": "datetime-local"})))
+        return filters
+
     def __init__(self, data=None, queryset=None, *, request=None, unknown_ids_match_nothing=False, **kwargs):
         super().__init__(data, queryset, request=request, **kwargs)
         self.unknown_ids_match_nothing = unknown_ids_match_nothing

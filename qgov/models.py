@@ -394,6 +394,19 @@ class AuditRecord:
         return self.agency_id
 
 
+class CurrentTransactionId(models.Func):
+    """The id of the transaction writing the row, filled in by the database: on PostgreSQL the
+    top-level transaction's 64-bit id (`pg_current_xact_id()`, also inside savepoints); elsewhere 0,
+    where writers are serialised and ids follow commit order. The change feed reads it to serve
+    only what no open transaction can still precede (qgov.integrations.changes)."""
+
+    template = "0"
+    output_field = models.BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return "(pg_current_xact_id()::text::bigint)", []
+
+
 class AuditEvent(AuditRecord, models.Model):
     """One create, update or delete. Append-only; each event carries the hash of the one before."""
 
@@ -429,6 +442,8 @@ class AuditEvent(AuditRecord, models.Model):
     hash = models.CharField(max_length=64, unique=True, editable=False)
     # Which QGOV_AUDIT_KEY signed the hash (empty: a legacy-chain event hashed with plain SHA-256).
     key_id = models.CharField(_("key id"), max_length=16, blank=True, editable=False)
+    # The writing transaction's id (not hashed: it says when the event became visible, not what happened).
+    txid = models.BigIntegerField(_("transaction id"), db_default=CurrentTransactionId(), editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -436,7 +451,12 @@ class AuditEvent(AuditRecord, models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="auditevent_unique_chain_seq")]
-        indexes = [models.Index(fields=["content_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["content_type", "object_id"]),
+            # The change feed, in (txid, id) order: of one agency, and of several (walked in order, filtered).
+            models.Index(fields=["agency", "txid", "id"], name="auditevent_agency_txid_id"),
+            models.Index(fields=["txid", "id"], name="auditevent_txid_id"),
+        ]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
 

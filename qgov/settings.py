@@ -343,6 +343,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/",
     # Core choice sets that several serializers use (an app's own: QgovApp.api_enum_names).
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "qgov.choices.RoleChoices",
+                            "AuditActionEnum": "qgov.choices.AuditActionChoices",
                             "ImportRunStatusEnum": "qgov.choices.ImportRunStatusChoices",
                             "ReportKindEnum": "qgov.reports.choices.ReportKindChoices",
                             "ReportMarkingEnum": "qgov.reports.choices.ReportMarkingChoices",
@@ -366,6 +367,9 @@ QGOV_TOKEN_HASH_KEY = env("QGOV_TOKEN_HASH_KEY", default="") or hashlib.sha256(
 # Requests per window (seconds) for each API token, "600/60"; empty: no limit. Counted in the default
 # cache (CACHE_URL), which must be shared (Redis) when several processes serve the API.
 QGOV_API_TOKEN_RATE_LIMIT = env("QGOV_API_TOKEN_RATE_LIMIT", default="600/60")
+# How far back a change-feed cursor may point (days); an older one is a 410 and the client resyncs from
+# the lists. Audit events are kept regardless: this is a promise of /api/changes/ only.
+QGOV_CHANGE_FEED_RETENTION_DAYS = env.int("QGOV_CHANGE_FEED_RETENTION_DAYS", default=90)
 
 # Imports (CSV, XLSX): the largest file accepted, and the most data rows one import may hold.
 QGOV_IMPORT_MAX_BYTES = env.int("QGOV_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)

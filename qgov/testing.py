@@ -13,6 +13,7 @@ queries for list pages that does not grow with rows or page size, no filter maki
 """
 
 import csv
+import datetime as dt
 import io
 import re
 
@@ -264,6 +265,38 @@ class ModelTestSuite:
             assert response.status_code == 200
             counts.append(len(queries))
         assert counts[0] == counts[1], counts
+
+    def test_api_updated_after_and_before(self, agency, member_of):
+        """Every list filters on when records last changed (incremental sync): `updated_after` at or
+        after the instant, `updated_before` strictly before it."""
+        record = self.make_record(agency)
+        stamp = self.model._base_manager.get(pk=record.pk).last_updated
+        client = self.client_for(member_of(agency, RoleChoices.ADMIN))
+
+        def listed(**params):
+            response = client.get(self.api_path, {**params, "limit": 1000})
+            assert response.status_code == 200, response.json()
+            return record.pk in {row["id"] for row in response.json()["results"]}
+
+        later = stamp + dt.timedelta(microseconds=1)
+        assert [listed(updated_after=stamp.isoformat()), listed(updated_after=later.isoformat())] == [True, False]
+        assert [listed(updated_before=later.isoformat()), listed(updated_before=stamp.isoformat())] == [True, False]
+
+    def test_api_list_etag_and_304(self, agency, member_of):
+        """Every list answers a weak ETag; the same tag in If-None-Match is a 304 without a body,
+        in no more queries than the list itself; a change to a listed record changes the tag."""
+        record = self.make_record(agency)
+        client = self.client_for(member_of(agency, RoleChoices.ADMIN))
+        first = client.get(self.api_path)
+        tag = first["ETag"]
+        assert tag.startswith('W/"') and len(tag) == 36
+        with CaptureQueriesContext(connection) as queries:
+            again = client.get(self.api_path, HTTP_IF_NONE_MATCH=tag)
+        assert (again.status_code, again.content, again["ETag"]) == (304, b"", tag)
+        assert len(queries) <= self.list_queries, [q["sql"][:160] for q in queries.captured_queries]
+        self.model._base_manager.filter(pk=record.pk).update(version=models.F("version") + 1)
+        changed = client.get(self.api_path, HTTP_IF_NONE_MATCH=tag)
+        assert changed.status_code == 200 and changed["ETag"] != tag
 
     def api_filterset(self):
         view = resolve(self.api_path).func.cls()

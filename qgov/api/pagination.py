@@ -1,5 +1,6 @@
 import base64
 import binascii
+import hashlib
 import json
 import re
 
@@ -14,6 +15,10 @@ from rest_framework.utils.urls import replace_query_param
 from qgov.counting import RowCount, count_rows, exact_count_limit
 
 MAX_INT64 = 2**63 - 1
+# The columns a list's ETag reads per row of the page: together they change whenever the record does.
+ETAG_STAMP_FIELDS = ("pk", "version", "last_updated")
+# RFC 9110 §8.8.3 entity-tags, in an If-None-Match list.
+_ENTITY_TAG = re.compile(r'(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
 CURSOR_PREFIX = "k1:"  # versions the token, so its form can change without misreading old ones
 
 
@@ -34,6 +39,14 @@ def decode_cursor(token: str):
         raise ValidationError({"cursor": [_("Not a cursor of this list: send `cursor=` empty to start, then "
                                             "follow each page's `next` link.")]})
     return last_pk
+
+
+def etag_listed(header: str, tag: str) -> bool:
+    """Does an If-None-Match header list `tag`? Weak comparison (RFC 9110 §13.1.2): W/ is ignored."""
+    if header.strip() == "*":
+        return True
+    opaque = tag.removeprefix("W/")
+    return any(f'"{found}"' == opaque for found in _ENTITY_TAG.findall(header))
 
 
 class QgovPagination(LimitOffsetPagination):
@@ -59,6 +72,9 @@ class QgovPagination(LimitOffsetPagination):
         self.limit = self.get_limit(request)
         self.cursor_mode = self.cursor_query_param in request.query_params
         self.has_next = False
+        self.etag, self.not_modified = None, False
+        self.stamp_fields = ETAG_STAMP_FIELDS if getattr(view, "list_etag", False) and isinstance(
+            queryset, QuerySet) else None
         exact = self._count_exact_wanted(request)
         if self.cursor_mode:
             return self._paginate_by_cursor(queryset, request, view, exact)
@@ -69,12 +85,38 @@ class QgovPagination(LimitOffsetPagination):
             self.display_page_controls = True
         if self.row_count.exact:
             if self.count == 0 or self.offset > self.count:
-                return []
-            return list(queryset[self.offset:self.offset + self.limit])
+                return self._read(queryset.none() if self.stamp_fields else [], self.limit)
+            return self._read(queryset[self.offset:self.offset + self.limit], self.limit)
         # Past the exact limit, whether a next page exists is seen by reading one row more.
-        rows = list(queryset[self.offset:self.offset + self.limit + 1])
-        self.has_next = len(rows) > self.limit
-        return rows[:self.limit]
+        return self._read(queryset[self.offset:self.offset + self.limit + 1], self.limit)
+
+    def _read(self, page, limit) -> list:
+        """The rows of `page` (a sliced queryset, up to one row past `limit`), and for a view that
+        keeps a list ETag, the ETag: computed from the rows' (id, version, last updated) without
+        serialising them. With `If-None-Match`, those columns are read first (one narrow query),
+        and when the tag matches nothing else is read: `not_modified` is set and the view answers 304."""
+        if self.stamp_fields and self.request.headers.get("If-None-Match"):
+            stamps = list(page.values_list(*self.stamp_fields))
+            self.has_next = self.has_next or len(stamps) > limit
+            self.etag = self._list_etag(stamps[:limit])
+            if etag_listed(self.request.headers["If-None-Match"], self.etag):
+                self.not_modified = True
+                return []
+        rows = list(page)
+        self.has_next = self.has_next or len(rows) > limit
+        rows = rows[:limit]
+        if self.stamp_fields and self.etag is None:
+            self.etag = self._list_etag([tuple(getattr(row, name) for name in self.stamp_fields) for row in rows])
+        return rows
+
+    def _list_etag(self, stamps) -> str:
+        """A weak tag of what the page shows: its URL (filters, page), the count and whether more
+        follow, and each row's stamp. A created, changed or deleted record changes the stamps or
+        the count of every page it is on or before."""
+        digest = hashlib.sha256(json.dumps(
+            [self.request.build_absolute_uri(), self.count, self.row_count.exact, self.has_next,
+             [[str(value) for value in stamp] for stamp in stamps]], separators=(",", ":")).encode())
+        return f'W/"{digest.hexdigest()[:32]}"'
 
     def _paginate_by_cursor(self, queryset, request, view, exact):
         if not getattr(view, "cursor_pagination", False) or not isinstance(queryset, QuerySet):
@@ -94,9 +136,7 @@ class QgovPagination(LimitOffsetPagination):
         if token[0]:
             last_pk = decode_cursor(token[0])
             queryset = queryset.filter(pk__lt=last_pk) if descending else queryset.filter(pk__gt=last_pk)
-        rows = list(queryset[:self.limit + 1])
-        self.has_next = len(rows) > self.limit
-        rows = rows[:self.limit]
+        rows = self._read(queryset[:self.limit + 1], self.limit)
         self.last_pk = rows[-1].pk if rows else None
         return rows
 

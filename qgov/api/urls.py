@@ -8,6 +8,7 @@ from qgov.duedates.api import DueDateViewSet
 from qgov.evidence.api import EvidenceFileViewSet
 from qgov.imports.api import ImportRunViewSet
 from qgov.integrations.webhooks.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
+from qgov.integrations.changes import ChangeFeedView
 from qgov.reports.api import ReportRunViewSet, ReportScheduleViewSet
 
 app_name = "api"
@@ -34,6 +35,7 @@ for prefix, viewset, *basename in registry.api_routes():
 
 urlpatterns = [
     path("auth/token/", core.ObtainTokenView.as_view(), name="token_obtain"),
+    path("changes/", ChangeFeedView.as_view(), name="changes"),
     path("", include(router.urls)),
     # Whatever else under /api/ (e.g. /api/<resource>/0.5/) is a 404 in the API's error shape, not the
     # site's HTML page. Only paths with the trailing slash: without it, APPEND_SLASH redirects first.

@@ -198,6 +198,7 @@ class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
     ordering_fields = "__all__"
     ordering = ["pk"]
     cursor_pagination = True  # ?cursor= walks the list in id order (qgov.api.pagination)
+    list_etag = True  # lists answer an ETag and 304 on If-None-Match (qgov.api.pagination)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -248,6 +249,17 @@ class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
         if self.request is not None and self.request.method in ("PUT", "PATCH"):
             context["expected_version"] = self.expected_version()
         return context
+
+    def list(self, request, *args, **kwargs):
+        if self.paginator is None:
+            return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        if getattr(self.paginator, "not_modified", False):
+            return Response(status=304, headers={"ETag": self.paginator.etag})
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        if getattr(self.paginator, "etag", None):
+            response["ETag"] = self.paginator.etag
+        return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -9,6 +9,7 @@ from django.test import RequestFactory
 from rest_framework.request import Request
 
 _serializers: dict | None = None
+_querysets: dict | None = None
 
 
 def _serializer_classes() -> dict:
@@ -26,6 +27,21 @@ def _serializer_classes() -> dict:
                 found.setdefault(queryset.model, serializer_class)
         _serializers = found
     return _serializers
+
+
+def _queryset_of(model):
+    """The queryset the model's API viewset declares (with its select_related / prefetch_related)."""
+    global _querysets
+    if _querysets is None:
+        from qgov.api.urls import router
+
+        found = {}
+        for _prefix, viewset, _basename in router.registry:
+            queryset = getattr(viewset, "queryset", None)
+            if queryset is not None and getattr(viewset, "serializer_class", None) is not None:
+                found.setdefault(queryset.model, queryset)
+        _querysets = found
+    return _querysets.get(model)
 
 
 def serializer_class_for(model):
@@ -52,3 +68,15 @@ def represent(instance) -> dict | None:
     if serializer_class is None:
         return None
     return dict(serializer_class(instance, context={"request": _request()}).data)
+
+
+def represent_many(model, pks, request=None) -> dict:
+    """{pk: representation} of the records of `model` among `pks` that still exist, read in one go
+    through the API viewset's queryset (so relations cost a query per relation, not per record).
+    URLs follow `request` when one is given (an API answer), else QGOV_SITE_URL."""
+    serializer_class, queryset = serializer_class_for(model), _queryset_of(model)
+    if serializer_class is None or queryset is None or not pks:
+        return {}
+    records = list(queryset.all().filter(pk__in=pks).order_by())
+    data = serializer_class(records, many=True, context={"request": request or _request()}).data
+    return {record.pk: dict(item) for record, item in zip(records, data, strict=True)}

@@ -24,7 +24,7 @@ def forward(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('qgov', '0012_reports'),
+        ('qgov', '0013_auditevent_txid'),
     ]
 
     operations = [

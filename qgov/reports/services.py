@@ -294,7 +294,8 @@ def report_schedules_run_due(*, now=None) -> list[ReportRun]:
             except ValidationError as error:
                 logger.warning("Report schedule %s has invalid parameters: %s", schedule.pk, error)
                 parameters = None
-            ReportSchedule.objects.filter(pk=schedule.pk).update(next_run_at=next_at, last_run_at=now)
+            # last_updated too: list ETags and updated_after read it (docs/integrating.md).
+            ReportSchedule.objects.filter(pk=schedule.pk).update(next_run_at=next_at, last_run_at=now, last_updated=now)
             if parameters is None:
                 continue
             run = ReportRun.objects.create(

@@ -21,6 +21,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from qgov import services
 from qgov.choices import RoleChoices
 from qgov.filters import QgovFilterSet
+from qgov.integrations.changes import CURSOR_REFUSED
 from qgov.models import ApiToken, Membership
 from qgov.wsgi import application
 from tests.factories import AgencyFactory, MembershipFactory, UserFactory
@@ -112,7 +113,8 @@ NO_SUCH_THING = {"Unknown agency.", "Choose one of your agencies.", "Unable to s
                  # cannot say two parameters exclude each other): docs/api.md.
                  "Not a cursor of this list: send `cursor=` empty to start, then follow each page's `next` link.",
                  "A cursor walks the list in id order: leave out offset.",
-                 "A cursor walks the list in id order: leave out ordering."}
+                 "A cursor walks the list in id order: leave out ordering.",
+                 CURSOR_REFUSED}
 # A related id that does not exist, or a question code the review's questionnaire does not have
 # (its codes are data, which a schema cannot list), or a report parameter of another kind of report
 # (which parameters go with which `kind` is more than OpenAPI 3.0 can say of one object), or a
