@@ -7,8 +7,8 @@ from qgov.api.exceptions import not_found
 from qgov.duedates.api import DueDateViewSet
 from qgov.evidence.api import EvidenceFileViewSet
 from qgov.imports.api import ImportRunViewSet
-from qgov.integrations.webhooks.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
 from qgov.integrations.changes import ChangeFeedView
+from qgov.integrations.webhooks.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
 from qgov.reports.api import ReportRunViewSet, ReportScheduleViewSet
 
 app_name = "api"
