@@ -17,17 +17,7 @@ from qgov.models import AuditEvent
 from tests.integrations.factories import make_endpoint
 from tests.integrations.receiver import Receiver, Reply
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def loopback_allowed(settings):
-    settings.QGOV_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
-
-
-@pytest.fixture
-def admin(agency, member_of):
-    return member_of(agency, RoleChoices.ADMIN, username="ada")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_allowed")]
 
 
 def body(agency, **fields):

@@ -23,12 +23,7 @@ from risks.services import risk_matrix_ensure
 from tests.integrations.factories import make_endpoint
 from tests.integrations.receiver import Receiver, Reply
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def loopback_allowed(settings):
-    settings.QGOV_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_allowed")]
 
 
 @pytest.fixture
