@@ -353,7 +353,7 @@ def bench_credentials() -> tuple[str, object]:
 
     user = get_user_model().objects.get(username="bench-largest")
     key = ApiToken.generate_key()
-    token = ApiToken(user=user, name="benchmark", expires=timezone.now() + timedelta(days=1))
+    token = ApiToken(user=user, name="benchmark", scopes=["read", "write"], expires=timezone.now() + timedelta(days=1))
     token.set_key(key)
     ApiToken.objects.bulk_create([token])
     return key, user

@@ -346,8 +346,8 @@ def test_the_portal_page_costs_the_same_queries_however_many_files(review, sent)
     assert page.content.decode().count(".txt") == 6
     assert len(with_files) == len(without_files)
     # The link (found, then locked and re-read for its audit snapshot), its last use and audit
-    # event (savepoint, head, event, head), the answers, the files.
-    assert len(with_files) == 11, [q["sql"][:90] for q in with_files.captured_queries]
+    # event (savepoint, head, event, the agency's webhook endpoints, head), the answers, the files.
+    assert len(with_files) == 12, [q["sql"][:90] for q in with_files.captured_queries]
 
 
 def test_the_send_page_costs_the_same_queries_however_many_links(client, review, reviewer, api_as):
