@@ -211,6 +211,7 @@ def test_the_schema_lists_every_core_operation():
         "POST /api/auth/token/",
         "POST /api/memberships/",
         "POST /api/notifications/mark-read/",
+        "POST /api/tokens/",
         "POST /api/users/",
         "PUT /api/agencies/{id}/",
         "PUT /api/memberships/{id}/",
