@@ -1,5 +1,6 @@
 """The base model form every qgov form declares on, and the core's forms."""
 
+from collections import namedtuple
 from datetime import timedelta
 
 from django import forms
@@ -145,12 +146,36 @@ class InviteMemberForm(forms.Form):
         return username
 
 
+class InlineGroupsCheckboxes(forms.CheckboxSelectMultiple):
+    """Checkboxes of grouped choices, each group on one line (qgov/_form.html renders them)."""
+
+    inline_groups = True
+
+    @property
+    def optgroups_for_template(self):
+        return [(group, [Option(value, label) for value, label in options], index)
+                for index, (group, options) in enumerate(self.choices)]
+
+
+Option = namedtuple("Option", "value label")
+
+
+def scope_choice_groups() -> list:
+    """The token scopes a person picks from, by area: read and write everywhere, then read and write
+    of each area (manage for webhooks, whose write is managing them). The API takes every spelling."""
+    groups = [(_("Everywhere"), [(tokens.READ, _("read")), (tokens.WRITE, _("write (includes read)"))])]
+    for area in tokens.scope_areas():
+        levels = ("read", "manage") if area == "webhooks" else ("read", "write")
+        groups.append((area.capitalize(), [(f"{area}:{level}", level) for level in levels]))
+    return groups
+
+
 class SystemTokenForm(forms.Form):
     name = forms.CharField(label=_("System name"), max_length=100, help_text=_("e.g. CMDB, SOC, purchasing"))
     agencies = forms.ModelMultipleChoiceField(
         label=_("Agencies"), queryset=Agency.objects.none(), help_text=_("The token acts in these agencies only."))
     scopes = forms.MultipleChoiceField(
-        label=_("Scopes"), widget=forms.CheckboxSelectMultiple,
+        label=_("Scopes"), widget=InlineGroupsCheckboxes,
         help_text=_("read or write (which includes read) everywhere, or per area."))
     allowed_ips = forms.CharField(
         label=_("Allowed addresses"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
@@ -162,7 +187,7 @@ class SystemTokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["agencies"].queryset = Agency.objects.filter(
             pk__in=agency_ids_where(user, Action.MANAGE_MEMBERS)).order_by("name")
-        self.fields["scopes"].choices = [(scope, scope) for scope in tokens.scope_choices()]
+        self.fields["scopes"].choices = scope_choice_groups()
         style_form(self)
 
     def clean_allowed_ips(self):

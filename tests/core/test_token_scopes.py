@@ -3,6 +3,7 @@ issuing by agency admins, keyed-hash secrets, and the per-token rate limit."""
 
 import hashlib
 import hmac
+import re
 from datetime import timedelta
 
 import pytest
@@ -321,8 +322,14 @@ def test_the_token_form_offers_the_admins_agencies_and_every_scope(client, agenc
     client.force_login(admin)
     form = client.get("/agency/tokens/add/").context["form"]
     assert list(form.fields["agencies"].queryset) == [agency]
-    scopes = [value for value, _label in form.fields["scopes"].choices]
+    scopes = [value for _group, options in form.fields["scopes"].choices for value, _label in options]
     assert scopes[:2] == ["read", "write"] and {"risks:read", "audit:read", "reports:write"} <= set(scopes)
+    assert {"webhooks:manage"} <= set(scopes) and not {"risks:manage", "webhooks:write"} & set(scopes)
+    data = {"name": "SIEM", "agencies": [agency.pk], "scopes": ["risks:read"], "valid_days": 0}
+    again = client.post("/agency/tokens/add/", data).content.decode()  # shown again: the ticked scope kept
+    assert re.search(r'value="risks:read" id="id_scopes_\d+_\d+" checked', again)
+    assert not re.search(r'value="risks:write" id="id_scopes_\d+_\d+" checked', again)
+    assert "qgov_" in client.post("/agency/tokens/add/", {**data, "valid_days": 30}).content.decode()
 
 
 # --- managing webhooks ------------------------------------------------------------------------
