@@ -18,11 +18,14 @@ from qgov.integrations.webhooks.filters import WebhookDeliveryFilterSet, Webhook
 from qgov.integrations.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from qgov.models import RECORD_FIELDS
 
+# "<app>.<model>.<verb>" or a fixed name such as "report.ready": lower-case words joined by dots.
+EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
+
 
 class WebhookEndpointSerializer(QgovModelSerializer):
     created_by = BriefRelatedField(read_only=True, allow_null=True)
     event_types = serializers.ListField(
-        child=serializers.CharField(max_length=150), required=False, max_length=500,
+        child=serializers.RegexField(EVENT_TYPE_PATTERN, max_length=150), required=False, max_length=500,
         help_text="Event type names (GET /api/webhooks/event-types/ lists them), e.g. "
                   "[\"qgov.membership.created\", \"report.ready\"].")
     secret = serializers.SerializerMethodField(
