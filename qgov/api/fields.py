@@ -45,7 +45,7 @@ def absolute_prefix(request) -> str:
 def api_url(obj, request=None):
     """The API URL of a record: the same as reverse() and build_absolute_uri() give, built from
     the model's path template and the request's prefix."""
-    return record_url(type(obj), obj.pk, request)
+    return brief_url(type(obj), obj.pk, request)
 
 
 def record_url(model, pk, request=None):
@@ -61,8 +61,8 @@ def record_url(model, pk, request=None):
 
 
 def brief_url(model, pk, request):
-    """record_url() of a related record on a list page: the model's absolute URL parts are
-    worked out once per request, not once per related record."""
+    """record_url(), with the model's absolute URL parts worked out once per request, not once
+    per record of a page."""
     if request is None or not isinstance(pk, int) or isinstance(pk, bool):
         return record_url(model, pk, request)
     http_request = getattr(request, "_request", request)
@@ -153,7 +153,7 @@ class BriefRelatedField(serializers.PrimaryKeyRelatedField):
         request = self.context.get("request")
         if type(value) is BriefValue:
             return {"id": value.pk, "display": value.display, "url": brief_url(value.model, value.pk, request)}
-        return {"id": value.pk, "display": str(value), "url": api_url(value, request)}
+        return {"id": value.pk, "display": str(value), "url": brief_url(type(value), value.pk, request)}
 
 
 # One named schema component, BriefRecord, rather than an inline object per relation: generated
