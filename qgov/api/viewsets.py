@@ -315,14 +315,11 @@ class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
             add_evidence_action(cls)
 
     _brief_relations: dict = {}  # per serializer class, worked out once
-
-    _brief_value_loads: dict = {}  # per serializer class, worked out once
+    _brief_value_loads: dict = {}  # per serializer class, model and viewset, worked out once
 
     def get_queryset(self):
         queryset = super().get_queryset().restrict(self.request.user, Action.VIEW)
         if self.request.method in ("GET", "HEAD"):
-            if self.action == "list":
-                queryset = self.without_value_loaded_prefetches(queryset)
             queryset = load_brief_relations(queryset, self.brief_relations(queryset.model))
         action = METHOD_ACTIONS.get(self.request.method) if self.detail else None
         if action is not None:
@@ -355,11 +352,14 @@ class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
         return QgovModelViewSet._brief_value_loads[key]
 
     def without_value_loaded_prefetches(self, queryset):
+        """`queryset` without the prefetches of the relations attach_brief_values reads."""
         loads = self.brief_value_loads(queryset.model)
         if not loads:
             return queryset
         names = {name for name, _model, _load in loads}
-        kept = [lookup for lookup in queryset._prefetch_related_lookups if lookup not in names]
+        # A lookup may be a Prefetch already (load_brief_relations defers a relation's other columns).
+        kept = [lookup for lookup in queryset._prefetch_related_lookups
+                if getattr(lookup, "prefetch_to", lookup) not in names]
         return queryset.prefetch_related(None).prefetch_related(*kept)
 
     def expected_version(self) -> int | None:
@@ -380,7 +380,8 @@ class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
         return context
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
+        # The relations read as values are attached to the page below, not prefetched.
+        queryset = self.filter_queryset(self.without_value_loaded_prefetches(self.get_queryset()))
         if self.paginator is None:
             rows = list(queryset)
             attach_brief_values(rows, self.brief_value_loads(queryset.model))
