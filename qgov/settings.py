@@ -316,7 +316,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "qgov.api.schema.QgovAutoSchema",
     "EXCEPTION_HANDLER": "qgov.api.exceptions.exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["qgov.api.renderers.QgovJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["qgov.api.parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_VERSIONING_CLASS": None,

@@ -45,20 +45,58 @@ def absolute_prefix(request) -> str:
 def api_url(obj, request=None):
     """The API URL of a record: the same as reverse() and build_absolute_uri() give, built from
     the model's path template and the request's prefix."""
-    template = detail_path_template(type(obj))
+    return brief_url(type(obj), obj.pk, request)
+
+
+def record_url(model, pk, request=None):
+    """api_url() of the record of `model` with primary key `pk`, without the record."""
+    template = detail_path_template(model)
     if template is None:
         return None
-    pk = obj.pk
     if isinstance(pk, int) and not isinstance(pk, bool):
         path = f"{template[0]}{pk}{template[1]}"
     else:  # a key that needs quoting: the long way
-        path = reverse(f"api:{obj._meta.model_name}-detail", args=[pk])
+        path = reverse(f"api:{model._meta.model_name}-detail", args=[pk])
     return absolute_prefix(request) + path if request is not None else path
+
+
+def brief_url(model, pk, request):
+    """record_url(), with the model's absolute URL parts worked out once per request, not once
+    per record of a page."""
+    if request is None or not isinstance(pk, int) or isinstance(pk, bool):
+        return record_url(model, pk, request)
+    http_request = getattr(request, "_request", request)
+    parts = http_request.__dict__.setdefault("qgov_record_url_parts", {})
+    if model not in parts:
+        template = detail_path_template(model)
+        parts[model] = None if template is None else (absolute_prefix(request) + template[0], template[1])
+    found = parts[model]
+    return None if found is None else f"{found[0]}{pk}{found[1]}"
+
+
+class BriefValue:
+    """A related record as a list page reads it: its model, id and display, loaded as values
+    (qgov.api.viewsets.attach_brief_values) rather than as a model instance per row."""
+
+    __slots__ = ("model", "pk", "display")
+
+    def __init__(self, model, pk, display: str):
+        self.model, self.pk, self.display = model, pk, display
+
+
+BRIEF_VALUES_ATTRIBUTE = "_qgov_brief_values"  # {relation name: [BriefValue, …]} on a listed record
 
 
 class BriefManyRelatedField(serializers.ManyRelatedField):
     """A list of ids looked up in one query (not one per id). The value is the evaluated queryset,
-    in the related model's order, which the write services hand on to the response."""
+    in the related model's order, which the write services hand on to the response. Read from a
+    listed record, the relation is the BriefValues its list attached, when it did."""
+
+    def get_attribute(self, instance):
+        attached = instance.__dict__.get(BRIEF_VALUES_ATTRIBUTE)
+        if attached is not None and self.source in attached:
+            return attached[self.source]
+        return super().get_attribute(instance)
 
     def to_internal_value(self, data):
         if isinstance(data, str) or not hasattr(data, "__iter__"):
@@ -107,12 +145,15 @@ class BriefRelatedField(serializers.PrimaryKeyRelatedField):
     @classmethod
     def many_init(cls, *args, **kwargs):
         field = super().many_init(*args, **kwargs)
-        if isinstance(field, serializers.ManyRelatedField) and not field.read_only:
+        if type(field) is serializers.ManyRelatedField:
             field.__class__ = BriefManyRelatedField
         return field
 
     def to_representation(self, value):
-        return {"id": value.pk, "display": str(value), "url": api_url(value, self.context.get("request"))}
+        request = self.context.get("request")
+        if type(value) is BriefValue:
+            return {"id": value.pk, "display": value.display, "url": brief_url(value.model, value.pk, request)}
+        return {"id": value.pk, "display": str(value), "url": brief_url(type(value), value.pk, request)}
 
 
 # One named schema component, BriefRecord, rather than an inline object per relation: generated

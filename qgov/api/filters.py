@@ -38,6 +38,14 @@ class QgovFilterBackend(DjangoFilterBackend):
         return kwargs
 
     def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return queryset
+        if not any(name in filterset_class.base_filters for name in request.query_params):
+            # No filter is sent: a filter given no value changes nothing (django-filter's rule, which
+            # every qgov filter keeps; tests/api/test_api_filters.py checks each list), so neither the
+            # filterset nor its form is built.
+            return queryset
         filterset = self.get_filterset(request, queryset, view)
         if filterset is None:
             return queryset

@@ -1,5 +1,7 @@
 """The base serializer every qgov model serializer declares on."""
 
+import copy
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
@@ -61,11 +63,41 @@ class QueryParametersSerializer(StrictFieldsMixin, serializers.Serializer):
         return super().validate(attrs)
 
 
+def fresh_field(field):
+    """A copy of an unbound field for one serializer instance to bind: a shallow copy (DRF's
+    deepcopy builds the field again from its arguments), with its child fields copied and bound to
+    the copy so that they read the context of their own serializer. Nested serializers keep DRF's
+    deepcopy: their fields and state are their own."""
+    if isinstance(field, serializers.BaseSerializer):
+        return copy.deepcopy(field)
+    clone = copy.copy(field)
+    for name in ("child_relation", "child"):
+        child = clone.__dict__.get(name)
+        if child is not None:
+            child = fresh_field(child)
+            child.parent = clone  # bound as the template's was, to the copy
+            setattr(clone, name, child)
+    return clone
+
+
 class PortableModelSerializer(serializers.ModelSerializer):
     """A ModelSerializer whose fields generated clients can use as they are, on every database: integer
     fields are bounded by what the column holds everywhere (portable_integer_bounds), not by what the
     database in use would store, and a choice that may be left unset is null (OptionalChoiceField),
-    not "". Every model serializer of the API derives from it."""
+    not "". Every model serializer of the API derives from it.
+
+    Its fields are built from the model once per class, not once per serializer: each serializer
+    binds its own copies of them (fresh_field), so no field is shared between two serializers and
+    a field reads its own request's context."""
+
+    _field_templates: dict = {}  # serializer class: its unbound fields, as ModelSerializer builds them
+
+    def get_fields(self):
+        cls = type(self)
+        templates = PortableModelSerializer._field_templates.get(cls)
+        if templates is None:
+            templates = PortableModelSerializer._field_templates[cls] = super().get_fields()
+        return {name: fresh_field(field) for name, field in templates.items()}
 
     def build_standard_field(self, field_name, model_field):
         field_class, field_kwargs = super().build_standard_field(field_name, model_field)

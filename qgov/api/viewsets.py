@@ -4,7 +4,9 @@ import re
 from types import SimpleNamespace
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db import connections
 from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models.base import ModelState
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
@@ -14,7 +16,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from qgov.api.exceptions import etag
-from qgov.api.fields import BriefRelatedField
+from qgov.api.fields import BRIEF_VALUES_ATTRIBUTE, BriefRelatedField, BriefValue
 from qgov.api.permissions import METHOD_ACTIONS
 from qgov.api.schema import ErrorSerializer
 from qgov.api.serializers import StrictFieldsMixin
@@ -169,6 +171,105 @@ def load_brief_relations(queryset, relations):
     return queryset
 
 
+# Column types every supported database returns as the Python value itself (no converter to run).
+PLAIN_COLUMN_TYPES = frozenset({
+    "CharField", "TextField", "SlugField", "AutoField", "BigAutoField", "SmallAutoField", "IntegerField",
+    "BigIntegerField", "SmallIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
+    "PositiveBigIntegerField"})
+
+
+def values_loadable(model, name, related_model) -> dict | None:
+    """How a list page reads the many-to-many relation `name` as values (attach_brief_values): the
+    link table joined to the related model's brief fields, in the related model's order. None when
+    that would not give what prefetching gives: a related model that declares no brief fields (a
+    serializer may read more of it), whose default manager filters, whose ordering is not its own
+    columns, or whose brief fields need a converter from the database."""
+    from django.db.models.manager import BaseManager
+
+    model_field = model._meta.get_field(name)
+    if not model_field.many_to_many or model_field.auto_created or getattr(related_model, "brief_fields", None) is None:
+        return None
+    if type(related_model._default_manager).get_queryset is not BaseManager.get_queryset:
+        return None
+    through = model_field.remote_field.through
+    keep = brief_fields_of(related_model)
+    columns = [field for field in related_model._meta.concrete_fields if field.name in keep]
+    if any(field.get_internal_type() not in PLAIN_COLUMN_TYPES or hasattr(field, "from_db_value")
+           for field in columns):
+        return None
+    order = []
+    for term in [*related_model._meta.ordering, "pk"]:
+        if not isinstance(term, str) or term == "?" or "__" in term:
+            return None
+        name = term.lstrip("-")
+        try:
+            field = related_model._meta.pk if name == "pk" else related_model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return None
+        if field.is_relation or not field.concrete:
+            return None
+        order.append((field.column, term.startswith("-")))
+    return {"through_table": through._meta.db_table,
+            "source_column": through._meta.get_field(model_field.m2m_field_name()).column,
+            "target_column": through._meta.get_field(model_field.m2m_reverse_field_name()).column,
+            "table": related_model._meta.db_table, "pk_column": related_model._meta.pk.column,
+            "columns": [field.column for field in columns], "attnames": [field.attname for field in columns],
+            "order": order}
+
+
+def brief_values_sql(load, connection, count: int) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"r.{quote(column)}" for column in load["columns"])
+    order = ", ".join(f"r.{quote(column)}{' DESC' if descending else ' ASC'}" for column, descending in load["order"])
+    # Only names from the models' metadata, quoted; the ids are parameters.
+    source, target = quote(load["source_column"]), quote(load["target_column"])
+    through, table, pk = quote(load["through_table"]), quote(load["table"]), quote(load["pk_column"])
+    placeholders = ", ".join(["%s"] * count)
+    return (f"SELECT t.{source}, {columns} FROM {through} t INNER JOIN {table} r ON r.{pk} = t.{target} "  # noqa: S608
+            f"WHERE t.{source} IN ({placeholders}) ORDER BY {order}")
+
+
+def brief_record(model, db, attnames, values):
+    """A record of `model` holding only `values` (of `attnames`), for its `str()`: what from_db()
+    gives without running Model.__init__ (and its signals) for each related row of a page. A column
+    left out loads on access, as a deferred one does."""
+    record = model.__new__(model)
+    record.__dict__.update(zip(attnames, values, strict=True))
+    record._state = ModelState()
+    record._state.adding, record._state.db = False, db
+    return record
+
+
+def attach_brief_values(rows, loads) -> None:
+    """Reads the many-to-many relations of a page's records as BriefValues: one query per relation,
+    the link table joined to the related table's brief columns (prefetching built the same rows as
+    model instances through the ORM, which was most of a small page's time). The serializer's
+    BriefManyRelatedField reads them."""
+    if not rows:
+        return
+    ids = [row.pk for row in rows]
+    db = rows[0]._state.db or "default"
+    connection = connections[db]
+    for row in rows:
+        row.__dict__[BRIEF_VALUES_ATTRIBUTE] = {}
+    for name, related_model, load in loads:
+        with connection.cursor() as cursor:
+            cursor.execute(brief_values_sql(load, connection, len(ids)), ids)
+            found = cursor.fetchall()
+        by_row, built = {}, {}
+        pk_index = load["attnames"].index(related_model._meta.pk.attname)
+        attnames = load["attnames"]
+        for source_id, *values in found:
+            pk = values[pk_index]
+            value = built.get(pk)
+            if value is None:
+                value = built[pk] = BriefValue(related_model, pk,
+                                               str(brief_record(related_model, db, attnames, values)))
+            by_row.setdefault(source_id, []).append(value)
+        for row in rows:
+            row.__dict__[BRIEF_VALUES_ATTRIBUTE][name] = by_row.get(row.pk, [])
+
+
 class RecordContentNegotiation(DefaultContentNegotiation):
     """Records are JSON: `?format=` is left to the filters (the import runs' own `format` filter
     answered 404, read as a renderer name). The schema view keeps `?format=json`."""
@@ -214,6 +315,7 @@ class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
             add_evidence_action(cls)
 
     _brief_relations: dict = {}  # per serializer class, worked out once
+    _brief_value_loads: dict = {}  # per serializer class, model and viewset, worked out once
 
     def get_queryset(self):
         queryset = super().get_queryset().restrict(self.request.user, Action.VIEW)
@@ -233,6 +335,33 @@ class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
             QgovModelViewSet._brief_relations[key] = brief_relations(serializer_class, model)
         return QgovModelViewSet._brief_relations[key]
 
+    def brief_value_loads(self, model) -> list:
+        """(name, related model, load) of each prefetched many-to-many relation a list reads as
+        BriefValues (values_loadable); the list attaches them to its page (attach_brief_values)."""
+        key = (self.get_serializer_class(), model, type(self))
+        if key not in QgovModelViewSet._brief_value_loads:
+            lookups = self.queryset._prefetch_related_lookups if self.queryset is not None else ()
+            nested = {lookup.split("__")[0] for lookup in lookups if isinstance(lookup, str) and "__" in lookup}
+            loads = []
+            for name, related_model in self.brief_relations(model):
+                if name in lookups and name not in nested:
+                    load = values_loadable(model, name, related_model)
+                    if load is not None:
+                        loads.append((name, related_model, load))
+            QgovModelViewSet._brief_value_loads[key] = loads
+        return QgovModelViewSet._brief_value_loads[key]
+
+    def without_value_loaded_prefetches(self, queryset):
+        """`queryset` without the prefetches of the relations attach_brief_values reads."""
+        loads = self.brief_value_loads(queryset.model)
+        if not loads:
+            return queryset
+        names = {name for name, _model, _load in loads}
+        # A lookup may be a Prefetch already (load_brief_relations defers a relation's other columns).
+        kept = [lookup for lookup in queryset._prefetch_related_lookups
+                if getattr(lookup, "prefetch_to", lookup) not in names]
+        return queryset.prefetch_related(None).prefetch_related(*kept)
+
     def expected_version(self) -> int | None:
         from_header = parse_if_match(self.request.headers.get("If-Match"))
         if from_header is not None:
@@ -251,11 +380,16 @@ class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
         return context
 
     def list(self, request, *args, **kwargs):
+        # The relations read as values are attached to the page below, not prefetched.
+        queryset = self.filter_queryset(self.without_value_loaded_prefetches(self.get_queryset()))
         if self.paginator is None:
-            return super().list(request, *args, **kwargs)
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+            rows = list(queryset)
+            attach_brief_values(rows, self.brief_value_loads(queryset.model))
+            return Response(self.get_serializer(rows, many=True).data)
+        page = self.paginate_queryset(queryset)
         if getattr(self.paginator, "not_modified", False):
             return Response(status=304, headers={"ETag": self.paginator.etag})
+        attach_brief_values(page, self.brief_value_loads(queryset.model))
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
         if getattr(self.paginator, "etag", None):
             response["ETag"] = self.paginator.etag
