@@ -14,7 +14,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from qgov.choices import RoleChoices
-from qgov.exports import csv_cell
+from qgov.exports import bound_columns, csv_cell
 from qgov.models import AuditEvent
 from risks.services import risk_matrix_ensure
 from tests.risks.factories import AssetFactory, ControlFactory, RiskAcceptanceFactory, RiskFactory, ThreatVectorFactory
@@ -409,3 +409,24 @@ def test_related_record_names_are_read_once_per_relation_and_chunk(client, agenc
     user_queries = [q["sql"] for q in queries.captured_queries if 'FROM "auth_user"' in q["sql"]
                     and '"auth_user"."id" IN' in q["sql"]]
     assert len(user_queries) == 1, user_queries  # the first chunk names all three; later chunks need none
+
+
+def test_a_property_of_a_related_record_is_read_once_per_record(client, agency, member_of):
+    """`content_type__name` (a property of the content type) in the import runs' file: read on each
+    content type once, the rows still tuples."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from qgov.imports.tables import ImportRunTable
+    from qgov.models import ImportRun
+    from risks.models import Risk
+
+    admin = member_of(agency, RoleChoices.ADMIN)
+    for n in range(3):
+        ImportRun.objects.create(agency=agency, content_type=ContentType.objects.get_for_model(Risk),
+                                 requested_by=admin, file_name=f"risks-{n}.csv", sha256="0" * 64, size=10, format="csv")
+    client.force_login(admin)
+    with CaptureQueriesContext(connection) as queries:
+        rows = by_header(csv_rows(client.get("/imports/", {"export": "csv"})))
+    assert [row["Type"] for row in rows] == ["risk"] * 3
+    assert len([q for q in queries.captured_queries if '"django_content_type"' in q["sql"]]) <= 1
+    assert next(column for column in bound_columns(ImportRunTable) if column.header == "Type").relation
