@@ -49,7 +49,7 @@ CONTENT_TYPES = {
 # What makes a spreadsheet read a cell as a formula (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)
-CHUNK_SIZE = 2000  # rows per database round trip and per piece of the CSV stream
+CHUNK_SIZE = 500  # rows per database round trip and per piece of the CSV stream
 RELATED_NAMES_LIMIT = 50_000  # names of related records kept between chunks (memory stays bounded)
 MANY_SEPARATOR = "; "
 XLSX_OPTIONS = {
