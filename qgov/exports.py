@@ -56,7 +56,6 @@ XLSX_OPTIONS = {
     "constant_memory": True,  # each row is written out when the next begins: flat memory
     # Text is text: never a formula, a link or a number because of how it reads.
     "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-    "nan_inf_to_errors": True,
 }
 DATE_FORMAT, DATETIME_FORMAT = "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss"
 # Control characters have no place in a sheet's XML (Excel would show them as _xHHHH_ escapes).
@@ -451,18 +450,24 @@ def xlsx_writers(workbook, sheet):
             return
         write_string(row, column, value)
 
+    def number(row, column, value):
+        try:
+            write_number(row, column, value)
+        except TypeError:  # NaN or infinity: no number in a sheet (and not an error formula either)
+            write_string(row, column, str(value))
+
     def any_kind(row, column, value):
         kind = type(value)
         if kind is str:
             text(row, column, value)
         elif kind is int or kind is float or kind is Decimal:
-            write_number(row, column, value)
+            number(row, column, value)
         elif kind is datetime.datetime:
             write_datetime(row, column, value, datetime_format)
         else:
             write_datetime(row, column, value, date_format)
 
-    return {TEXT: any_kind, NUMBER: write_number, OTHER: any_kind,
+    return {TEXT: any_kind, NUMBER: number, OTHER: any_kind,
             DATE: lambda row, column, value: write_datetime(row, column, value, date_format),
             DATETIME: lambda row, column, value: write_datetime(row, column, value, datetime_format)}
 

@@ -6,6 +6,7 @@ import datetime
 import io
 import re
 import zoneinfo
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -430,3 +431,19 @@ def test_a_property_of_a_related_record_is_read_once_per_record(client, agency, 
     assert [row["Type"] for row in rows] == ["risk"] * 3
     assert len([q for q in queries.captured_queries if '"django_content_type"' in q["sql"]]) <= 1
     assert next(column for column in bound_columns(ImportRunTable) if column.header == "Type").relation
+
+
+def test_xlsx_numbers_that_are_not_finite_are_text_not_error_formulas():
+    import xlsxwriter
+
+    from qgov import exports
+
+    output = io.BytesIO()
+    workbook = xlsxwriter.Workbook(output, exports.XLSX_OPTIONS)
+    sheet = workbook.add_worksheet("Numbers")
+    write = exports.xlsx_writers(workbook, sheet)
+    for column, value in enumerate([float("nan"), float("-inf"), Decimal("2.50"), 7]):
+        write[exports.NUMBER](0, column, value)
+    workbook.close()
+    cells = load_workbook(io.BytesIO(output.getvalue())).active[1]
+    assert [(cell.value, cell.data_type) for cell in cells] == [("nan", "s"), ("-inf", "s"), (2.5, "n"), (7, "n")]
