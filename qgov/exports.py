@@ -89,17 +89,48 @@ class Labels(dict):
 
 class ManyValues(Subquery):
     """The values a many-valued path reaches from each row, in one column of the row's query: a
-    JSON array on SQLite, an array on PostgreSQL (read back as a list by `many_values`)."""
+    JSON array on SQLite, an array on PostgreSQL (read back as a list by `many_values`).
+
+    Read from the records that hold the values, filtered back to the row (`ThreatVector.objects.
+    filter(risks=OuterRef("pk"))`: the link table's index, no join to the row's own table); where a
+    relation has no reverse name, through the row's table."""
 
     VALUE = "qgov_export_value"
     template = '(SELECT json_group_array("qgov_export_value") FROM (%(subquery)s))'  # the name of VALUE
 
     def __init__(self, model, lookup):
-        values = model._base_manager.filter(pk=OuterRef("pk"), **{f"{lookup}__isnull": False}).order_by()
-        super().__init__(values.values(**{self.VALUE: F(lookup)}), output_field=models.TextField())
+        values = None
+        back = reverse_path(model, lookup.split("__")[:-1])
+        if back is not None:
+            holder, names = back
+            last = lookup.split("__")[-1]
+            values = holder._base_manager.filter(**{"__".join(names): OuterRef("pk"), f"{last}__isnull": False})
+            values = values.values(**{self.VALUE: F(last)})
+        if values is None:
+            values = model._base_manager.filter(pk=OuterRef("pk"), **{f"{lookup}__isnull": False})
+            values = values.values(**{self.VALUE: F(lookup)})
+        super().__init__(values.order_by(), output_field=models.TextField())
 
     def as_postgresql(self, compiler, connection, **extra_context):
         return super().as_sql(compiler, connection, template="ARRAY(%(subquery)s)", **extra_context)
+
+
+def reverse_path(model, relations):
+    """(the model the relation path `relations` reaches from `model`, the lookup from it back to
+    `model`), or None where a relation on the way has no name for the way back."""
+    names, current = [], model
+    for name in relations:
+        field = current._meta.get_field(name)
+        if field.concrete or field.many_to_many and not field.auto_created:  # declared here: FK, M2M
+            if field.remote_field.hidden:
+                return None
+            names.append(field.related_query_name())
+        elif isinstance(field, models.ForeignObjectRel):  # a reverse relation: the declaring field's name
+            names.append(field.field.name)
+        else:  # e.g. a generic relation
+            return None
+        current = field.related_model
+    return current, names[::-1]
 
 
 class ExportColumn:
