@@ -92,9 +92,9 @@ class ManyValues(Subquery):
     """The values a many-valued path reaches from each row, in one column of the row's query: a
     JSON array on SQLite, an array on PostgreSQL (read back as a list by `many_values`).
 
-    Read from the records that hold the values, filtered back to the row (`ThreatVector.objects.
-    filter(risks=OuterRef("pk"))`: the link table's index, no join to the row's own table); where a
-    relation has no reverse name, through the row's table."""
+    Read from the records that hold the values, filtered back to the row through the way back
+    (`Tag.objects.filter(articles=OuterRef("pk"))`: the link table's index, no join to the row's own
+    table); where a relation has no name for the way back, through the row's table."""
 
     VALUE = "qgov_export_value"
     template = '(SELECT json_group_array("qgov_export_value") FROM (%(subquery)s))'  # the name of VALUE
