@@ -2,6 +2,9 @@
 
     python -m benchmarks.exports                       # SQLite, 10,000 and 100,000 risks
     python -m benchmarks.exports --risks 10000 --database-url postgres://postgres@127.0.0.1:5432/qgov_exports_bench
+    python -m benchmarks.exports --sqlite-file benchmarks/national-sqlite-10k.sqlite3 --repeats 9
+    python -m benchmarks.exports --sqlite-file benchmarks/national-sqlite-10k.sqlite3 --code /tmp/before  # same minute
+    python -m benchmarks.exports --sqlite-file benchmarks/national-sqlite-10k.sqlite3 --profile csv
 
 Each size gets a fresh database (see benchmarks/run.py; a PostgreSQL name must end in "_bench").
 Data: the import benchmark's agency (its matrix, 20 members, 40 threat vectors, 300 assets, 150
@@ -17,6 +20,12 @@ serves it, which a machine loaded by other work inflates less) after one untimed
 queries are counted; peak memory as the RSS growth over the process's size before the download (sampled every
 5 ms in a thread) and, in one more run, tracemalloc's peak of Python allocations. Results go to
 benchmarks/results/export-<backend>-<risks>.json.
+
+`--sqlite-file` times a copy of an existing SQLite database instead (the national suite's
+`national-sqlite-10k.sqlite3`; the file itself is never written), as its `bench-largest` user
+(`--user`). `--code DIR` imports the application from another checkout (e.g. a `git archive` of the
+code before a change) so that before and after are measured in the same minute on the same data;
+`--profile csv|xlsx` prints a cProfile of one download instead of timing.
 """
 
 import argparse
@@ -24,8 +33,10 @@ import datetime
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -200,22 +211,68 @@ def run_size(count: int, database_url: str, repeats: int) -> dict:
             "exports": results}
 
 
+def run_file(path: str, username: str, repeats: int, profile: str | None) -> dict:
+    """The exports of a copy of an existing SQLite database, as `username`."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    if profile:
+        import cProfile
+        import pstats
+
+        download(client, profile)
+        profiler = cProfile.Profile()
+        profiler.runcall(download, client, profile)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        return {}
+    print(f"{path}: load average {os.getloadavg()}")
+    return {"database_file": path, "exports": {export_format: measure(client, export_format, repeats)
+                                               for export_format in FORMATS}}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--risks", type=int, nargs="+", default=[10000, 100000])
     parser.add_argument("--repeats", type=int, default=3, help="timed downloads per format (default 3)")
     parser.add_argument("--label", default="", help="suffix of the results file (e.g. before)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{SQLITE_FILE}"))
+    parser.add_argument("--sqlite-file", help="time a copy of this SQLite database instead of generating data")
+    parser.add_argument("--user", default="bench-largest", help="with --sqlite-file: who downloads")
+    parser.add_argument("--code", help="import the application from this checkout (same-minute before/after)")
+    parser.add_argument("--profile", choices=FORMATS, help="with --sqlite-file: a cProfile of one download")
     args = parser.parse_args(argv)
 
+    copy = None
+    if args.sqlite_file:
+        copy = tempfile.NamedTemporaryFile(suffix=".sqlite3", delete=False)  # noqa: SIM115 (removed below)
+        shutil.copyfile(args.sqlite_file, copy.name)
+        args.database_url = f"sqlite:///{copy.name}"
     configure_environment(args.database_url)
-    sys.path.insert(0, str(BENCH_DIR.parent))
+    if args.code:
+        os.chdir(args.code)
+    sys.path.insert(0, str(args.code or BENCH_DIR.parent))
     import django
 
     django.setup()
     from django.db import connection
 
     RESULTS_DIR.mkdir(exist_ok=True)
+    if copy is not None:
+        try:
+            result = run_file(args.sqlite_file, args.user, args.repeats, args.profile)
+        finally:
+            connection.close()
+            os.unlink(copy.name)
+        if result:
+            result.update(machine=machine(), code=args.code or str(BENCH_DIR.parent),
+                          measured_at=datetime.datetime.now(UTC).isoformat(timespec="seconds"))
+            label = f"-{args.label}" if args.label else ""
+            path = RESULTS_DIR / f"export-file-{os.path.basename(args.sqlite_file).split('.')[0]}{label}.json"
+            path.write_text(json.dumps(result, indent=2) + "\n")
+            print(f"  -> {path}")
+        return
     for count in args.risks:
         result = run_size(count, args.database_url, args.repeats)
         result["machine"] = machine()

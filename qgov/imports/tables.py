@@ -20,8 +20,7 @@ class ImportRunTable(QgovTable):
 
     export_columns = (
         ExportColumn("id", _("Run")), ExportColumn("file_name"), ExportColumn("format"),
-        ExportColumn(header=_("Type"), select_related=("content_type",),
-                     value=lambda record, table: record.content_type.name),
+        ExportColumn("content_type__name", _("Type")),  # read once per content type, not per row
         ExportColumn("status"), ExportColumn("requested_by"), ExportColumn("created", _("Uploaded")),
         ExportColumn("started"), ExportColumn("finished"), ExportColumn("rows_total"),
         ExportColumn("created_count", _("Created")), ExportColumn("updated_count", _("Updated")),

@@ -6,6 +6,7 @@ import datetime
 import io
 import re
 import zoneinfo
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -14,7 +15,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from qgov.choices import RoleChoices
-from qgov.exports import csv_cell
+from qgov.exports import bound_columns, csv_cell
 from qgov.models import AuditEvent
 from risks.services import risk_matrix_ensure
 from tests.risks.factories import AssetFactory, ControlFactory, RiskAcceptanceFactory, RiskFactory, ThreatVectorFactory
@@ -269,3 +270,180 @@ def test_export_of_a_distinct_filter_keeps_its_order(client, agency, auditor):
         ("Charlie", "QOP-03; QOP-04"), ("Bravo", "QOP-03; QOP-04"), ("Alpha", "QOP-03; QOP-04")]
     sheet = xlsx_sheet(client.get("/risks/register/", {**params, "export": "xlsx"}))
     assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["Charlie", "Bravo", "Alpha"]
+
+
+# --- the XLSX file, read back -------------------------------------------------------------------
+
+def test_xlsx_is_a_workbook_with_the_csv_header_typed_cells_and_the_list_as_sheet(client, agency, auditor):
+    tvs = [ThreatVectorFactory(code=code) for code in ("QOP-04", "QOP-03")]
+    risk = RiskFactory(agency=agency, title="Harvest", inherent_likelihood=4, inherent_impact=5, owner=auditor,
+                       treatment="accept")
+    risk.threat_vectors.set(tvs)
+    review = timezone.localdate() + datetime.timedelta(days=30)
+    type(risk).objects.filter(pk=risk.pk).update(review_date=review)
+    client.force_login(auditor)
+    csv_header = csv_rows(client.get("/risks/register/", {"export": "csv"}))[0]
+    workbook = load_workbook(io.BytesIO(content_of(client.get("/risks/register/", {"export": "xlsx"}))))
+    assert workbook.sheetnames == ["Risks"]
+    sheet = workbook.active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == csv_header
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert (row["Title"], row["Threat vectors"], row["Treatment"], row["Owner"]) == (
+        "Harvest", "QOP-03; QOP-04", "Accept", auditor.username)
+    assert (row["Inherent likelihood"], row["Inherent score"]) == (4, 20)
+    assert type(row["Inherent score"]) is int
+    cell = sheet.cell(row=2, column=rows[0].index("Next review") + 1)
+    assert (cell.value, cell.is_date, cell.number_format) == (
+        datetime.datetime.combine(review, datetime.time()), True, "yyyy-mm-dd")
+    assert row["Acceptance"] is None and row["Description"] is None  # empty cells, not empty text
+
+
+@pytest.mark.parametrize("text", ['<r><t>x</t></r></is><f>HYPERLINK("http://evil.example/")</f><is><r><t>y</t></r>',
+                                  "<r>&amp; a < b</r>", " spaced ", "bell\x07 and _x0041_"])
+def test_xlsx_text_that_looks_like_markup_reads_back_as_itself(client, agency, auditor, text):
+    """XlsxWriter copies text of the form <r>…</r> into the sheet's XML as rich text, unescaped: a
+    title must neither inject XML (a formula) nor be changed."""
+    RiskFactory(agency=agency, title=text)
+    client.force_login(auditor)
+    sheet = xlsx_sheet(client.get("/risks/register/", {"export": "xlsx"}))
+    header = [cell.value for cell in sheet[1]]
+    title = sheet.cell(row=2, column=header.index("Title") + 1)
+    assert title.data_type == "s"
+    if "\x07" in text:  # a control character is dropped; text like Excel's escapes is escaped for Excel
+        assert title.value == "bell and _x005F_x0041_"
+    else:
+        assert title.value == text
+    assert not [cell.coordinate for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
+
+
+# --- constant memory, one query for the rows ---------------------------------------------------
+
+def bulk_risks(agency, count, *, owners=(), vectors=()):
+    """`count` risks of the agency, written at once (the factories write one at a time)."""
+    from risks.models import Risk
+
+    template = RiskFactory(agency=agency, title="Template")
+    risks = []
+    for n in range(count):
+        risk = Risk(**{field.attname: getattr(template, field.attname) for field in Risk._meta.concrete_fields
+                       if not field.primary_key})
+        risk.reference, risk.title = f"B{template.pk}-{n:05d}", f"Bulk risk {n}: " + "detector blinding " * 5
+        risk.owner = owners[n % len(owners)] if owners else None
+        risks.append(risk)
+    risks = Risk.objects.bulk_create(risks)
+    through = Risk.threat_vectors.through
+    through.objects.bulk_create([through(risk_id=risk.pk, threatvector_id=vector.pk) for risk in risks
+                                 for vector in vectors])
+    return count + 1
+
+
+def traced_download(client, params):
+    """(peak of Python allocations while the file is made and read piece by piece, rows)."""
+    import tracemalloc
+
+    rows = 0
+    tracemalloc.start()
+    try:
+        response = client.get("/risks/register/", params)
+        for piece in (response.streaming_content if response.streaming else [response.content]):
+            rows += piece.count(b"\n")
+        return tracemalloc.get_traced_memory()[1], rows
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("export_format", ["csv", "xlsx"])
+def test_export_memory_does_not_grow_with_the_rows(client, agency, auditor, monkeypatch, export_format):
+    from qgov import exports
+
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 100)  # several chunks at a test's sizes
+    vectors = [ThreatVectorFactory(code=f"QOP-{n:02d}") for n in range(3)]
+    client.force_login(auditor)
+    params = {"export": export_format}
+    peaks = {}
+    total = 0
+    for count in (300, 2700):
+        total += bulk_risks(agency, count, owners=[auditor], vectors=vectors)
+        traced_download(client, params)  # warm: first-use caches are not the file's memory
+        peaks[total], rows = traced_download(client, params)
+        if export_format == "csv":
+            assert rows == 1 + total
+    small, large = peaks.values()
+    # Ten times the rows: the file's memory is a chunk's, not the list's (a held list would add
+    # megabytes: about 1 kB a row).
+    assert large < small * 1.25 + 300_000, peaks
+
+
+def test_export_reads_its_rows_in_one_query_however_many_chunks(client, agency, auditor, monkeypatch):
+    from qgov import exports
+
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 50)
+    vectors = [ThreatVectorFactory(code=f"QOP-{n:02d}") for n in range(2)]
+    owners = [auditor]
+    client.force_login(auditor)
+    counts = []
+    for count in (10, 240):  # one chunk, then six
+        bulk_risks(agency, count, owners=owners, vectors=vectors)
+        with CaptureQueriesContext(connection) as queries:
+            rows = csv_rows(client.get("/risks/register/", {"export": "csv"}))
+        counts.append(len([q for q in queries.captured_queries if '"risks_risk"' in q["sql"]]))
+        assert {row[3] for row in rows[1:] if row[1].startswith("Bulk")} == {"QOP-00; QOP-01"}
+    assert counts == [1, 1], counts
+
+
+def test_related_record_names_are_read_once_per_relation_and_chunk(client, agency, member_of, monkeypatch):
+    """A column that names a related record (a control's owner) reads the names of the records a
+    chunk refers to in one query, not one per row, and each record only once per file."""
+    from qgov import exports
+    from risks.models import Control
+
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 20)
+    admin = member_of(agency, RoleChoices.ADMIN)
+    owners = [member_of(agency, RoleChoices.EDITOR, username=f"owner{n}") for n in range(3)]
+    Control.objects.bulk_create([Control(agency=agency, title=f"Control {n:03d}", control_type="preventive",
+                                         owner=owners[n % 3]) for n in range(100)])
+    client.force_login(admin)
+    with CaptureQueriesContext(connection) as queries:
+        rows = by_header(csv_rows(client.get("/risks/controls/", {"export": "csv", "sort": "title"})))
+    assert [row["Owner"] for row in rows[:4]] == ["owner0", "owner1", "owner2", "owner0"]
+    user_queries = [q["sql"] for q in queries.captured_queries if 'FROM "auth_user"' in q["sql"]
+                    and '"auth_user"."id" IN' in q["sql"]]
+    assert len(user_queries) == 1, user_queries  # the first chunk names all three; later chunks need none
+
+
+def test_a_property_of_a_related_record_is_read_once_per_record(client, agency, member_of):
+    """`content_type__name` (a property of the content type) in the import runs' file: read on each
+    content type once, the rows still tuples."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from qgov.imports.tables import ImportRunTable
+    from qgov.models import ImportRun
+    from risks.models import Risk
+
+    admin = member_of(agency, RoleChoices.ADMIN)
+    for n in range(3):
+        ImportRun.objects.create(agency=agency, content_type=ContentType.objects.get_for_model(Risk),
+                                 requested_by=admin, file_name=f"risks-{n}.csv", sha256="0" * 64, size=10, format="csv")
+    client.force_login(admin)
+    with CaptureQueriesContext(connection) as queries:
+        rows = by_header(csv_rows(client.get("/imports/", {"export": "csv"})))
+    assert [row["Type"] for row in rows] == ["risk"] * 3
+    assert len([q for q in queries.captured_queries if '"django_content_type"' in q["sql"]]) <= 1
+    assert next(column for column in bound_columns(ImportRunTable) if column.header == "Type").relation
+
+
+def test_xlsx_numbers_that_are_not_finite_are_text_not_error_formulas():
+    import xlsxwriter
+
+    from qgov import exports
+
+    output = io.BytesIO()
+    workbook = xlsxwriter.Workbook(output, exports.XLSX_OPTIONS)
+    sheet = workbook.add_worksheet("Numbers")
+    write = exports.xlsx_writers(workbook, sheet)
+    for column, value in enumerate([float("nan"), float("-inf"), Decimal("2.50"), 7]):
+        write[exports.NUMBER](0, column, value)
+    workbook.close()
+    cells = load_workbook(io.BytesIO(output.getvalue())).active[1]
+    assert [(cell.value, cell.data_type) for cell in cells] == [("nan", "s"), ("-inf", "s"), (2.5, "n"), (7, "n")]
