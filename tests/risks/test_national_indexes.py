@@ -31,9 +31,14 @@ def test_a_page_in_id_order_walks_the_agency_and_id_index_on_postgresql(agency, 
                                                                         api_as):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's plan")
-    for owner in (agency, other_agency):
-        for _ in range(30):
-            RiskFactory(agency=owner)
+    for _ in range(10):
+        RiskFactory(agency=agency)
+    # The other agencies hold most rows, as at national scale: walking every id and skipping theirs
+    # is what the (agency, id) index saves.
+    model = RiskFactory(agency=other_agency)
+    values = {field.attname: getattr(model, field.attname) for field in Risk._meta.concrete_fields
+              if not field.primary_key}
+    Risk._base_manager.bulk_create([Risk(**{**values, "reference": f"B-{number}"}) for number in range(600)])
     with CaptureQueriesContext(connection) as queries:
         response = api_as(member_of(agency, RoleChoices.VIEWER)).get("/api/risks/", {"limit": 5})
     assert response.status_code == 200
