@@ -213,22 +213,35 @@ def search_condition(model, search_fields, value) -> Q:
             continue
         if len(related_ids) > SEARCH_RELATED_IDS_MAX:
             related_ids = related  # too many to list: the database resolves them
-        own.append(Q(pk__in=_linked_ids(field, related_ids)))
+        own.append(ProbedExists(_links_to(field, related_ids)))
     return reduce(or_, own) if own else Q(pk__in=[])
 
 
-def _linked_ids(field, related_ids):
-    """The ids of the records `field` (a to-many relation) links to any of `related_ids`, read
-    from the link table alone for a many-to-many."""
+class ProbedExists(Exists):
+    """EXISTS that PostgreSQL checks row by row, one index probe each. Left to itself the planner
+    turns an EXISTS into `id = ANY(hashed subplan)` and reads and hashes every link of the matched
+    related records before the first row: 24 of the 26 ms of a 50-row page whose search word named
+    a related record linked to 72,000 records; probing the 318 rows that page checks, the page takes
+    6 ms. `OFFSET 0` in the subquery is the usual fence against that rewrite; the rows are the same."""
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="EXISTS(%(subquery)s OFFSET 0)", **extra_context)
+
+
+def _links_to(field, related_ids):
+    """The rows linking the outer record through `field` (a to-many relation) to any of
+    `related_ids`, for an EXISTS: the link table alone for a many-to-many. Per record that is one
+    probe of the link table's (record, related) key, so a page stops after its rows; `pk IN (every
+    linked id)` read the links of the matched related records first, however many."""
     if field.many_to_many:
         forward = field if field.concrete else field.remote_field
         through = forward.remote_field.through
         # The through table's columns: to the model declaring the field, and to the other side.
         declaring, other = forward.m2m_field_name(), forward.m2m_reverse_field_name()
         here, there = (declaring, other) if field.concrete else (other, declaring)
-        return through._base_manager.filter(**{f"{there}__in": related_ids}).values(f"{here}_id")
+        return through._base_manager.filter(**{f"{here}_id": OuterRef("pk"), f"{there}__in": related_ids})
     # One-to-many: the related rows hold the key.
-    return field.related_model._base_manager.filter(pk__in=related_ids).values(field.field.attname)
+    return field.related_model._base_manager.filter(**{field.field.attname: OuterRef("pk"), "pk__in": related_ids})
 
 
 def crosses_to_many(model, path: str) -> bool:

@@ -8,6 +8,9 @@ model state, so `makemigrations` neither needs nor produces anything for it.
 An app declares, in one migration (its tests check that every searched own field is covered):
 
     operations = [TrigramExtension(), AddSearchIndex("risk", ["reference", "title", "description"])]
+
+`AddLinkIndex` indexes a many-to-many link table from the other side, for searches and filters
+that start from a few related records (a plain index on every database).
 """
 
 from django.contrib.postgres import operations as postgres_operations
@@ -80,3 +83,55 @@ class TrigramExtension(postgres_operations.TrigramExtension):
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         pass
+
+
+class AddLinkIndex(Operation):
+    """An index on a many-to-many link table led by the other side's column: (threatvector_id,
+    risk_id) for `Risk.threat_vectors`. Django's link table has (risk_id, threatvector_id) unique
+    and the other column alone; a search or filter that starts from a few related records reads
+    their linked ids from this index alone. A plain index on every database; like AddSearchIndex
+    it leaves the model state alone (auto-created link tables declare no indexes)."""
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, model_name: str, field_name: str):
+        self.model_name = model_name
+        self.field_name = field_name
+
+    def deconstruct(self):
+        return self.__class__.__qualname__, [self.model_name, self.field_name], {}
+
+    def state_forwards(self, app_label, state):
+        pass  # a database-only index: the models do not change
+
+    def _index(self, app_label, schema_editor, state) -> tuple[str, str] | None:
+        model = state.apps.get_model(app_label, self.model_name)
+        field = model._meta.get_field(self.field_name)
+        through = field.remote_field.through
+        if not self.allow_migrate_model(schema_editor.connection.alias, through):
+            return None
+        table = through._meta.db_table
+        columns = [through._meta.get_field(field.m2m_reverse_field_name()).column,
+                   through._meta.get_field(field.m2m_field_name()).column]
+        name = schema_editor._create_index_name(table, columns, suffix="_link")
+        quote = schema_editor.quote_name
+        return name, (f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {quote(table)} "
+                      f"({', '.join(quote(column) for column in columns)})")
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        index = self._index(app_label, schema_editor, to_state)
+        if index:
+            schema_editor.execute(index[1])
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        index = self._index(app_label, schema_editor, from_state)
+        if index:
+            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(index[0])}")
+
+    def describe(self):
+        return f"Add an index on the link table of {self.model_name}.{self.field_name}, led by the other side"
+
+    @property
+    def migration_name_fragment(self):
+        return f"{self.model_name.lower()}_{self.field_name}_link_index"

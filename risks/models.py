@@ -315,7 +315,10 @@ class Risk(AgencyScopedModel):
                    # the index alone (risks.selectors.all_heatmap_counts).
                    models.Index(fields=["agency", "inherent_likelihood", "inherent_impact", "current_likelihood",
                                         "current_impact", "residual_likelihood", "residual_impact"],
-                                name="risk_heatmap_idx")]
+                                name="risk_heatmap_idx"),
+                   # A list page in id order (the API's default, and its cursor) is a walk of the agency's
+                   # ids that stops after the page, instead of reading and sorting the whole agency.
+                   models.Index(fields=["agency", "id"], name="risk_agency_id_idx")]
         verbose_name = _("risk")
         verbose_name_plural = _("risks")
 

@@ -4,6 +4,7 @@ import hashlib
 import json
 import re
 
+from django.db import connections
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
@@ -13,6 +14,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.urls import replace_query_param
 
 from qgov.counting import RowCount, count_rows, exact_count_limit
+from qgov.permissions import load_scope_memberships
 
 MAX_INT64 = 2**63 - 1
 # The columns a list's ETag reads per row of the page: together they change whenever the record does.
@@ -20,6 +22,8 @@ ETAG_STAMP_FIELDS = ("pk", "version", "last_updated")
 # RFC 9110 §8.8.3 entity-tags, in an If-None-Match list.
 _ENTITY_TAG = re.compile(r'(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
 CURSOR_PREFIX = "k1:"  # versions the token, so its form can change without misreading old ones
+# From this offset on, a page's ids are read before its rows (QgovPagination._read_deep).
+DEEP_OFFSET = 1000
 
 
 def encode_cursor(last_pk) -> str:
@@ -75,35 +79,90 @@ class QgovPagination(LimitOffsetPagination):
         self.etag, self.not_modified = None, False
         self.stamp_fields = ETAG_STAMP_FIELDS if getattr(view, "list_etag", False) and isinstance(
             queryset, QuerySet) else None
+        self.row_count, self.page_start = None, None
         exact = self._count_exact_wanted(request)
         if self.cursor_mode:
             return self._paginate_by_cursor(queryset, request, view, exact)
         self.offset = self.get_offset(request)
-        self.row_count = self._count(queryset, exact)
-        self.count = self.row_count.value
-        if self.count > self.limit and self.template is not None:
-            self.display_page_controls = True
+        if self._page_first(queryset, request, exact):
+            self.page_start = self.offset
+            return self._read_from(queryset, self.offset, self.offset + self.limit + 1)
+        self._settle_count(self._count(queryset, exact))
         if self.row_count.exact:
             if self.count == 0 or self.offset > self.count:
                 return self._read(queryset.none() if self.stamp_fields else [], self.limit)
-            return self._read(queryset[self.offset:self.offset + self.limit], self.limit)
-        # Past the exact limit, whether a next page exists is seen by reading one row more.
-        return self._read(queryset[self.offset:self.offset + self.limit + 1], self.limit)
+            stop = self.offset + self.limit
+        else:  # past the exact limit, whether a next page exists is seen by reading one row more
+            stop = self.offset + self.limit + 1
+        return self._read_from(queryset, self.offset, stop)
 
-    def _read(self, page, limit) -> list:
+    def _page_first(self, queryset, request, exact) -> bool:
+        """On PostgreSQL, a list scoped by the caller's memberships reads them first (one query), so
+        its queries name the agencies as constants (qgov.permissions.MemberAgencyIds). The page is
+        then read before the count: a page that ends the list counts itself (the round trip spent on
+        the memberships is saved there), and a full one asks the planner before counting
+        (`estimate_first`). Elsewhere the count comes first, as the exact count of small lists has it."""
+        if not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
+            return False
+        if not load_scope_memberships(queryset, request.user):
+            return False
+        self.pending_count = (queryset, exact)
+        return True
+
+    def _settle_count(self, row_count: RowCount) -> None:
+        self.row_count = row_count
+        self.count = row_count.value
+        if self.count > self.limit and self.template is not None:
+            self.display_page_controls = True
+
+    def _count_after_reading(self, read: int) -> None:
+        """The count of a list whose page was read first (`_page_first`): `read` rows of at most
+        limit + 1 were read from `page_start` (None: a cursor page, which starts after unseen rows)."""
+        if self.row_count is not None:
+            return
+        if self.page_start is not None and read <= self.limit and (read or not self.page_start):
+            self._settle_count(RowCount(self.page_start + read, True))  # this page ends the list
+            return
+        queryset, exact = self.pending_count
+        self._settle_count(self._count(queryset, exact, estimate_first=True))
+
+    def _read_from(self, queryset, start, stop) -> list:
+        if start >= DEEP_OFFSET and isinstance(queryset, QuerySet):
+            return self._read_deep(queryset, start, stop)
+        return self._read(queryset[start:stop], self.limit)
+
+    def _read_deep(self, queryset, start, stop) -> list:
+        """A page far down the list: the ids of its rows first, skipping the rows before it by
+        their ids alone (an index-only walk where an index serves the order), then those rows
+        whole. Reading the page in one query fetched every skipped row and its joins: 90,000 of
+        them at offset 90,000 (380 ms, against 15 ms)."""
+        ids = list(queryset.values_list("pk", flat=True)[start:stop])
+        if not ids:
+            return self._read(queryset.none(), self.limit)
+        return self._read(queryset.filter(pk__in=ids), self.limit, order=ids)
+
+    def _read(self, page, limit, order=None) -> list:
         """The rows of `page` (a sliced queryset, up to one row past `limit`), and for a view that
         keeps a list ETag, the ETag: computed from the rows' (id, version, last updated) without
         serialising them. With `If-None-Match`, those columns are read first (one narrow query),
-        and when the tag matches nothing else is read: `not_modified` is set and the view answers 304."""
+        and when the tag matches nothing else is read: `not_modified` is set and the view answers 304.
+        `order`: the ids of the page in their order, when `page` is those rows unsliced."""
+        position = {pk: index for index, pk in enumerate(order)} if order is not None else None
         if self.stamp_fields and self.request.headers.get("If-None-Match"):
             stamps = list(page.values_list(*self.stamp_fields))
+            if position is not None:  # ETAG_STAMP_FIELDS start with the id
+                stamps.sort(key=lambda stamp: position[stamp[0]])
             self.has_next = self.has_next or len(stamps) > limit
+            self._count_after_reading(len(stamps))
             self.etag = self._list_etag(stamps[:limit])
             if etag_listed(self.request.headers["If-None-Match"], self.etag):
                 self.not_modified = True
                 return []
         rows = list(page)
+        if position is not None:
+            rows.sort(key=lambda row: position[row.pk])
         self.has_next = self.has_next or len(rows) > limit
+        self._count_after_reading(len(rows))
         rows = rows[:limit]
         if self.stamp_fields and self.etag is None:
             self.etag = self._list_etag([tuple(getattr(row, name) for name in self.stamp_fields) for row in rows])
@@ -130,8 +189,10 @@ class QgovPagination(LimitOffsetPagination):
         if len(token) > 1:
             raise ValidationError({self.cursor_query_param: [_("Send this parameter once.")]})
         descending = self.descending(view)
-        self.row_count = self._count(queryset, exact)
-        self.count = self.row_count.value
+        if self._page_first(queryset, request, exact):
+            self.page_start = None if token[0] else 0
+        else:
+            self._settle_count(self._count(queryset, exact))
         queryset = queryset.order_by("-pk" if descending else "pk")
         if token[0]:
             last_pk = decode_cursor(token[0])
@@ -146,9 +207,9 @@ class QgovPagination(LimitOffsetPagination):
         first = ordering[0] if isinstance(ordering, list | tuple) else ordering
         return first in ("-pk", "-id")
 
-    def _count(self, queryset, exact) -> RowCount:
+    def _count(self, queryset, exact, estimate_first=False) -> RowCount:
         if isinstance(queryset, QuerySet):
-            return count_rows(queryset, exact=exact)
+            return count_rows(queryset, exact=exact, estimate_first=estimate_first)
         return RowCount(len(queryset), True)
 
     def _count_exact_wanted(self, request) -> bool:
