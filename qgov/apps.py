@@ -8,7 +8,12 @@ class QgovConfig(AppConfig):
     verbose_name = _("qgov core")
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from qgov import audit
+        from qgov.migrations_ops import analyze_after_migrate
+
+        post_migrate.connect(analyze_after_migrate, sender=self, dispatch_uid="qgov.analyze_after_migrate")
 
         audit.register_platform_models()
         audit.connect_signals()

@@ -135,3 +135,18 @@ class AddLinkIndex(Operation):
     @property
     def migration_name_fragment(self):
         return f"{self.model_name.lower()}_{self.field_name}_link_index"
+
+
+def analyze_after_migrate(sender, using, plan=None, **kwargs):
+    """SQLite plans with the statistics ANALYZE last gathered, and has none for an index created
+    after it: with the (agency, id) index unknown to it, a 10-row risk page read and sorted the
+    agency's 10,000 rows (3 ms) instead of walking the index (0.03 ms). So when a migration ran,
+    the statistics are gathered again (a few seconds at a million rows). PostgreSQL's autovacuum
+    keeps its own; it is left alone."""
+    from django.db import connections
+
+    connection = connections[using]
+    if sender.label != "qgov" or not plan or connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
