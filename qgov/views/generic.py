@@ -93,7 +93,16 @@ class ScopedViewMixin(LoginRequiredMixin):
 class CountingPaginator(Paginator):
     """The list's paginator, counting as the API does (qgov.counting): exact up to
     QGOV_EXACT_COUNT_LIMIT records, past it the database's estimate, which the page shows as
-    “about …”. django-tables2 hands it the table's rows; the count is of their queryset."""
+    “about …”. django-tables2 hands it the table's rows; the count is of their queryset, unless the
+    view already has it (`row_count`: from an aggregate of the same rows it computes anyway)."""
+
+    def __init__(self, *args, row_count: RowCount | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if row_count is not None:
+            self.__dict__["row_count"] = row_count  # the cached_property's value
+            table_data = getattr(self.object_list, "data", None)
+            if table_data is not None:
+                table_data._length = row_count.value  # django-tables2 would otherwise count the rows
 
     @cached_property
     def row_count(self) -> RowCount:
@@ -137,11 +146,28 @@ class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        queryset = self.restricted_queryset()
         agency = self.request.agency
-        if agency is not None and self.model.agency_lookup not in (None, "pk"):
-            queryset = queryset.in_agency(agency)
-        return queryset
+        if agency is None or self.model.agency_lookup in (None, "pk"):
+            return self.restricted_queryset()
+        if not getattr(self.model, "shared_without_agency", False) and self.can(self.action):
+            # The list is of the active agency, where the user may do this: the scope is that agency.
+            # restrict()'s subquery of the user's memberships would only repeat it, and beside it
+            # SQLite's planner leaves the (agency, …) indexes for a scan and a sort of every row.
+            return self.queryset.all().in_agency(agency)
+        return self.restricted_queryset().in_agency(agency)
+
+    def known_row_count(self) -> RowCount | None:
+        """The number of records the list shows, when the view has it without counting them (an
+        aggregate of the same rows it computes anyway); None: the paginator counts."""
+        return None
+
+    def get_table_pagination(self, table):
+        paginate = super().get_table_pagination(table)
+        if paginate and not getattr(self, "exporting", False):
+            row_count = self.known_row_count()
+            if row_count is not None:
+                paginate = {**paginate, "row_count": row_count}
+        return paginate
 
     def get_filterset(self, filterset_class):
         filterset = super().get_filterset(filterset_class)
