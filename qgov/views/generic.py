@@ -147,7 +147,7 @@ class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
 
     def get_queryset(self):
         agency = self.request.agency
-        if agency is None or self.model.agency_lookup in (None, "pk"):
+        if not agency or self.model.agency_lookup in (None, "pk"):  # (a lazy None is not "None")
             return self.restricted_queryset()
         if not getattr(self.model, "shared_without_agency", False) and self.can(self.action):
             # The list is of the active agency, where the user may do this: the scope is that agency.
