@@ -1,3 +1,4 @@
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
@@ -157,7 +158,10 @@ HEATMAP_KINDS = (("inherent", gettext_lazy("Inherent risk")),
 
 
 class RiskListView(MatrixContextMixin, ObjectListView):
-    queryset = Risk.objects.select_related("owner").prefetch_related("threat_vectors")
+    # The "Threats" column shows each vector's code and title: its long texts and JSON citations
+    # are not read (or decoded) for the page's 150-odd links.
+    queryset = Risk.objects.select_related("owner").prefetch_related(
+        Prefetch("threat_vectors", queryset=ThreatVector.objects.only("code", "title")))
     filterset_class = filters.RiskFilterSet
     table_class = tables.RiskTable
     template_name = "risks/risk_list.html"
