@@ -175,3 +175,36 @@ def test_the_page_reads_its_rows_through_indexes(client, agency, member_of):
             cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
             plan = " | ".join(row[3] for row in cursor.fetchall())
             assert "SCAN risks_risk" not in plan and "TEMP B-TREE FOR ORDER BY" not in plan, (query["sql"], plan)
+
+
+def test_sidebar_choice_widgets_write_the_stock_templates_html(client, agency, member_of):
+    """The sidebar's selects and checkboxes are written in Python (qgov.views.generic.write_in_python):
+    the same HTML as Django's templates, chosen values and odd characters included."""
+    from django import forms
+
+    from qgov.views.generic import FAST_WIDGETS
+
+    ThreatVector.objects.create(code="Q&A", title='Vector "<quoted>"', category="qkd_operational",
+                                default_likelihood=2, default_impact=2)
+    member_of(agency, RoleChoices.EDITOR, username="owner & <co>")
+    client.force_login(member_of(agency))
+    page = client.get("/risks/register/", {"status": ["draft", "closed"], "treatment": "avoid"})
+    form = page.context["filter"].form
+    fast_classes = set(FAST_WIDGETS.values())
+    checked = 0
+    for bound in form:
+        widget = bound.field.widget
+        if type(widget) not in fast_classes:
+            continue
+        fast = str(bound)
+        stock = next(base for base in FAST_WIDGETS if FAST_WIDGETS[base] is type(widget))
+        widget.__class__ = stock
+        assert fast == str(bound), bound.name
+        widget.__class__ = FAST_WIDGETS[stock]
+        checked += 1
+    assert checked >= 5  # status, treatment, category, rating band, owner, threat vector
+    html = page.content.decode()
+    assert '<input type="checkbox" name="status" value="draft" id="id_status_0" checked>' in html
+    assert '<input type="checkbox" name="status" value="assessed" id="id_status_1">' in html
+    assert "Vector &quot;&lt;quoted&gt;&quot;" in html
+    assert isinstance(form.fields["status"].widget, forms.CheckboxSelectMultiple)  # still one, for the template
