@@ -5,6 +5,7 @@ import types
 
 import django_tables2 as tables
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Model
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, localize
@@ -63,6 +64,17 @@ class BadgeColumn(tables.Column):
     def render(self, record, table):
         text, colour = self.badge(record, table) or (None, None)
         return badge_html(text, colour)
+
+
+def _choice_labels(model, name):
+    """{stored value: label} of a model field with choices (what get_FOO_display reads), or None."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    if not getattr(field, "choices", None) or field.is_relation:
+        return None
+    return {value: str(label) for value, label in field.flatchoices}
 
 
 class QgovTable(tables.Table):
@@ -134,18 +146,27 @@ class QgovTable(tables.Table):
         plain = getattr(render, "__func__", None) is tables.Column.render  # returns the value as it is
         td = f"<td {bound_column.attrs['td'].as_html()}>"
         default, empty_values, localized = bound_column.default, column.empty_values, column.localize
-        labels = self._choice_labels(name)
+        labels_of = {}  # model -> {stored value: label} of the column's field, or None
         url_of = self._url_writer()
         table = self
 
         def write(record):
+            model = type(record)
+            if model not in labels_of:
+                if not isinstance(record, Model):
+                    return None  # dicts, tuples: the library's accessor reads them
+                labels_of[model] = _choice_labels(model, name)
+            labels = labels_of[model]
             try:
                 raw = getattr(record, name)
             except Exception:  # as the library's accessor: a missing value is the column's default
                 raw = None
             if callable(raw) and not getattr(raw, "do_not_call_in_templates", False):
                 return None  # the accessor would call it: rare, this cell is left to the library
-            value = labels.get(raw, raw) if labels is not None else raw
+            try:
+                value = labels.get(raw, raw) if labels is not None else raw
+            except TypeError:  # an unhashable value is no choice
+                value = raw
             if value in empty_values:
                 content = default
             else:
@@ -156,23 +177,13 @@ class QgovTable(tables.Table):
                              "table": table}
                     content = render(**(given if wanted is None else {key: given[key] for key in wanted}))
                 if link is not None:
-                    target = raw if hasattr(raw, "get_absolute_url") else record
-                    content = format_html('<a href="{}">{}</a>', url_of(target), content)
+                    url = url_of(raw if hasattr(raw, "get_absolute_url") else record)
+                    if url is not None:
+                        content = format_html('<a href="{}">{}</a>', url, content)
             content = localize(content) if localized is None else localize(content, use_l10n=localized)
             return f"{td}{conditional_escape(content)}</td>"
 
         return write
-
-    def _choice_labels(self, name):
-        """{stored value: label} of a model field with choices (get_FOO_display, read once)."""
-        model = getattr(self._meta, "model", None)
-        try:
-            field = model._meta.get_field(name) if model is not None else None
-        except FieldDoesNotExist:
-            return None
-        if field is None or not getattr(field, "choices", None) or getattr(field, "is_relation", False):
-            return None
-        return {value: str(label) for value, label in field.flatchoices}
 
     def _url_writer(self):
         """record -> its get_absolute_url(); for the core's default detail URL, by filling a URL
