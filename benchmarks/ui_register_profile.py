@@ -4,6 +4,12 @@ their time, and a cProfile of one request. The data is made with bulk inserts (n
 
     DJANGO_DEBUG=0 DJANGO_SECRET_KEY=… DJANGO_ALLOWED_HOSTS=testserver QGOV_AUDIT_KEY=… \\
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/qgov_ui python -m benchmarks.ui_register_profile --risks 10000
+
+Against a database of the national suite (benchmarks/national.py), as its benchmark user, with the
+query plan of every query of the page:
+
+    DATABASE_URL=sqlite:////…/benchmarks/national-sqlite-100k.sqlite3 … \\
+    python -m benchmarks.ui_register_profile --user bench-largest --explain --repeat 30
 """
 
 import argparse
@@ -75,6 +81,47 @@ def make_data(risks: int, assets: int, seed: int = 7):
     return user, asset_rows[len(asset_rows) // 2]
 
 
+def explain(sql: str, params) -> list[str]:
+    """The database's plan of one captured query (SQLite: EXPLAIN QUERY PLAN; PostgreSQL: EXPLAIN)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return [f"{'  ' * (parent != 0)}{detail}" for _id, parent, _unused, detail in cursor.fetchall()]
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def captured_with_params(client, url):
+    """(sql, params, ms) of each query of one request, through connection.execute_wrapper."""
+    captured = []
+
+    def wrapper(execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            captured.append((sql, params, (time.perf_counter() - start) * 1000))
+
+    with connection.execute_wrapper(wrapper):
+        client.get(url)
+    return captured
+
+
+def replayed_sql_ms(captured, repeat=5) -> float:
+    """The page's queries replayed with a plain cursor, every row fetched (SQLite steps through a
+    grouped query as its rows are fetched, so the time of execute() alone misses most of it):
+    median of `repeat` replays."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        with connection.cursor() as cursor:
+            for sql, params, _ms in captured:
+                cursor.execute(sql, params)
+                cursor.fetchall()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
 def measure(client, url, repeat):
     if client.get(url).status_code == 404:  # warm; the autocomplete endpoint is newer than some trees
         return None
@@ -99,12 +146,19 @@ def main():
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--show-sql", action="store_true")
+    parser.add_argument("--explain", action="store_true", help="the query plan of each query of the page")
+    parser.add_argument("--user", help="an existing user (the national suite's bench-largest): no data is made")
+    parser.add_argument("--only", help="time only the page whose label is given (e.g. register)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     from django.contrib.auth import get_user_model
 
-    user = get_user_model().objects.filter(username=f"profile-{args.risks}").first()
-    if user is None:
+    if args.user:
+        user = get_user_model().objects.get(username=args.user)
+        agency = user.memberships.order_by("pk").first().agency
+        args.risks = Risk.objects.filter(agency=agency).count()
+        asset = Asset.objects.filter(agency=agency).order_by("pk")[Asset.objects.filter(agency=agency).count() // 2]
+    elif (user := get_user_model().objects.filter(username=f"profile-{args.risks}").first()) is None:
         started = time.perf_counter()
         user, asset = make_data(args.risks, args.assets)
         print(f"data: {args.risks} risks, {args.assets} assets in {time.perf_counter() - started:.1f} s")
@@ -116,17 +170,25 @@ def main():
     for label, url in (("register", "/risks/register/"), ("asset filter", f"/risks/register/?asset={asset.pk}"),
                        ("status filter", "/risks/register/?status=open"),
                        ("autocomplete", "/autocomplete/risks/asset/?q=0042")):
+        if args.only and label != args.only:
+            continue
         measured = measure(client, url, args.repeat)
         if measured is None:
             continue
         median, low, high, cpu, n, sql_ms, captured = measured
         html = client.get(url).content
-        print(f"  {label:14} median {median:7.1f} ms (min {low:.1f}, max {high:.1f}), Python CPU {cpu:.1f} ms; "
-              f"{n} queries, "
-              f"SQL {sql_ms:.1f} ms; {len(html) // 1024} KiB")
+        raw_sql_ms = replayed_sql_ms(captured_with_params(client, url))
+        print(f"  {label:14} median {median:7.1f} ms (min {low:.1f}, max {high:.1f}), CPU {cpu:.1f} ms; "
+              f"{n} queries, SQL {sql_ms:.1f} ms as timed by Django, {raw_sql_ms:.1f} ms replayed; "
+              f"{len(html) // 1024} KiB")
         if args.show_sql:
             for q in captured:
                 print(f"      {float(q['time']) * 1000:6.1f} ms  {q['sql'][:150]}")
+        if args.explain:
+            for sql, params, ms in captured_with_params(client, url):
+                print(f"      {ms:6.1f} ms  {sql[:240]}")
+                for line in explain(sql, params):
+                    print(f"                 {line}")
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()

@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 from django.db.models import Count
 from django.db.models.functions import Coalesce
 
@@ -25,23 +27,51 @@ def heatmap_counts(risks, kind: str) -> dict:
 
 def all_heatmap_counts(risks) -> dict:
     """{kind: {(likelihood, impact): number of risks}} for the three heat maps, in one grouped
-    query: GROUP BY the six rating columns (at most size⁶ groups, far fewer in practice), folded here.
-    "current" is the current rating or, while none is given, the inherent one."""
+    query (heatmap_groups)."""
+    return heatmap_groups(risks).counts
+
+
+# The six stored rating columns, in the order of the covering index risk_heatmap_idx (agency first).
+RATING_COLUMNS = ("inherent_likelihood", "inherent_impact", "current_likelihood", "current_impact",
+                  "residual_likelihood", "residual_impact")
+
+
+@dataclass(frozen=True)
+class HeatmapGroups:
+    counts: dict  # {kind: {(likelihood, impact): number of risks}}
+    # The number of risks of the set when each was read once (no to-many join repeated one): the
+    # list can show it instead of counting the same rows again. None otherwise.
+    total: int | None
+
+
+def heatmap_groups(risks) -> HeatmapGroups:
+    """The three heat maps from one query: GROUP BY the six stored rating columns (at most size⁶
+    groups, a few hundred in practice), folded here. Grouping by the stored columns in the order of
+    the (agency, six ratings) index lets the database count while it walks the index, without
+    sorting; grouping by the current rating's COALESCE would sort every row first (100,000 risks on
+    SQLite: 20 ms against 90 ms). "current" is the current rating or, while none is given, the
+    inherent one, as Risk.rating reads it."""
     risks = risks.order_by()
-    if risks.query.distinct or len(risks.query.alias_map) > 1:
-        # A filter joined a to-many relation: count each risk once, without COUNT(DISTINCT) per cell.
+    query = risks.query
+    joined = any(count for alias, count in query.alias_refcount.items() if alias != query.base_table)
+    if query.distinct or joined:
+        # A filter joined another table (maybe a to-many one): count each risk once, without
+        # COUNT(DISTINCT) per cell.
         risks = risks.model._base_manager.filter(pk__in=risks.values("pk"))
-    rows = (with_current_rating(risks)
-            .values_list("inherent_likelihood", "inherent_impact", "rated_likelihood", "rated_impact",
-                         "residual_likelihood", "residual_impact")
-            .annotate(n=Count("*")).order_by())
+    rows = risks.values_list(*RATING_COLUMNS).annotate(n=Count("*")).order_by()
     counts = {kind: {} for kind in HEATMAP_KINDS}
+    inherent, current, residual = counts["inherent"], counts["current"], counts["residual"]
+    total = 0
     for inherent_l, inherent_i, current_l, current_i, residual_l, residual_i, n in rows:
-        for kind, cell in (("inherent", (inherent_l, inherent_i)), ("current", (current_l, current_i)),
-                           ("residual", (residual_l, residual_i))):
-            if None not in cell:
-                counts[kind][cell] = counts[kind].get(cell, 0) + n
-    return counts
+        total += n
+        if inherent_l is not None and inherent_i is not None:
+            inherent[inherent_l, inherent_i] = inherent.get((inherent_l, inherent_i), 0) + n
+        cell = (inherent_l if current_l is None else current_l, inherent_i if current_i is None else current_i)
+        if None not in cell:
+            current[cell] = current.get(cell, 0) + n
+        if residual_l is not None and residual_i is not None:
+            residual[residual_l, residual_i] = residual.get((residual_l, residual_i), 0) + n
+    return HeatmapGroups(counts=counts, total=None if query.distinct or joined else total)
 
 
 def exposed_assets(agency, matrix, limit=10):
