@@ -432,7 +432,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", nargs="+", choices=list(PROFILES), default=None,
                         help="default: national (when PostgreSQL is reachable), sqlite-10k, sqlite-100k")
-    parser.add_argument("--label", default="before", help="before, first pass or after (RESULTS.md has one column each)")
+    parser.add_argument("--label", default="before", help="before or after (RESULTS.md has a column per label)")
     parser.add_argument("--reuse", action="store_true", help="keep a generated database; only migrate it")
     parser.add_argument("--scale", type=float, default=1.0, help="the national profile's scale (default 1.0)")
     parser.add_argument("--seed", type=int, default=7)
