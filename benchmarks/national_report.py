@@ -137,11 +137,12 @@ METHOD = """\
 `make bench` (benchmarks/national_run.py) generates each profile's data with
 `benchmarks/national.py` (seeded; bulk COPY on PostgreSQL, batched inserts on SQLite; no audit
 events except the catalog load's), starts gunicorn (3 sync workers, DEBUG off, production
-settings from the environment, HTTPS redirect off on loopback) on a free port of 127.0.0.1, and
-measures from the runner process:
+settings from the environment, HTTPS redirect off on loopback, no per-token rate limit) on a free
+port of 127.0.0.1, and measures from the runner process:
 
-- per page: 3 untimed requests (one per worker), then 20 timed ones over HTTP (a new connection
-  each, the body read to its end): median, p95, min and max;
+- per page: untimed requests first (10 since 2026-12-02; the 3 of earlier runs could leave a
+  worker cold for a timed one), then 20 timed ones over HTTP (a new connection each, the body
+  read to its end): median, p95, min and max;
 - the SQL of one request, captured in-process with Django's test client against the same database
   (`connection.execute_wrapper`), counted, then replayed with a plain cursor (rows fetched, in a
   transaction rolled back; median of 5): "raw SQL ms". Its share of the median is the database's
