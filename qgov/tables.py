@@ -263,11 +263,11 @@ class AuditEventTable(QgovTable):
     export_columns = (
         ExportColumn("chain"), ExportColumn("seq"), ExportColumn("timestamp"), ExportColumn("actor_repr"),
         ExportColumn("action"),
-        ExportColumn(header=_("Type"), value=lambda record, table: record.content_type.name,
-                     select_related=("content_type",)),
+        ExportColumn("content_type__name", _("Type")),  # read once per content type, not per row
         ExportColumn("object_id"), ExportColumn("object_repr"), ExportColumn("changed_fields"),
         ExportColumn("source"), ExportColumn("request_id"), ExportColumn("hash", _("Hash")),
     )
+
     def render_timestamp(self, value):
         # Date and time on two lines when the table is squeezed, never broken inside the date.
         local = timezone.localtime(value)

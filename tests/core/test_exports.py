@@ -102,6 +102,7 @@ def test_audit_export_has_the_plain_request_id_and_local_iso_times(client, agenc
     rows = by_header(csv_rows(client.get("/audit/", {"export": "csv"})))
     row = next(row for row in rows if row["Sequence"] == str(event.seq))
     assert row["Request id"] == event.request_id
+    assert row["Type"] == event.content_type.name == "risk"  # the model's name, read once per content type
     assert "<" not in "".join(value for row in rows for value in row.values())
     expected = event.timestamp.astimezone(zoneinfo.ZoneInfo(agency.time_zone)).replace(microsecond=0)
     assert row["Time"] == expected.isoformat()
