@@ -11,7 +11,7 @@ from qgov.api.pagination import encode_cursor
 from qgov.choices import RoleChoices
 from risks.models import Risk
 from risks.services import risk_matrix_ensure
-from tests.risks.factories import RiskFactory, ThreatVectorFactory
+from tests.risks.factories import AssetFactory, RiskFactory, ThreatVectorFactory
 
 ON_POSTGRESQL = connection.vendor == "postgresql"
 
@@ -168,14 +168,27 @@ def test_api_urls_are_those_reverse_gives(risks, client, rf, settings):
     assert client.get(f"/api/risks/{risk.pk}/").json()["url"] == f"http://testserver/api/risks/{risk.pk}/"
 
 
-def test_the_browser_list_says_about_past_the_limit_on_postgresql(risks, agency, member_of, settings, django_client):
+def test_the_browser_list_says_about_past_the_limit_on_postgresql(agency, other_agency, member_of, settings,
+                                                                  django_client):
+    AssetFactory.create_batch(5, agency=agency)
+    AssetFactory.create_batch(2, agency=other_agency)
     settings.QGOV_EXACT_COUNT_LIMIT = 2
     django_client.force_login(member_of(agency, RoleChoices.VIEWER))
-    page = django_client.get(reverse("risks:risk_list")).content.decode()
+    page = django_client.get(reverse("risks:asset_list")).content.decode()
     if ON_POSTGRESQL:
         assert "about " in page
     else:
         assert "5 records" in page
+
+
+def test_the_register_counts_exactly_past_the_limit_from_its_heat_maps(risks, agency, member_of, settings,
+                                                                        django_client):
+    """The register's heat-map query groups every listed risk, so its total is an exact count that
+    costs nothing more: no estimate there, on any database."""
+    settings.QGOV_EXACT_COUNT_LIMIT = 2
+    django_client.force_login(member_of(agency, RoleChoices.VIEWER))
+    page = django_client.get(reverse("risks:risk_list")).content.decode()
+    assert "5 records" in page and "about " not in page
 
 
 @pytest.fixture
