@@ -28,13 +28,32 @@ def search_index_sql(schema_editor, table: str, column: str) -> tuple[str, str]:
                   f"USING gin ((UPPER({quote(column)}::text)) gin_trgm_ops)")
 
 
-class AddSearchIndex(Operation):
-    """A pg_trgm GIN index per field on `UPPER(field::text)`; PostgreSQL only (needs
-    `TrigramExtension()` earlier in the migration). `model_name` may be "app_label.model" for a
-    model of another app (auth's user)."""
+class DatabaseIndexOperation(Operation):
+    """An operation that creates indexes in the database and leaves the model state alone:
+    `_indexes()` gives (name, CREATE statement) of each for the state and database at hand."""
 
     reversible = True
     reduces_to_sql = True
+
+    def state_forwards(self, app_label, state):
+        pass  # a database-only index: the models do not change
+
+    def _indexes(self, app_label, schema_editor, state) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        for _name, sql in self._indexes(app_label, schema_editor, to_state):
+            schema_editor.execute(sql)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        for name, _sql in self._indexes(app_label, schema_editor, from_state):
+            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+
+
+class AddSearchIndex(DatabaseIndexOperation):
+    """A pg_trgm GIN index per field on `UPPER(field::text)`; PostgreSQL only (needs
+    `TrigramExtension()` earlier in the migration). `model_name` may be "app_label.model" for a
+    model of another app (auth's user)."""
 
     def __init__(self, model_name: str, fields: list[str]):
         self.model_name = model_name
@@ -42,9 +61,6 @@ class AddSearchIndex(Operation):
 
     def deconstruct(self):
         return self.__class__.__qualname__, [self.model_name, self.fields], {}
-
-    def state_forwards(self, app_label, state):
-        pass  # a database-only index: the models do not change
 
     def _model(self, app_label, state):
         label, _dot, name = self.model_name.rpartition(".")
@@ -58,14 +74,6 @@ class AddSearchIndex(Operation):
             return []
         table = model._meta.db_table
         return [search_index_sql(schema_editor, table, model._meta.get_field(field).column) for field in self.fields]
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        for _name, sql in self._indexes(app_label, schema_editor, to_state):
-            schema_editor.execute(sql)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        for name, _sql in self._indexes(app_label, schema_editor, from_state):
-            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
 
     def describe(self):
         return f"Add trigram search indexes on {self.model_name} ({', '.join(self.fields)}), PostgreSQL only"
@@ -85,15 +93,12 @@ class TrigramExtension(postgres_operations.TrigramExtension):
         pass
 
 
-class AddLinkIndex(Operation):
+class AddLinkIndex(DatabaseIndexOperation):
     """An index on a many-to-many link table led by the other side's column: (threatvector_id,
     risk_id) for `Risk.threat_vectors`. Django's link table has (risk_id, threatvector_id) unique
     and the other column alone; a search or filter that starts from a few related records reads
     their linked ids from this index alone. A plain index on every database; like AddSearchIndex
     it leaves the model state alone (auto-created link tables declare no indexes)."""
-
-    reversible = True
-    reduces_to_sql = True
 
     def __init__(self, model_name: str, field_name: str):
         self.model_name = model_name
@@ -102,32 +107,19 @@ class AddLinkIndex(Operation):
     def deconstruct(self):
         return self.__class__.__qualname__, [self.model_name, self.field_name], {}
 
-    def state_forwards(self, app_label, state):
-        pass  # a database-only index: the models do not change
-
-    def _index(self, app_label, schema_editor, state) -> tuple[str, str] | None:
+    def _indexes(self, app_label, schema_editor, state):
         model = state.apps.get_model(app_label, self.model_name)
         field = model._meta.get_field(self.field_name)
         through = field.remote_field.through
         if not self.allow_migrate_model(schema_editor.connection.alias, through):
-            return None
+            return []
         table = through._meta.db_table
         columns = [through._meta.get_field(field.m2m_reverse_field_name()).column,
                    through._meta.get_field(field.m2m_field_name()).column]
         name = schema_editor._create_index_name(table, columns, suffix="_link")
         quote = schema_editor.quote_name
-        return name, (f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {quote(table)} "
-                      f"({', '.join(quote(column) for column in columns)})")
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        index = self._index(app_label, schema_editor, to_state)
-        if index:
-            schema_editor.execute(index[1])
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        index = self._index(app_label, schema_editor, from_state)
-        if index:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(index[0])}")
+        return [(name, f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {quote(table)} "
+                       f"({', '.join(quote(column) for column in columns)})")]
 
     def describe(self):
         return f"Add an index on the link table of {self.model_name}.{self.field_name}, led by the other side"
