@@ -188,3 +188,12 @@ def test_an_xlsx_zip_bomb_is_refused_at_upload(agency, member_of, import_file):
                             "200.0\xa0MB."]},
     }
     assert (Risk.objects.count(), AuditEvent.objects.count(), ImportRun.objects.count()) == (*before, 0)
+
+
+@pytest.mark.parametrize("path", ["/api/risks/0.5/", "/api/risks/1/%0A/sent/", "/api/nothing/%0A%F3%8D%82%84/"])
+def test_a_path_that_names_no_operation_is_a_404_in_the_error_shape(setup, path):
+    """Also with an encoded newline in a segment: it once fell through to the site's HTML 404 page."""
+    response = setup["client"].post(path, "{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"
