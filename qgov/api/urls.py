@@ -39,6 +39,6 @@ urlpatterns = [
     path("", include(router.urls)),
     # Whatever else under /api/ (e.g. /api/<resource>/0.5/) is a 404 in the API's error shape, not the
     # site's HTML page. Only paths with the trailing slash: without it, APPEND_SLASH redirects first.
-    # (?s): a segment may hold an encoded newline (%0A), which `.` alone does not match.
-    re_path(r"(?s)^.*/$", not_found),
+    # [\s\S], not `.`: a segment may hold an encoded newline (%0A), which `.` does not match.
+    re_path(r"^[\s\S]*/$", not_found),
 ]
