@@ -15,6 +15,9 @@ from tests.risks.factories import RiskFactory
 
 @pytest.fixture
 def media_root(settings, tmp_path):
+    # Files an earlier test stored inside its own rolled-back test transaction are still in this
+    # process's ledger until something discards them: discarded here, so these tests see only theirs.
+    discard_rolled_back_files()
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
 
