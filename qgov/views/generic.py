@@ -14,10 +14,9 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.formats import date_format, localize
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
@@ -35,6 +34,7 @@ from qgov.models import RECORD_FIELDS, AgencyScopedModel, AuditEvent
 from qgov.permissions import user_can
 from qgov.roles import Action
 from qgov.services import VersionConflict
+from qgov.widgets import write_in_python
 
 
 def url_name(model, view: str) -> str:
@@ -123,99 +123,6 @@ class CountingPaginator(Paginator):
     @property
     def count_exact(self) -> bool:
         return self.row_count.exact
-
-
-def _html(value) -> str:
-    """As `{{ value }}` writes it in a template (localized, escaped unless safe)."""
-    return conditional_escape(localize(value))
-
-
-def _formatted(value) -> str:
-    """As `{{ value|stringformat:'s' }}` writes it (a string; escaped unless it was safe)."""
-    return conditional_escape(str(value) if isinstance(value, tuple) else value)
-
-
-def _attrs_html(attrs) -> str:
-    """django/forms/widgets/attrs.html, written in Python."""
-    return "".join(f" {_html(name)}" if value is True else f' {_html(name)}="{_formatted(value)}"'
-                   for name, value in attrs.items() if value is not False)
-
-
-def _select_html(widget) -> str:
-    """django/forms/widgets/select.html with select_option.html for each option (the files' final
-    newlines inside included; the form renderer strips the outer ones)."""
-    parts = [f'<select name="{_html(widget["name"])}"{_attrs_html(widget["attrs"])}>']
-    for group_name, options, _index in widget["optgroups"]:
-        if group_name:
-            parts.append(f'\n  <optgroup label="{_html(group_name)}">')
-        parts.extend(f'\n  <option value="{_formatted(option["value"])}"{_attrs_html(option["attrs"])}>'
-                     f'{_html(option["label"])}</option>\n' for option in options)
-        if group_name:
-            parts.append("\n  </optgroup>")
-    parts.append("\n</select>")
-    return "".join(parts)
-
-
-def _attribute(name, value) -> str:
-    """` name="value"` when the value is given (`{% if value %} name="{{ value }}"{% endif %}`)."""
-    return f' {name}="{_html(value)}"' if value else ""
-
-
-def _checkboxes_html(widget) -> str:
-    """django/forms/widgets/checkbox_select.html: multiple_input.html with input_option.html for each
-    option (the files' final newlines inside included; the form renderer strips the outer ones)."""
-    attrs = widget["attrs"]
-    parts = [f'<div{_attribute("id", attrs.get("id"))}{_attribute("class", attrs.get("class"))}>']
-    for group, options, _index in widget["optgroups"]:
-        if group:
-            parts.append(f"\n  <div><label>{_html(group)}</label>")
-        for option in options:
-            value = option["value"]
-            value_html = f' value="{_formatted(value)}"' if value is not None else ""
-            field = (f'<input type="{_html(option["type"])}" name="{_html(option["name"])}"{value_html}'
-                     f'{_attrs_html(option["attrs"])}>\n')
-            if option["wrap_label"]:
-                field = f'<label{_attribute("for", option["attrs"].get("id"))}>{field} {_html(option["label"])}</label>'
-            parts.append(f"<div>\n    {field}\n\n</div>")
-        if group:
-            parts.append("\n  </div>")
-    parts.append("\n</div>")
-    return "".join(parts)
-
-
-class _WrittenInPython:
-    """A choice widget whose stock template is written in Python: the same HTML, without a template
-    include per option (a sidebar of 40 threat vectors, statuses and people took a fifth of a list
-    page's time)."""
-
-    write = None
-
-    def render(self, name, value, attrs=None, renderer=None):
-        return mark_safe(type(self).write(self.get_context(name, value, attrs)["widget"]))  # noqa: S308 — escaped
-
-
-def _written_in_python(stock, write):
-    # The stock class's name: templates tell widgets apart by it (BoundField.widget_type).
-    return type(stock.__name__, (_WrittenInPython, stock), {"write": staticmethod(write), "__module__": __name__})
-
-
-# Exactly these classes, with their stock templates: a subclass may render otherwise.
-FAST_WIDGETS = {forms.Select: _written_in_python(forms.Select, _select_html),
-                forms.SelectMultiple: _written_in_python(forms.SelectMultiple, _select_html),
-                forms.CheckboxSelectMultiple: _written_in_python(forms.CheckboxSelectMultiple, _checkboxes_html)}
-STOCK_TEMPLATES = {forms.Select: ("django/forms/widgets/select.html", "django/forms/widgets/select_option.html"),
-                   forms.SelectMultiple: ("django/forms/widgets/select.html",
-                                          "django/forms/widgets/select_option.html"),
-                   forms.CheckboxSelectMultiple: ("django/forms/widgets/checkbox_select.html",
-                                                  "django/forms/widgets/checkbox_option.html")}
-
-
-def write_in_python(field) -> None:
-    """Gives a form field's choice widget its Python-written twin when it renders the stock templates."""
-    widget = field.widget
-    kind = type(widget)
-    if kind in FAST_WIDGETS and (widget.template_name, widget.option_template_name) == STOCK_TEMPLATES[kind]:
-        widget.__class__ = FAST_WIDGETS[kind]
 
 
 class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):

@@ -178,11 +178,11 @@ def test_the_page_reads_its_rows_through_indexes(client, agency, member_of):
 
 
 def test_sidebar_choice_widgets_write_the_stock_templates_html(client, agency, member_of):
-    """The sidebar's selects and checkboxes are written in Python (qgov.views.generic.write_in_python):
+    """The sidebar's selects and checkboxes are written in Python (qgov.widgets.write_in_python):
     the same HTML as Django's templates, chosen values and odd characters included."""
     from django import forms
 
-    from qgov.views.generic import FAST_WIDGETS
+    from qgov.widgets import FAST_WIDGETS
 
     ThreatVector.objects.create(code="Q&A", title='Vector "<quoted>"', category="qkd_operational",
                                 default_likelihood=2, default_impact=2)
