@@ -1,4 +1,3 @@
-from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
@@ -158,10 +157,8 @@ HEATMAP_KINDS = (("inherent", gettext_lazy("Inherent risk")),
 
 
 class RiskListView(MatrixContextMixin, ObjectListView):
-    # The "Threats" column shows each vector's code and title: its long texts and JSON citations
-    # are not read (or decoded) for the page's 150-odd links.
-    queryset = Risk.objects.select_related("owner").prefetch_related(
-        Prefetch("threat_vectors", queryset=ThreatVector.objects.only("code", "title")))
+    # The "Threats" column reads each vector's code and title as values (RiskTable.related_values).
+    queryset = Risk.objects.select_related("owner")
     filterset_class = filters.RiskFilterSet
     table_class = tables.RiskTable
     template_name = "risks/risk_list.html"
