@@ -1,10 +1,10 @@
-"""Login throttling (django-axes): five failed sign-ins for a username lock it, in the browser and
-on the API token endpoint alike, and a good password does not get through while locked."""
+"""Login throttling (qgov.identity.lockout): five failed sign-ins for a username from one address
+lock it there, in the browser and on the API token endpoint alike, and a good password does not
+get through while locked. The concurrent case, against gunicorn: tests/integration/test_login_lockout_concurrency.py."""
 
 import datetime as dt
 
 import pytest
-from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from django.utils import timezone
@@ -12,7 +12,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
 from qgov.choices import RoleChoices
-from qgov.models import ApiToken, hash_token_key
+from qgov.models import ApiToken, LoginAttempt, hash_token_key
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +55,12 @@ def assert_locked_out_page(response):
     assert [t.name for t in response.templates][-2:] == ["registration/locked_out.html", "base.html"]
     assert f'<h1 class="h4">{LOCKED_OUT_HEADING}</h1>' in content
     assert 'name="password"' not in content
+    assert response["Retry-After"] == "900"  # QGOV_LOGIN_LOCKOUT_MINUTES, from the last checked attempt
+    assert "locked for 15 more minutes" in content
+
+
+def failures(username, address="127.0.0.1"):
+    return LoginAttempt.objects.get(username=username, address=address).failures
 
 
 def test_four_failed_sign_ins_reshow_the_form_and_the_fifth_locks_the_account(staff_member):
@@ -65,12 +71,12 @@ def test_four_failed_sign_ins_reshow_the_form_and_the_fifth_locks_the_account(st
         assert response.status_code == 200
         assert response.templates[0].name == "registration/login.html"
         assert LOGIN_FORM_ERROR in response.content.decode()
-        assert AccessAttempt.objects.get(username="alice").failures_since_start == attempt
+        assert failures("alice") == attempt
 
     response = ui_login(client, "alice", "wrong-password-5")
 
     assert_locked_out_page(response)
-    assert AccessAttempt.objects.get(username="alice").failures_since_start == 5
+    assert failures("alice") == 5
 
 
 def test_locked_account_refuses_the_right_password_in_the_browser_and_on_the_api(staff_member):
@@ -89,7 +95,9 @@ def test_locked_account_refuses_the_right_password_in_the_browser_and_on_the_api
     assert response.status_code == 429
     assert response["Content-Type"] == "application/json"
     assert response.json() == LOCKED_OUT_JSON
+    assert response["Retry-After"] == "900"
     assert ApiToken.objects.count() == 0
+    assert failures("alice") == 5  # refused attempts are not counted: nothing was checked
 
 
 def test_failed_token_requests_count_towards_the_same_lockout(staff_member):
@@ -157,12 +165,16 @@ def test_a_successful_sign_in_resets_the_failure_count(staff_member):
     response = ui_login(client, "alice", TEST_PASSWORD)
 
     assert response.status_code == 302
-    assert AccessAttempt.objects.filter(username="alice").count() == 0
+    assert failures("alice") == 0
+    # The username's own count (attempts from addresses where alice had not signed in) keeps the
+    # four failures and gave back the successful attempt; this address is now known for alice.
+    assert failures("alice", "*") == 4
+    assert LoginAttempt.objects.get(username="alice", address="127.0.0.1").last_success is not None
 
 
 def test_lockouts_do_not_leak_between_tests(staff_member):
-    # The tests above locked "alice"; axes keeps its state in database tables that each test rolls back.
-    assert AccessAttempt.objects.count() == 0
+    # The tests above locked "alice"; the counts live in a database table that each test rolls back.
+    assert LoginAttempt.objects.count() == 0
 
     response = ui_login(Client(), "alice", TEST_PASSWORD)
 
