@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import SESSION_KEY
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
 from qgov.choices import RoleChoices
+from qgov.identity import lockout
 from qgov.models import ApiToken, LoginAttempt, hash_token_key
 from tests.factories import TEST_PASSWORD
 
@@ -180,3 +181,117 @@ def test_lockouts_do_not_leak_between_tests(staff_member):
 
     assert response.status_code == 302
     assert response["Location"] == "/"
+
+
+# --- keyed on username and client address (qgov.identity.lockout) ------------------------------
+
+
+def lock_out(username, address, count=5):
+    client = Client(REMOTE_ADDR=address)
+    for attempt in range(count):
+        ui_login(client, username, f"wrong-password-{attempt}")
+
+
+def test_failures_from_one_address_do_not_lock_the_user_out_at_another(staff_member):
+    lock_out("alice", "192.0.2.1")
+
+    assert_locked_out_page(ui_login(Client(REMOTE_ADDR="192.0.2.1"), "alice", TEST_PASSWORD))
+    response = ui_login(Client(REMOTE_ADDR="198.51.100.7"), "alice", TEST_PASSWORD)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+@override_settings(QGOV_LOGIN_USERNAME_FAILURE_LIMIT=20)
+def test_guesses_from_many_addresses_stop_at_the_username_ceiling_but_not_where_the_user_signed_in_before(
+        staff_member):
+    assert ui_login(Client(REMOTE_ADDR="203.0.113.5"), "alice", TEST_PASSWORD).status_code == 302  # known there
+    for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"):
+        lock_out("alice", address)
+    assert failures("alice", "*") == 20
+
+    response = ui_login(Client(REMOTE_ADDR="192.0.2.99"), "alice", TEST_PASSWORD)
+
+    assert_locked_out_page(response)  # a fifth unknown address: refused, even with the right password
+    assert failures("alice", "192.0.2.99") == 0  # and its own count was given back
+    response = ui_login(Client(REMOTE_ADDR="203.0.113.5"), "alice", TEST_PASSWORD)
+    assert response.status_code == 302  # the attacker did not lock alice out where she signs in
+    assert failures("alice", "*") == 20
+
+
+def test_unknown_usernames_lock_like_real_ones(db):
+    lock_out("nobody", "127.0.0.1", count=4)
+
+    response = ui_login(Client(), "nobody", "wrong-password-5")
+
+    assert_locked_out_page(response)  # the same answers as for an account: no way to tell them apart
+    assert failures("nobody") == 5
+
+
+def test_one_row_per_username_and_address_whatever_the_user_agent(staff_member):
+    for number in range(4):
+        Client(HTTP_USER_AGENT=f"agent/{number}").post("/login/", {"username": "alice", "password": "wrong"})
+
+    assert sorted(LoginAttempt.objects.values_list("address", "failures")) == [("*", 4), ("127.0.0.1", 4)]
+
+
+def test_a_client_supplied_forwarded_for_does_not_escape_the_lock(staff_member):
+    lock_out("alice", "127.0.0.1")
+
+    response = Client(HTTP_X_FORWARDED_FOR="198.51.100.7").post(
+        "/login/", {"username": "alice", "password": TEST_PASSWORD})
+
+    assert_locked_out_page(response)
+
+
+@override_settings(QGOV_TRUSTED_PROXIES=1)
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_count(staff_member):
+    behind_proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for attempt in range(5):
+        Client(**behind_proxy, HTTP_X_FORWARDED_FOR="192.0.2.1").post(
+            "/login/", {"username": "alice", "password": f"wrong-{attempt}"})
+
+    other_client = Client(**behind_proxy, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert other_client.post("/login/", {"username": "alice", "password": TEST_PASSWORD}).status_code == 302
+    assert failures("alice", "192.0.2.1") == 5
+    assert not LoginAttempt.objects.filter(address="10.0.0.2").exists()
+
+
+def test_retry_after_is_the_time_left_and_the_lock_ends_with_its_window(staff_member):
+    lock_out("alice", "127.0.0.1")
+    LoginAttempt.objects.filter(address="127.0.0.1").update(window_ends=timezone.now() + dt.timedelta(seconds=100))
+
+    response = token_request(APIClient(), "alice", TEST_PASSWORD)
+
+    assert response.status_code == 429
+    assert response["Retry-After"] in ("99", "100")
+    LoginAttempt.objects.update(window_ends=timezone.now() - dt.timedelta(seconds=1))
+
+    response = token_request(APIClient(), "alice", "wrong-password")
+
+    assert response.status_code == 400  # a new window: checked again, counted from one
+    assert failures("alice") == 1
+
+
+def test_the_admin_sign_in_is_locked_too(staff_member):
+    lock_out("alice", "127.0.0.1")
+
+    response = Client().post("/admin/login/", {"username": "alice", "password": TEST_PASSWORD})
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "900"
+
+
+def test_the_purge_keeps_known_addresses_and_running_windows(staff_member):
+    now = timezone.now()
+    ui_login(Client(REMOTE_ADDR="203.0.113.5"), "alice", TEST_PASSWORD)
+    lock_out("alice", "192.0.2.1", count=2)
+    LoginAttempt.objects.update(window_ends=now - dt.timedelta(seconds=1))
+    lock_out("bob", "192.0.2.1", count=1)
+
+    deleted = lockout.login_attempts_purge(now=now)
+
+    assert deleted == 2  # alice's window from 192.0.2.1 and her username row: over
+    assert sorted(LoginAttempt.objects.values_list("username", "address")) == [
+        ("alice", "203.0.113.5"), ("bob", "*"), ("bob", "192.0.2.1")]
+    assert lockout.login_attempts_purge(now=now + dt.timedelta(days=91)) == 3
