@@ -2,8 +2,6 @@
 from the service's or an agency's name is as guessable as a common one, so those words do not
 count towards its length. No composition rules (NIST SP 800-63B)."""
 
-import re
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -12,7 +10,8 @@ from django.utils.translation import ngettext
 
 class ContextWordsValidator:
     """Refuses a password that, without the words of this service (QGOV_PASSWORD_CONTEXT_WORDS)
-    and the agencies' names and codes, is shorter than `min_length`."""
+    and the agencies' names and codes (case-insensitive), is shorter than `min_length`: such words
+    do not count towards the length."""
 
     def __init__(self, min_length: int = 15):
         self.min_length = min_length
@@ -27,17 +26,17 @@ class ContextWordsValidator:
         return sorted(words, key=len, reverse=True)  # longest first: a name before its words
 
     def validate(self, password, user=None):
-        rest = password.casefold()
+        folded = password.casefold()
+        rest = folded
         for word in self.words():
             rest = rest.replace(word, "")
-        # What separates words (spaces, digits, punctuation) is not what makes a password hard to guess.
-        if len(re.sub(r"[\W\d_]", "", rest)) < self.min_length and rest != password.casefold():
+        if rest != folded and len(rest) < self.min_length:
             raise ValidationError(
                 ngettext(
-                    "This password is mostly the name of this service or of an agency. Without those words "
-                    "it must still have at least %(min_length)d letter.",
-                    "This password is mostly the name of this service or of an agency. Without those words "
-                    "it must still have at least %(min_length)d letters.",
+                    "This password is built from the name of this service or of an agency. Without those "
+                    "words it must still have at least %(min_length)d character.",
+                    "This password is built from the name of this service or of an agency. Without those "
+                    "words it must still have at least %(min_length)d characters.",
                     self.min_length,
                 ),
                 code="password_context_words",
