@@ -60,6 +60,8 @@ class LoginAttempt(models.Model):
                                                    "sign-in is refused until then."))
     last_success = models.DateTimeField(_("last sign-in"), null=True, editable=False,
                                         help_text=_("The user signed in from this address (a known address)."))
+    # Taken by the one failure that reports the current lock (the audit event is written once).
+    lock_recorded = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = _("login attempt")
@@ -112,7 +114,7 @@ def _take_slot(*, username: str, address: str, limit: int, now: datetime, window
     for _attempt in range(5):
         if rows.filter(window_ends__gt=now, failures__lt=limit).update(failures=F("failures") + 1, window_ends=ends):
             return None
-        if rows.filter(window_ends__lte=now).update(failures=1, window_ends=ends):  # a new window
+        if rows.filter(window_ends__lte=now).update(failures=1, window_ends=ends, lock_recorded=False):
             return None
         current = rows.values_list("failures", "window_ends").first()
         if current is not None:
@@ -131,7 +133,8 @@ def _take_slot(*, username: str, address: str, limit: int, now: datetime, window
 
 
 def _give_back(username: str, address: str) -> None:
-    LoginAttempt.objects.filter(key=_key(username, address), failures__gt=0).update(failures=F("failures") - 1)
+    LoginAttempt.objects.filter(key=_key(username, address), failures__gt=0).update(
+        failures=F("failures") - 1, lock_recorded=False)
 
 
 def _is_known_address(username: str, address: str, now: datetime, policy: Policy) -> bool:
@@ -150,7 +153,7 @@ class Attempt:
 
     def succeeded(self) -> None:
         LoginAttempt.objects.filter(key=_key(self.username, self.address)).update(
-            failures=0, last_success=timezone.now())
+            failures=0, last_success=timezone.now(), lock_recorded=False)
         if self.counts_for_username:
             _give_back(self.username, USERNAME_ROW_ADDRESS)
 
@@ -165,13 +168,37 @@ class Attempt:
             rows.append((USERNAME_ROW_ADDRESS, self.policy.username_limit))
         for address, limit in rows:
             full = LoginAttempt.objects.filter(key=_key(self.username, address), failures__gte=limit,
-                                               window_ends__gt=now).values_list("window_ends", flat=True).first()
-            if full is not None:
-                logger.warning("Sign-in locked for %r from %s until %s", self.username,
-                               "any unknown address" if address == USERNAME_ROW_ADDRESS else address or "?",
-                               full.isoformat())
-                return LockedOut(full)
+                                               window_ends__gt=now)
+            until = full.values_list("window_ends", flat=True).first()
+            if until is None:
+                continue
+            # Audit material is data, in one language: not translated.
+            where = ("addresses where the user had not signed in lately" if address == USERNAME_ROW_ADDRESS
+                     else address or "an unknown address")
+            # Of concurrent failures that see the count full, one reports the lock.
+            if full.filter(lock_recorded=False).update(lock_recorded=True):
+                logger.warning("Sign-in locked for %r from %s until %s", self.username, where, until.isoformat())
+                _audit_lock(self.username, limit=limit, where=where, until=until)
+            return LockedOut(until)
         return None
+
+
+def _audit_lock(username: str, *, limit: int, where: str, until: datetime) -> None:
+    """An account's lock in its history (the audit trail's platform chain, like the account): an
+    explicit transition, so that it reads as what happened, with no field of the user changed.
+    Usernames that name no account get no event: the log says it, and nothing bounds how many
+    names a guesser tries."""
+    from django.contrib.auth import get_user_model
+
+    from qgov.audit import mark_transition, record_event
+    from qgov.choices import AuditActionChoices
+
+    user = get_user_model()._default_manager.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+    if user is None:
+        return
+    mark_transition(user, "lock_sign_in", reason=f"{limit} failed sign-ins from {where}")
+    record_event(user, action=AuditActionChoices.UPDATE, before={"sign_in_locked_until": None},
+                 after={"sign_in_locked_until": until.isoformat()})
 
 
 def begin(username: str, address: str, *, policy: Policy | None = None) -> Attempt:

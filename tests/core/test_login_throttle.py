@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from qgov.choices import RoleChoices
 from qgov.identity import lockout
-from qgov.models import ApiToken, LoginAttempt, hash_token_key
+from qgov.models import ApiToken, AuditEvent, LoginAttempt, hash_token_key
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -295,3 +295,26 @@ def test_the_purge_keeps_known_addresses_and_running_windows(staff_member):
     assert sorted(LoginAttempt.objects.values_list("username", "address")) == [
         ("alice", "203.0.113.5"), ("bob", "*"), ("bob", "192.0.2.1")]
     assert lockout.login_attempts_purge(now=now + dt.timedelta(days=91)) == 3
+
+
+def test_a_lock_is_in_the_accounts_history_once_and_no_password_is_recorded(staff_member):
+    before = AuditEvent.objects.count()
+    lock_out("alice", "192.0.2.1", count=7)  # five checked, two refused
+
+    events = list(AuditEvent.objects.filter(pk__gt=0).order_by("id")[before:])
+
+    assert [(e.object_id, e.object_repr, e.action, e.detail, e.chain) for e in events] == [
+        (str(staff_member.pk), "alice", "transition",
+         {"transition": "lock_sign_in", "reason": "5 failed sign-ins from 192.0.2.1"}, "platform")]
+    locked_until = LoginAttempt.objects.get(username="alice", address="192.0.2.1").window_ends
+    assert (events[0].before, events[0].after) == (
+        {"sign_in_locked_until": None}, {"sign_in_locked_until": locked_until.isoformat()})
+    assert "wrong-password" not in str(AuditEvent.objects.values_list("before", "after", "detail"))
+
+
+def test_a_lock_of_a_username_that_names_no_account_is_only_logged(db, caplog):
+    lock_out("nobody", "192.0.2.1")
+
+    assert not AuditEvent.objects.filter(detail__transition="lock_sign_in").exists()
+    assert [r.getMessage() for r in caplog.records if r.name == "qgov.identity.lockout"][-1].startswith(
+        "Sign-in locked for 'nobody' from 192.0.2.1 until ")
