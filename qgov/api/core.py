@@ -228,8 +228,7 @@ class ObtainTokenView(APIView):
             400: OpenApiResponse(ErrorSerializer, description="Missing fields, or a username and password that "
                                                               "do not sign in (`non_field_errors`)."),
             429: OpenApiResponse(ErrorSerializer, description="Too many failed sign-in attempts for this username "
-                                                              "from this address; Retry-After says in how many "
-                                                              "seconds to try again."),
+                                                              "from this address; try again later."),
         },
     )
     def post(self, request):
