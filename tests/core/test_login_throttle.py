@@ -5,12 +5,15 @@ get through while locked. The concurrent case, against gunicorn: tests/integrati
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.test import Client, override_settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
+from qgov.audit_verify import verify_chain
+from qgov.celery import app as celery_app
 from qgov.choices import RoleChoices
 from qgov.identity import lockout
 from qgov.models import ApiToken, AuditEvent, LoginAttempt, hash_token_key
@@ -295,6 +298,10 @@ def test_the_purge_keeps_known_addresses_and_running_windows(staff_member):
     assert sorted(LoginAttempt.objects.values_list("username", "address")) == [
         ("alice", "203.0.113.5"), ("bob", "*"), ("bob", "192.0.2.1")]
     assert lockout.login_attempts_purge(now=now + dt.timedelta(days=91)) == 3
+    beat_entry = settings.CELERY_BEAT_SCHEDULE["purge-expired-login-attempts-hourly"]
+    lock_out("carol", "192.0.2.1", count=1)
+    LoginAttempt.objects.update(window_ends=timezone.now() - dt.timedelta(seconds=1))
+    assert celery_app.tasks[beat_entry["task"]]() == 2  # the beat's task is the purge: carol's two rows
 
 
 def test_a_lock_is_in_the_accounts_history_once_and_no_password_is_recorded(staff_member):
@@ -310,6 +317,7 @@ def test_a_lock_is_in_the_accounts_history_once_and_no_password_is_recorded(staf
     assert (events[0].before, events[0].after) == (
         {"sign_in_locked_until": None}, {"sign_in_locked_until": locked_until.isoformat()})
     assert "wrong-password" not in str(AuditEvent.objects.values_list("before", "after", "detail"))
+    assert verify_chain(chain="platform") is None  # an event like any other in the chain
 
 
 def test_a_lock_of_a_username_that_names_no_account_is_only_logged(db, caplog):
