@@ -124,8 +124,9 @@ def _take_slot(*, username: str, address: str, limit: int, now: datetime, window
             continue  # given back or expired meanwhile: try again
         try:
             with transaction.atomic():
-                LoginAttempt.objects.create(key=key, username=username[:150], address=address, failures=1,
-                                            window_ends=ends)
+                # The name is for people reading the rows (the key holds it whole); PostgreSQL text has no NUL.
+                LoginAttempt.objects.create(key=key, username=username.replace("\x00", "")[:150], address=address,
+                                            failures=1, window_ends=ends)
             return None
         except IntegrityError:
             continue  # a concurrent first attempt created it: count against that row

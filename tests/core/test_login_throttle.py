@@ -326,3 +326,12 @@ def test_a_lock_of_a_username_that_names_no_account_is_only_logged(db, caplog):
     assert not AuditEvent.objects.filter(detail__transition="lock_sign_in").exists()
     assert [r.getMessage() for r in caplog.records if r.name == "qgov.identity.lockout"][-1].startswith(
         "Sign-in locked for 'nobody' from 192.0.2.1 until ")
+
+
+def test_any_username_is_counted_without_error(db):
+    username = "ü" * 5000 + "\u202e'; --"
+
+    responses = [token_request(APIClient(), username, "wrong-password").status_code for _ in range(6)]
+
+    assert responses == [400, 400, 400, 400, 429, 429]
+    assert LoginAttempt.objects.get(address="127.0.0.1").username == username[:150]
