@@ -30,6 +30,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from asgiref.sync import sync_to_async
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
@@ -246,6 +247,10 @@ class LockoutModelBackend(ModelBackend):
         if locked is not None and request is not None:
             setattr(request, REQUEST_ATTRIBUTE, locked)
         return None
+
+    async def aauthenticate(self, request, **kwargs):
+        # ModelBackend's own async version checks the password directly: go through the slots.
+        return await sync_to_async(self.authenticate)(request, **kwargs)
 
     @staticmethod
     def user_model_field():

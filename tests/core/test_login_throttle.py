@@ -5,9 +5,10 @@ get through while locked. The concurrent case, against gunicorn: tests/integrati
 import datetime as dt
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
-from django.test import Client, override_settings
+from django.contrib.auth import SESSION_KEY, aauthenticate
+from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
@@ -335,3 +336,13 @@ def test_any_username_is_counted_without_error(db):
 
     assert responses == [400, 400, 400, 400, 429, 429]
     assert LoginAttempt.objects.get(address="127.0.0.1").username == username[:150]
+
+
+def test_the_async_authenticate_counts_too(staff_member):
+    request = RequestFactory().post("/login/", REMOTE_ADDR="192.0.2.1")
+    for attempt in range(5):
+        assert async_to_sync(aauthenticate)(request, username="alice", password=f"wrong-{attempt}") is None
+
+    assert async_to_sync(aauthenticate)(request, username="alice", password=TEST_PASSWORD) is None
+    assert lockout.locked_out(request) is not None
+    assert failures("alice", "192.0.2.1") == 5
