@@ -620,6 +620,9 @@ class ImportRun(AgencyScopedModel):
 # Evidence files live in their own package; re-exported here with the other core models.
 from qgov.evidence.models import CustodyEvent, EvidenceFile  # noqa: E402, F401
 
+# Failed sign-ins counted per username and client address (qgov.identity.lockout).
+from qgov.identity.lockout import LoginAttempt  # noqa: E402, F401
+
 # The stored answers of API writes sent with an Idempotency-Key (qgov.integrations.idempotency).
 from qgov.integrations.idempotency.models import IdempotencyKey  # noqa: E402, F401
 

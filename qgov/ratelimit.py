@@ -1,8 +1,8 @@
 """Rate limits for pages anyone may reach without signing in (one-time links) and for API tokens
 (qgov.api.throttling), and the one reading of the client's address: at most `limit`
 requests per `window` seconds for each key (a token, a client address), counted in Django's
-cache. Failed sign-ins are throttled by django-axes instead (it locks a username after failures,
-stored in the database); this counts every request, good or bad, which a link needs.
+cache. Failed sign-ins are limited by qgov.identity.lockout instead (each password check takes a
+slot in the database before it runs); this counts every request, good or bad, which a link needs.
 
 The counters live in the default cache: with several web processes, point `CACHE_URL` at a
 shared cache (Redis), or each process counts on its own. docs/rate-limits.md says more.
@@ -60,7 +60,7 @@ def hit(scope: str, keys: dict[str, str], limits: dict[str, Limit]) -> None:
 
 def client_ip(request) -> str:
     """The client's address: the one place qgov reads it (rate limits, token address limits,
-    django-axes through AXES_CLIENT_IP_CALLABLE).
+    sign-in lockouts).
 
     With QGOV_TRUSTED_PROXIES = N > 0 reverse proxies in front, each appending the address it was
     reached from to X-Forwarded-For, the client is the Nth entry from the right; entries further

@@ -61,7 +61,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "django_tables2",
-    "axes",
     "qgov",
     # Domain apps: each registers its navigation, routes, panels, beat entries and loaders itself
     # (qgov.registry); listing it here is all the core needs.
@@ -83,8 +82,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "qgov.middleware.RequestContextMiddleware",
     "qgov.middleware.ActiveAgencyMiddleware",
-    # Axes must come last so it sees the final authentication outcome.
-    "axes.middleware.AxesMiddleware",
+    # Answers a refused sign-in with 429 whichever view asked (qgov.identity.lockout).
+    "qgov.identity.lockout.LockoutMiddleware",
 ]
 
 ROOT_URLCONF = "qgov.urls"
@@ -126,21 +125,21 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+# ModelBackend with each password check inside a lockout slot; not beside ModelBackend, which would check again.
+AUTHENTICATION_BACKENDS = ["qgov.identity.lockout.LockoutModelBackend"]
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 
+# Passwords (NIST SP 800-63B): at least 15 characters and a blocklist (common passwords, the user's own
+# details, the service's and the agencies' names); no composition rules, so no NumericPasswordValidator.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 15}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "qgov.identity.passwords.ContextWordsValidator", "OPTIONS": {"min_length": 15}},
 ]
 
 LOGIN_URL = "login"
@@ -156,15 +155,16 @@ QGOV_LINK_REQUESTS_PER_TOKEN = env.int("QGOV_LINK_REQUESTS_PER_TOKEN", default=3
 QGOV_LINK_REQUESTS_PER_IP = env.int("QGOV_LINK_REQUESTS_PER_IP", default=600)
 QGOV_LINK_RATE_WINDOW_SECONDS = env.int("QGOV_LINK_RATE_WINDOW_SECONDS", default=3600)
 
-# Login throttling (django-axes): repeated failures for a username lock it out for a while.
-AXES_FAILURE_LIMIT = env.int("QGOV_LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("QGOV_LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_LOCKOUT_CALLABLE = "qgov.api.exceptions.axes_lockout_response"  # JSON under /api/, the template elsewhere
-AXES_VERBOSE = False
-AXES_CLIENT_IP_CALLABLE = "qgov.ratelimit.client_ip"  # the one reading of the client address
+# Failed sign-ins (qgov.identity.lockout, docs/rate-limits.md): password checks per username and client
+# address per window; a window lasts QGOV_LOGIN_LOCKOUT_MINUTES after its last check. From addresses
+# where the user has not signed in within QGOV_LOGIN_KNOWN_ADDRESS_DAYS, checks of the username also
+# count against QGOV_LOGIN_USERNAME_FAILURE_LIMIT, whatever the address.
+QGOV_LOGIN_FAILURE_LIMIT = env.int("QGOV_LOGIN_FAILURE_LIMIT", default=5)
+QGOV_LOGIN_LOCKOUT_MINUTES = env.int("QGOV_LOGIN_LOCKOUT_MINUTES", default=15)
+QGOV_LOGIN_USERNAME_FAILURE_LIMIT = env.int("QGOV_LOGIN_USERNAME_FAILURE_LIMIT", default=20)
+QGOV_LOGIN_KNOWN_ADDRESS_DAYS = env.int("QGOV_LOGIN_KNOWN_ADDRESS_DAYS", default=90)
+# Words a password may not be built from (besides the agencies' names and codes): qgov.identity.passwords.
+QGOV_PASSWORD_CONTEXT_WORDS = env.list("QGOV_PASSWORD_CONTEXT_WORDS", default=["qgov", "quantum", "qkd"])
 
 # How many reverse proxies stand in front of qgov. With N, the client address is the Nth entry from the
 # right of X-Forwarded-For (each proxy appends the address it was reached from); with 0 (the default)
@@ -291,6 +291,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
     },
     # Idempotency keys past their retention (QGOV_IDEMPOTENCY_KEY_HOURS); a key may be reused after.
+    # Login attempt rows past their window whose address is no longer known (qgov.identity.lockout).
+    "purge-expired-login-attempts-hourly": {
+        "task": "qgov.identity.lockout.login_attempts_purge_expired",
+        "schedule": crontab(minute=17),
+    },
     "purge-expired-idempotency-keys-hourly": {
         "task": "qgov.integrations.idempotency.tasks.idempotency_keys_purge_expired",
         "schedule": crontab(minute=20),

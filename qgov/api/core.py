@@ -16,13 +16,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qgov import services, tokens
-from qgov.api.exceptions import error_response
+from qgov.api.exceptions import lockout_response
 from qgov.api.fields import TimeZoneField
 from qgov.api.permissions import IsPlatformAdminOrReadOnly
 from qgov.api.schema import ErrorSerializer
 from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
+from qgov.identity import lockout
 from qgov.integrations.idempotency.api import IdempotentWritesMixin
 from qgov.models import (
     RECORD_FIELDS,
@@ -234,9 +235,9 @@ class ObtainTokenView(APIView):
         payload = TokenRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         user = authenticate(request._request, **payload.validated_data)
-        if getattr(request._request, "axes_locked_out", False):
-            return error_response(status.HTTP_429_TOO_MANY_REQUESTS, code="locked_out",
-                                  detail=_("Too many failed sign-in attempts. Try again later."))
+        locked = lockout.locked_out(request._request)
+        if locked is not None:  # refused before the password was checked
+            return lockout_response(request._request, locked)
         if user is None:
             raise serializers.ValidationError({"non_field_errors": [_("Unable to sign in with these credentials.")]})
         token, key = services.token_issue(user=user, name=_("API login"))

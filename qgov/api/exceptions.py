@@ -94,10 +94,9 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def axes_lockout_response(request, original_response=None, credentials=None):
-    """django-axes' answer to a locked-out sign-in: the API's error shape under /api/, the
-    lockout page elsewhere (without this, axes would replace the API's JSON with the HTML page)."""
-    from django.conf import settings
+def lockout_response(request, locked):
+    """The answer to a sign-in refused by qgov.identity.lockout (`locked`: its LockedOut): the
+    API's error shape under /api/, the lockout page elsewhere; both 429 with Retry-After."""
     from django.http import JsonResponse
     from django.shortcuts import render
 
@@ -108,8 +107,12 @@ def axes_lockout_response(request, original_response=None, credentials=None):
             "detail": _("Too many failed sign-in attempts. Try again later."),
             "errors": {},
         }
-        return JsonResponse(body, status=status.HTTP_429_TOO_MANY_REQUESTS)
-    return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        response = JsonResponse(body, status=status.HTTP_429_TOO_MANY_REQUESTS)
+    else:
+        response = render(request, "registration/locked_out.html", {"retry_minutes": -(-locked.retry_after // 60)},
+                          status=status.HTTP_429_TOO_MANY_REQUESTS)
+    response["Retry-After"] = str(locked.retry_after)
+    return response
 
 
 def error_response(status_code: int, *, code: str, detail: str, errors: dict | None = None) -> Response:

@@ -13,7 +13,7 @@ class ApiTokenRateThrottle(BaseThrottle):
         self.retry_after = None
         limit = ratelimit.parse_limit(settings.QGOV_API_TOKEN_RATE_LIMIT)
         if limit is None or not isinstance(request.auth, ApiToken):
-            return True  # sessions are people at a browser; sign-ins have their own throttle (django-axes)
+            return True  # sessions are people at a browser; sign-ins have their own limit (qgov.identity.lockout)
         try:
             ratelimit.hit("api-token", {"token": str(request.auth.pk)}, {"token": limit})
         except ratelimit.RateLimited as limited:

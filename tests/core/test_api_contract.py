@@ -170,7 +170,7 @@ def test_platform_admin_creates_users_with_validated_passwords(superuser, api_as
     weak = client.post("/api/users/", {"username": "bob", "password": "123", "email": "bob@example.org"},
                        format="json")
     assert weak.status_code == 400
-    assert "This password is too short. It must contain at least 12 characters." in weak.json()["errors"]["password"]
+    assert "This password is too short. It must contain at least 15 characters." in weak.json()["errors"]["password"]
     created = client.post("/api/users/", {"username": "bob", "password": "quantum-safe-passphrase-7",
                                           "email": "bob@example.org"}, format="json")
     assert created.status_code == 201

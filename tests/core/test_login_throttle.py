@@ -1,18 +1,23 @@
-"""Login throttling (django-axes): five failed sign-ins for a username lock it, in the browser and
-on the API token endpoint alike, and a good password does not get through while locked."""
+"""Login throttling (qgov.identity.lockout): five failed sign-ins for a username from one address
+lock it there, in the browser and on the API token endpoint alike, and a good password does not
+get through while locked. The concurrent case, against gunicorn: tests/integration/test_login_lockout_concurrency.py."""
 
 import datetime as dt
 
 import pytest
-from axes.models import AccessAttempt
-from django.contrib.auth import SESSION_KEY
-from django.test import Client
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, aauthenticate
+from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
+from qgov.audit_verify import verify_chain
+from qgov.celery import app as celery_app
 from qgov.choices import RoleChoices
-from qgov.models import ApiToken, hash_token_key
+from qgov.identity import lockout
+from qgov.models import ApiToken, AuditEvent, LoginAttempt, hash_token_key
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +60,12 @@ def assert_locked_out_page(response):
     assert [t.name for t in response.templates][-2:] == ["registration/locked_out.html", "base.html"]
     assert f'<h1 class="h4">{LOCKED_OUT_HEADING}</h1>' in content
     assert 'name="password"' not in content
+    assert response["Retry-After"] == "900"  # QGOV_LOGIN_LOCKOUT_MINUTES, from the last checked attempt
+    assert "locked for 15 more minutes" in content
+
+
+def failures(username, address="127.0.0.1"):
+    return LoginAttempt.objects.get(username=username, address=address).failures
 
 
 def test_four_failed_sign_ins_reshow_the_form_and_the_fifth_locks_the_account(staff_member):
@@ -65,12 +76,12 @@ def test_four_failed_sign_ins_reshow_the_form_and_the_fifth_locks_the_account(st
         assert response.status_code == 200
         assert response.templates[0].name == "registration/login.html"
         assert LOGIN_FORM_ERROR in response.content.decode()
-        assert AccessAttempt.objects.get(username="alice").failures_since_start == attempt
+        assert failures("alice") == attempt
 
     response = ui_login(client, "alice", "wrong-password-5")
 
     assert_locked_out_page(response)
-    assert AccessAttempt.objects.get(username="alice").failures_since_start == 5
+    assert failures("alice") == 5
 
 
 def test_locked_account_refuses_the_right_password_in_the_browser_and_on_the_api(staff_member):
@@ -89,7 +100,9 @@ def test_locked_account_refuses_the_right_password_in_the_browser_and_on_the_api
     assert response.status_code == 429
     assert response["Content-Type"] == "application/json"
     assert response.json() == LOCKED_OUT_JSON
+    assert response["Retry-After"] == "900"
     assert ApiToken.objects.count() == 0
+    assert failures("alice") == 5  # refused attempts are not counted: nothing was checked
 
 
 def test_failed_token_requests_count_towards_the_same_lockout(staff_member):
@@ -157,14 +170,179 @@ def test_a_successful_sign_in_resets_the_failure_count(staff_member):
     response = ui_login(client, "alice", TEST_PASSWORD)
 
     assert response.status_code == 302
-    assert AccessAttempt.objects.filter(username="alice").count() == 0
+    assert failures("alice") == 0
+    # The username's own count (attempts from addresses where alice had not signed in) keeps the
+    # four failures and gave back the successful attempt; this address is now known for alice.
+    assert failures("alice", "*") == 4
+    assert LoginAttempt.objects.get(username="alice", address="127.0.0.1").last_success is not None
 
 
 def test_lockouts_do_not_leak_between_tests(staff_member):
-    # The tests above locked "alice"; axes keeps its state in database tables that each test rolls back.
-    assert AccessAttempt.objects.count() == 0
+    # The tests above locked "alice"; the counts live in a database table that each test rolls back.
+    assert LoginAttempt.objects.count() == 0
 
     response = ui_login(Client(), "alice", TEST_PASSWORD)
 
     assert response.status_code == 302
     assert response["Location"] == "/"
+
+
+# --- keyed on username and client address (qgov.identity.lockout) ------------------------------
+
+
+def lock_out(username, address, count=5):
+    client = Client(REMOTE_ADDR=address)
+    for attempt in range(count):
+        ui_login(client, username, f"wrong-password-{attempt}")
+
+
+def test_failures_from_one_address_do_not_lock_the_user_out_at_another(staff_member):
+    lock_out("alice", "192.0.2.1")
+
+    assert_locked_out_page(ui_login(Client(REMOTE_ADDR="192.0.2.1"), "alice", TEST_PASSWORD))
+    response = ui_login(Client(REMOTE_ADDR="198.51.100.7"), "alice", TEST_PASSWORD)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+@override_settings(QGOV_LOGIN_USERNAME_FAILURE_LIMIT=20)
+def test_guesses_from_many_addresses_stop_at_the_username_ceiling_but_not_where_the_user_signed_in_before(
+        staff_member):
+    assert ui_login(Client(REMOTE_ADDR="203.0.113.5"), "alice", TEST_PASSWORD).status_code == 302  # known there
+    for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"):
+        lock_out("alice", address)
+    assert failures("alice", "*") == 20
+
+    response = ui_login(Client(REMOTE_ADDR="192.0.2.99"), "alice", TEST_PASSWORD)
+
+    assert_locked_out_page(response)  # a fifth unknown address: refused, even with the right password
+    assert failures("alice", "192.0.2.99") == 0  # and its own count was given back
+    response = ui_login(Client(REMOTE_ADDR="203.0.113.5"), "alice", TEST_PASSWORD)
+    assert response.status_code == 302  # the attacker did not lock alice out where she signs in
+    assert failures("alice", "*") == 20
+
+
+def test_unknown_usernames_lock_like_real_ones(db):
+    lock_out("nobody", "127.0.0.1", count=4)
+
+    response = ui_login(Client(), "nobody", "wrong-password-5")
+
+    assert_locked_out_page(response)  # the same answers as for an account: no way to tell them apart
+    assert failures("nobody") == 5
+
+
+def test_one_row_per_username_and_address_whatever_the_user_agent(staff_member):
+    for number in range(4):
+        Client(HTTP_USER_AGENT=f"agent/{number}").post("/login/", {"username": "alice", "password": "wrong"})
+
+    assert sorted(LoginAttempt.objects.values_list("address", "failures")) == [("*", 4), ("127.0.0.1", 4)]
+
+
+def test_a_client_supplied_forwarded_for_does_not_escape_the_lock(staff_member):
+    lock_out("alice", "127.0.0.1")
+
+    response = Client(HTTP_X_FORWARDED_FOR="198.51.100.7").post(
+        "/login/", {"username": "alice", "password": TEST_PASSWORD})
+
+    assert_locked_out_page(response)
+
+
+@override_settings(QGOV_TRUSTED_PROXIES=1)
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_count(staff_member):
+    behind_proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for attempt in range(5):
+        Client(**behind_proxy, HTTP_X_FORWARDED_FOR="192.0.2.1").post(
+            "/login/", {"username": "alice", "password": f"wrong-{attempt}"})
+
+    other_client = Client(**behind_proxy, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert other_client.post("/login/", {"username": "alice", "password": TEST_PASSWORD}).status_code == 302
+    assert failures("alice", "192.0.2.1") == 5
+    assert not LoginAttempt.objects.filter(address="10.0.0.2").exists()
+
+
+def test_retry_after_is_the_time_left_and_the_lock_ends_with_its_window(staff_member):
+    lock_out("alice", "127.0.0.1")
+    LoginAttempt.objects.filter(address="127.0.0.1").update(window_ends=timezone.now() + dt.timedelta(seconds=100))
+
+    response = token_request(APIClient(), "alice", TEST_PASSWORD)
+
+    assert response.status_code == 429
+    assert response["Retry-After"] in ("99", "100")
+    LoginAttempt.objects.update(window_ends=timezone.now() - dt.timedelta(seconds=1))
+
+    response = token_request(APIClient(), "alice", "wrong-password")
+
+    assert response.status_code == 400  # a new window: checked again, counted from one
+    assert failures("alice") == 1
+
+
+def test_the_admin_sign_in_is_locked_too(staff_member):
+    lock_out("alice", "127.0.0.1")
+
+    response = Client().post("/admin/login/", {"username": "alice", "password": TEST_PASSWORD})
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "900"
+
+
+def test_the_purge_keeps_known_addresses_and_running_windows(staff_member):
+    now = timezone.now()
+    ui_login(Client(REMOTE_ADDR="203.0.113.5"), "alice", TEST_PASSWORD)
+    lock_out("alice", "192.0.2.1", count=2)
+    LoginAttempt.objects.update(window_ends=now - dt.timedelta(seconds=1))
+    lock_out("bob", "192.0.2.1", count=1)
+
+    deleted = lockout.login_attempts_purge(now=now)
+
+    assert deleted == 2  # alice's window from 192.0.2.1 and her username row: over
+    assert sorted(LoginAttempt.objects.values_list("username", "address")) == [
+        ("alice", "203.0.113.5"), ("bob", "*"), ("bob", "192.0.2.1")]
+    assert lockout.login_attempts_purge(now=now + dt.timedelta(days=91)) == 3
+    beat_entry = settings.CELERY_BEAT_SCHEDULE["purge-expired-login-attempts-hourly"]
+    lock_out("carol", "192.0.2.1", count=1)
+    LoginAttempt.objects.update(window_ends=timezone.now() - dt.timedelta(seconds=1))
+    assert celery_app.tasks[beat_entry["task"]]() == 2  # the beat's task is the purge: carol's two rows
+
+
+def test_a_lock_is_in_the_accounts_history_once_and_no_password_is_recorded(staff_member):
+    before = AuditEvent.objects.count()
+    lock_out("alice", "192.0.2.1", count=7)  # five checked, two refused
+
+    events = list(AuditEvent.objects.filter(pk__gt=0).order_by("id")[before:])
+
+    assert [(e.object_id, e.object_repr, e.action, e.detail, e.chain) for e in events] == [
+        (str(staff_member.pk), "alice", "transition",
+         {"transition": "lock_sign_in", "reason": "5 failed sign-ins from 192.0.2.1"}, "platform")]
+    locked_until = LoginAttempt.objects.get(username="alice", address="192.0.2.1").window_ends
+    assert (events[0].before, events[0].after) == (
+        {"sign_in_locked_until": None}, {"sign_in_locked_until": locked_until.isoformat()})
+    assert "wrong-password" not in str(AuditEvent.objects.values_list("before", "after", "detail"))
+    assert verify_chain(chain="platform") is None  # an event like any other in the chain
+
+
+def test_a_lock_of_a_username_that_names_no_account_is_only_logged(db, caplog):
+    lock_out("nobody", "192.0.2.1")
+
+    assert not AuditEvent.objects.filter(detail__transition="lock_sign_in").exists()
+    assert [r.getMessage() for r in caplog.records if r.name == "qgov.identity.lockout"][-1].startswith(
+        "Sign-in locked for 'nobody' from 192.0.2.1 until ")
+
+
+def test_any_username_is_counted_without_error(db):
+    username = "ü" * 5000 + "\u202e'; --"
+
+    responses = [token_request(APIClient(), username, "wrong-password").status_code for _ in range(6)]
+
+    assert responses == [400, 400, 400, 400, 429, 429]
+    assert LoginAttempt.objects.get(address="127.0.0.1").username == username[:150]
+
+
+def test_the_async_authenticate_counts_too(staff_member):
+    request = RequestFactory().post("/login/", REMOTE_ADDR="192.0.2.1")
+    for attempt in range(5):
+        assert async_to_sync(aauthenticate)(request, username="alice", password=f"wrong-{attempt}") is None
+
+    assert async_to_sync(aauthenticate)(request, username="alice", password=TEST_PASSWORD) is None
+    assert lockout.locked_out(request) is not None
+    assert failures("alice", "192.0.2.1") == 5

@@ -65,7 +65,8 @@ def test_risks_beat_entry_is_scheduled_from_its_declaration():
     assert "lapse-risk-acceptances-daily" not in settings.CELERY_BEAT_SCHEDULE
     schedule = celery_app.conf.beat_schedule
     assert sorted(schedule) == ["expire-certifications-daily", "lapse-risk-acceptances-daily",
-                                "purge-expired-idempotency-keys-hourly", "requeue-lost-report-runs",
+                                "purge-expired-idempotency-keys-hourly", "purge-expired-login-attempts-hourly",
+                                "requeue-lost-report-runs",
                                 "run-due-report-schedules", "send-due-date-reminders-daily", "send-due-webhooks",
                                 "send-hour-reminders-every-5-minutes", "verify-audit-chain-nightly",
                                 "write-audit-checkpoints-daily"]
@@ -123,7 +124,7 @@ def test_a_new_app_gets_its_api_routes_and_dashboard_panel(sandbox_app, client, 
 def test_a_new_app_adds_its_beat_entries_and_removes_them_when_unregistered(sandbox_app):
     schedule = celery_app.conf.beat_schedule
     assert sorted(schedule) == ["expire-certifications-daily", "lapse-risk-acceptances-daily",
-                                "purge-expired-idempotency-keys-hourly",
+                                "purge-expired-idempotency-keys-hourly", "purge-expired-login-attempts-hourly",
                                 "requeue-lost-report-runs", "run-due-report-schedules", "sandbox-nightly",
                                 "send-due-date-reminders-daily", "send-due-webhooks",
                                 "send-hour-reminders-every-5-minutes", "verify-audit-chain-nightly",
@@ -134,9 +135,9 @@ def test_a_new_app_adds_its_beat_entries_and_removes_them_when_unregistered(sand
     registry.unregister(sandbox.APP.label)
     assert sorted(celery_app.conf.beat_schedule) == [
         "expire-certifications-daily", "lapse-risk-acceptances-daily", "purge-expired-idempotency-keys-hourly",
-        "requeue-lost-report-runs", "run-due-report-schedules", "send-due-date-reminders-daily",
-        "send-due-webhooks", "send-hour-reminders-every-5-minutes", "verify-audit-chain-nightly",
-        "write-audit-checkpoints-daily"]
+        "purge-expired-login-attempts-hourly", "requeue-lost-report-runs", "run-due-report-schedules",
+        "send-due-date-reminders-daily", "send-due-webhooks", "send-hour-reminders-every-5-minutes",
+        "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]
     registry.register(sandbox.APP)  # for the fixture to remove
 
 

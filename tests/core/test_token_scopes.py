@@ -199,8 +199,7 @@ def test_client_address_from_the_trusted_proxy_count(settings, proxies, forwarde
     assert ratelimit.client_ip(request) == expected
 
 
-def test_sign_in_throttling_reads_the_same_address():
-    assert settings.AXES_CLIENT_IP_CALLABLE == "qgov.ratelimit.client_ip"
+# Sign-in lockouts read the same address: tests/core/test_login_throttle.py (trusted proxies).
 
 
 # --- issuing --------------------------------------------------------------------------------

@@ -16,6 +16,10 @@ DEMO_AGENCY = {"code": "DEMO", "name": "Department of Quantum Networks",
                               "and migrates its PKI to post-quantum cryptography."}
 
 
+# 20 characters: longer than the 15 that AUTH_PASSWORD_VALIDATORS ask of a password.
+DEMO_PASSWORD_BYTES = 15
+
+
 class Command(AuditedCommand):
     help = ("Create (or refresh) the demo agency with one login per role and each domain app's demo records. "
             "Prints the logins; passwords are new on every run.")
@@ -35,7 +39,7 @@ class Command(AuditedCommand):
                 user, _ = user_model.objects.get_or_create(
                     username=f"demo-{role}", defaults={"email": f"demo-{role}@example.org", "first_name": "Demo",
                                                        "last_name": role.capitalize()})
-                secret = password or secrets.token_urlsafe(9)
+                secret = password or secrets.token_urlsafe(DEMO_PASSWORD_BYTES)
                 user.set_password(secret)
                 user.save()
                 membership, _ = Membership.objects.get_or_create(user=user, agency=agency, defaults={"role": role})
@@ -47,7 +51,7 @@ class Command(AuditedCommand):
             platform, _ = user_model.objects.get_or_create(
                 username="demo-platform", defaults={"email": "platform@example.org", "is_staff": True,
                                                     "is_superuser": True})
-            secret = password or secrets.token_urlsafe(9)
+            secret = password or secrets.token_urlsafe(DEMO_PASSWORD_BYTES)
             platform.set_password(secret)
             platform.save()
             logins.append((platform.username, secret, "platform admin"))
@@ -60,6 +64,6 @@ class Command(AuditedCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo agency: {agency}"))
         self.stdout.write("Demo logins (username / password / role):")
         for username, secret, role in logins:
-            self.stdout.write(f"  {username:16} {secret:16} {role}")
+            self.stdout.write(f"  {username:16} {secret:20} {role}")
         for note in notes:
             self.stdout.write(f"  {note}")
