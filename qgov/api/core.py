@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +24,7 @@ from qgov.api.schema import ErrorSerializer
 from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer, StrictFieldsMixin
 from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
+from qgov.identity.reauth import is_fresh
 from qgov.integrations.idempotency.api import IdempotentWritesMixin
 from qgov.models import (
     RECORD_FIELDS,
@@ -60,7 +62,17 @@ class AgencySerializer(QgovModelSerializer):
     class Meta:
         model = Agency
         fields = (*QgovModelSerializer.base_fields, "name", "code", "sector", "parent", "time_zone", "jurisdiction",
-                  "reminder_thresholds", "description", *RECORD_FIELDS)
+                  "reminder_thresholds", "session_idle_minutes", "session_absolute_minutes", "description",
+                  *RECORD_FIELDS)
+
+    def validate(self, attrs):
+        # A browser session changing the session policy needs a fresh sign-in (a token was issued after one).
+        changes_policy = any(name in attrs and attrs[name] != getattr(self.instance, name, None)
+                             for name in ("session_idle_minutes", "session_absolute_minutes"))
+        request = self.context.get("request")
+        if changes_policy and request is not None and request.auth is None and not is_fresh(request):
+            raise PermissionDenied(_("Changing the session policy needs a recent sign-in: sign in again first."))
+        return super().validate(attrs)
 
 
 class AgencyViewSet(QgovModelViewSet):
