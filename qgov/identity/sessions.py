@@ -74,12 +74,14 @@ def expiry_message(reason: str, session) -> str:
         return _("You were signed out after %(minutes)d minutes without activity. Please sign in again.") % {
             "minutes": idle // 60}
     return _("Your session reached its limit of %(duration)s and has ended. Please sign in again.") % {
-        "duration": _duration(absolute)}
+        "duration": duration_text(absolute)}
 
 
-def _duration(seconds: int) -> str:
+def duration_text(seconds: int) -> str:
+    if seconds == 3600:
+        return _("1 hour")
     if seconds and seconds % 3600 == 0:
-        return _("%(hours)d hours") % {"hours": seconds // 3600} if seconds != 3600 else _("1 hour")
+        return _("%(hours)d hours") % {"hours": seconds // 3600}
     return _("%(minutes)d minutes") % {"minutes": seconds // 60}
 
 

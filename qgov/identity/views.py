@@ -26,7 +26,7 @@ class UserSessionListView(LoginRequiredMixin, ListView):
         for user_session in context["user_sessions"]:
             user_session.is_current = user_session.key_hash == self.request.session.key_hash
         idle, absolute = self.request.session.get(sessions.LIMITS_KEY) or (0, 0)
-        return {**context, "idle_minutes": idle // 60, "absolute_minutes": absolute // 60}
+        return {**context, "idle": sessions.duration_text(idle), "absolute": sessions.duration_text(absolute)}
 
 
 class UserSessionEndView(LoginRequiredMixin, View):
