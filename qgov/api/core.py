@@ -1,12 +1,14 @@
 """REST endpoints of the core: agencies, users, memberships, audit events, API tokens,
 notifications and token login."""
 
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -25,6 +27,7 @@ from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer, S
 from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
 from qgov.identity.reauth import is_fresh
+from qgov.identity.validators import MIN_SESSION_MINUTES
 from qgov.integrations.idempotency.api import IdempotentWritesMixin
 from qgov.models import (
     RECORD_FIELDS,
@@ -58,6 +61,20 @@ class AgencySerializer(QgovModelSerializer):
         required=False, validators=[validate_reminder_thresholds],
         help_text="Days before a due date when the owner and the agency admins are reminded, e.g. [90, 30, 7]; "
                   "the largest is the warning window.")
+
+    # The session policy's bounds in the schema: at least MIN_SESSION_MINUTES, at most the platform's limit.
+    session_limit_errors = {
+        "min_value": gettext_lazy("At least {min_value} minutes."),
+        "max_value": gettext_lazy("At most {max_value} minutes: the platform's limit. An agency may make sessions "
+                                  "shorter, not longer.")}
+    session_idle_minutes = serializers.IntegerField(
+        required=False, allow_null=True, min_value=MIN_SESSION_MINUTES,
+        max_value=settings.QGOV_SESSION_IDLE_SECONDS // 60, error_messages=session_limit_errors,
+        help_text=Agency._meta.get_field("session_idle_minutes").help_text)
+    session_absolute_minutes = serializers.IntegerField(
+        required=False, allow_null=True, min_value=MIN_SESSION_MINUTES,
+        max_value=settings.QGOV_SESSION_ABSOLUTE_SECONDS // 60, error_messages=session_limit_errors,
+        help_text=Agency._meta.get_field("session_absolute_minutes").help_text)
 
     class Meta:
         model = Agency

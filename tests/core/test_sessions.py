@@ -175,11 +175,14 @@ def test_agency_admins_set_a_stricter_policy_through_the_api_but_never_a_looser_
     client.force_login(admin)  # a browser session, freshly signed in
 
     looser = client.patch(f"/api/agencies/{agency.pk}/", {"session_idle_minutes": 90}, format="json")
+    too_short = client.patch(f"/api/agencies/{agency.pk}/", {"session_absolute_minutes": 4}, format="json")
     stricter = client.patch(f"/api/agencies/{agency.pk}/", {"session_idle_minutes": 15,
                                                             "session_absolute_minutes": 480}, format="json")
 
     assert (looser.status_code, looser.json()["errors"]) == (400, {"session_idle_minutes": [
         "At most 60 minutes: the platform's limit. An agency may make sessions shorter, not longer."]})
+    assert (too_short.status_code, too_short.json()["errors"]) == (400, {"session_absolute_minutes": [
+        "At least 5 minutes."]})
     assert stricter.status_code == 200, stricter.content
     agency.refresh_from_db()
     assert (agency.session_idle_minutes, agency.session_absolute_minutes) == (15, 480)
