@@ -164,7 +164,9 @@ def user_session_end(*, record, reason: str) -> None:
 
 
 def user_sessions_of(user):
-    """The user's open sessions, newest first."""
+    """The user's sessions still in force, newest first: a browser closed and never back leaves its
+    record open, but the stored session expires by itself (session_touch), and the record with it."""
     from qgov.identity.models import UserSession
 
-    return UserSession.objects.open().filter(user=user)
+    alive = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    return UserSession.objects.open().filter(user=user, key_hash__in=alive)

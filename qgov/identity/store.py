@@ -2,6 +2,7 @@
 cookie's key instead of the key itself. A copy of the session table lets nobody sign in as its
 users, and a session can be ended knowing only its hash (UserSession.key_hash)."""
 
+import contextlib
 import hashlib
 
 from django.contrib.sessions.backends import db
@@ -19,24 +20,21 @@ class SessionStore(db.SessionStore):
         return hash_session_key(self.session_key) if self.session_key else None
 
     def _get_session_from_db(self):
-        return self._with_hashed_key(super()._get_session_from_db)
+        with self._hashed_key():
+            return super()._get_session_from_db()
 
     async def _aget_session_from_db(self):
-        key = self.session_key
-        self._session_key = hash_session_key(key)
-        try:
-            found = await super()._aget_session_from_db()
-        finally:
-            self._session_key = key if self._session_key is not None else None
-        return found
+        with self._hashed_key():
+            return await super()._aget_session_from_db()
 
-    def _with_hashed_key(self, read):
-        """Runs one of the parent's reads with the hash in place of the key (it drops a key that
-        finds nothing, which must stay dropped)."""
+    @contextlib.contextmanager
+    def _hashed_key(self):
+        """The parent's read, with the hash in place of the key; a key that found nothing is dropped
+        by the parent and stays dropped."""
         key = self.session_key
         self._session_key = hash_session_key(key)
         try:
-            return read()
+            yield
         finally:
             self._session_key = key if self._session_key is not None else None
 

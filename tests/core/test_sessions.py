@@ -113,6 +113,24 @@ def test_page_views_within_the_touch_interval_write_nothing(admin):
     writes = [q["sql"] for q in first.captured_queries if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))]
     assert writes == []
 
+    shift(client, last_seen=settings.QGOV_SESSION_TOUCH_SECONDS)
+    with CaptureQueriesContext(connection) as touch:
+        client.get("/")
+    writes = [q["sql"].split(" SET ")[0] for q in touch.captured_queries
+              if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))]
+    # Once per interval: the record's last-seen time, and the session (its last-seen time and expiry).
+    assert writes == ['UPDATE "qgov_usersession"', 'UPDATE "django_session"']
+
+
+def test_the_sessions_page_leaves_out_sessions_that_expired_unvisited(admin):
+    here = sign_in(admin)
+    gone = sign_in(admin, browser="Closed/1.0")
+    Session.objects.filter(session_key=record_of(gone).key_hash).update(expire_date=timezone.now())
+
+    page = here.get("/account/sessions/").content.decode()
+
+    assert "Closed/1.0" not in page and "Firefox/140.0" in page
+
 
 def test_a_session_past_its_absolute_limit_ends_however_active(admin):
     client = sign_in(admin)
@@ -398,3 +416,14 @@ def test_production_settings_name_the_cookies_with_the_host_prefix():
     assert result.stdout.strip().splitlines()[-1].split() == [
         "__Host-sessionid", "__Host-csrftoken", "True", "True", "True", "Lax", "Lax", "/", "None", "None",
     ], result.stderr
+
+
+def test_a_copy_of_the_session_table_signs_nobody_in(admin):
+    client = sign_in(admin)
+    stored_key = Session.objects.get().session_key
+
+    thief = Client()
+    thief.cookies[settings.SESSION_COOKIE_NAME] = stored_key
+
+    assert thief.get("/").status_code == 302
+    assert client.get("/").status_code == 200
