@@ -2,29 +2,24 @@
 changing an agency's session policy) need a sign-in or re-authentication within the last
 QGOV_REAUTH_SECONDS, recorded in the session as AUTH_TIME_KEY.
 
-How a user proves it again depends on how they sign in. Local users re-enter their password here.
+How a user proves it again depends on how they sign in. Local users re-enter their password on the
+reauthentication page (qgov.identity.views.ReauthView).
 Provider sign-in (not built yet) registers a ReauthMethod with `register_reauth_method`: its
 `start()` sends the user to the identity provider with `max_age=0` (`prompt=login`), and its callback
 checks that the ID token's `auth_time` is newer than the request, then calls
 `mark_authenticated(request, at=auth_time)` and redirects to the `next` it was given.
 """
 
+import functools
 import time
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from django import forms
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.generic import FormView
-
-from qgov.forms import style_form
 
 AUTH_TIME_KEY = "qgov_auth_time"
 
@@ -69,6 +64,20 @@ def reauth_method_for(user) -> ReauthMethod:
     return PASSWORD
 
 
+def fresh_authentication_required(view):
+    """The function-view form of FreshAuthenticationRequiredMixin."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_fresh(request):
+            return HttpResponseRedirect(reauth_url(request.get_full_path()))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 class FreshAuthenticationRequiredMixin(LoginRequiredMixin):
     """A view that only a recently authenticated user may use; others re-authenticate first and come
     back to the view (by GET: a form posted without a fresh sign-in is shown again, not submitted)."""
@@ -77,48 +86,3 @@ class FreshAuthenticationRequiredMixin(LoginRequiredMixin):
         if request.user.is_authenticated and not is_fresh(request):
             return HttpResponseRedirect(reauth_url(request.get_full_path()))
         return super().dispatch(request, *args, **kwargs)
-
-
-class ReauthForm(forms.Form):
-    password = forms.CharField(label=gettext_lazy("Password"), strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password",
-                                                                 "autofocus": True}))
-
-    def __init__(self, *args, request=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.request = request
-        style_form(self)
-
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        user = self.request.user
-        # Through the authentication backends, so failed attempts count towards the login lockout.
-        if authenticate(self.request, username=user.get_username(), password=password) != user:
-            raise forms.ValidationError(_("That is not your password."), code="wrong_password")
-        return password
-
-
-class ReauthView(LoginRequiredMixin, FormView):
-    template_name = "qgov/account/reauth.html"
-    form_class = ReauthForm
-
-    def next_url(self) -> str:
-        wanted = self.request.POST.get("next") or self.request.GET.get("next") or ""
-        if url_has_allowed_host_and_scheme(wanted, allowed_hosts={self.request.get_host()},
-                                           require_https=self.request.is_secure()):
-            return wanted
-        return reverse("dashboard")
-
-    def get(self, request, *args, **kwargs):
-        redirect = reauth_method_for(request.user).start(request, self.next_url())
-        return redirect or super().get(request, *args, **kwargs)
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "request": self.request}
-
-    def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "next": self.next_url()}
-
-    def form_valid(self, form):
-        mark_authenticated(self.request)
-        return HttpResponseRedirect(self.next_url())

@@ -427,3 +427,21 @@ def test_a_copy_of_the_session_table_signs_nobody_in(admin):
 
     assert thief.get("/").status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_the_decorator_guards_function_views_alike(admin, rf):
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
+
+    from qgov.identity.store import SessionStore
+
+    view = reauth.fresh_authentication_required(lambda request: HttpResponse("issued"))
+    request = rf.get("/issue/")
+    request.user, request.session = admin, SessionStore()
+    request.session[reauth.AUTH_TIME_KEY] = int(time.time()) - settings.QGOV_REAUTH_SECONDS
+
+    assert view(request)["Location"] == "/account/reauth/?next=%2Fissue%2F"
+    reauth.mark_authenticated(request)
+    assert view(request).content == b"issued"
+    request.user = AnonymousUser()
+    assert view(request)["Location"] == "/login/?next=/issue/"
