@@ -22,6 +22,7 @@ class QgovConfig(AppConfig):
         files.connect_signals()  # files stored in a transaction that rolled back are removed
         # Each app's imports.py declares what it lets people import (qgov.imports.register).
         autodiscover_modules("imports")
+        from qgov.identity import sessions  # noqa: F401 - the sign-in and sign-out receivers (session records)
         from qgov.imports import tasks  # noqa: F401 - registers the import task with Celery
         from qgov.integrations.idempotency import tasks as idempotency_tasks  # noqa: F401 - and the key purge
 

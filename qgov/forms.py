@@ -117,7 +117,7 @@ class AgencyForm(QgovModelForm):
     class Meta:
         model = Agency
         fields = ["name", "code", "sector", "parent", "time_zone", "jurisdiction", "reminder_thresholds",
-                  "description"]
+                  "session_idle_minutes", "session_absolute_minutes", "description"]
 
 
 class MembershipForm(QgovModelForm):

@@ -25,6 +25,7 @@ from qgov.choices import (
     RoleChoices,
 )
 from qgov.fields import LongTextField
+from qgov.identity.validators import StricterThanPlatform
 from qgov.permissions import PLATFORM_ONLY, restrict_queryset
 from qgov.roles import Action
 
@@ -184,6 +185,18 @@ class Agency(QgovModel):
         validators=[RegexValidator(r"^[A-Z]{2}$", _("Use the two capital letters of the ISO 3166-1 country code."))],
         help_text=_("ISO 3166-1 alpha-2 country code, e.g. DE: decides which certificate recognition "
                     "arrangements apply."))
+    # Session policy (qgov.identity.sessions): stricter than the platform's limits only; the strictest
+    # of a user's agencies applies to them. Empty: the platform's.
+    session_idle_minutes = models.PositiveIntegerField(
+        _("session idle limit (minutes)"), null=True, blank=True,
+        validators=[StricterThanPlatform("QGOV_SESSION_IDLE_SECONDS")],
+        help_text=_("Members are signed out after this many minutes without activity. Empty: the platform's limit; "
+                    "it can only be made shorter."))
+    session_absolute_minutes = models.PositiveIntegerField(
+        _("session time limit (minutes)"), null=True, blank=True,
+        validators=[StricterThanPlatform("QGOV_SESSION_ABSOLUTE_SECONDS")],
+        help_text=_("Members are signed out this many minutes after signing in, active or not. Empty: the "
+                    "platform's limit; it can only be made shorter."))
 
     agency_lookup = "pk"
     scope_area = "agencies"
@@ -622,6 +635,8 @@ from qgov.evidence.models import CustodyEvent, EvidenceFile  # noqa: E402, F401
 
 # Failed sign-ins counted per username and client address (qgov.identity.lockout).
 from qgov.identity.lockout import LoginAttempt  # noqa: E402, F401
+# Signed-in browser sessions, one record each (qgov.identity.sessions).
+from qgov.identity.models import UserSession  # noqa: E402, F401
 
 # The stored answers of API writes sent with an Idempotency-Key (qgov.integrations.idempotency).
 from qgov.integrations.idempotency.models import IdempotencyKey  # noqa: E402, F401

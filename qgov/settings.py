@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "qgov.middleware.RequestContextMiddleware",
+    # Ends sessions past their idle or absolute limit (qgov.identity); inside the audit context.
+    "qgov.identity.middleware.SessionLimitMiddleware",
     "qgov.middleware.ActiveAgencyMiddleware",
     # Answers a refused sign-in with 429 whichever view asked (qgov.identity.lockout).
     "qgov.identity.lockout.LockoutMiddleware",
@@ -240,7 +242,25 @@ SECURE_HSTS_PRELOAD = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env.int("QGOV_SESSION_SECONDS", default=8 * 3600)
+# Sessions (qgov.identity): stored under a hash of the cookie's key; ended on the server after the idle
+# or absolute limit (an agency may set stricter ones); Lax cookies, and over HTTPS `__Host-` names, which
+# browsers accept only from this exact host, Secure, for path "/" (no domain, so no sibling host sets them).
+SESSION_ENGINE = "qgov.identity.store"
+QGOV_SESSION_IDLE_SECONDS = env.int("QGOV_SESSION_IDLE_SECONDS", default=3600)
+QGOV_SESSION_ABSOLUTE_SECONDS = env.int("QGOV_SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
+# A page view writes the session's last-seen time at most this often (idle time is counted from it).
+QGOV_SESSION_TOUCH_SECONDS = env.int("QGOV_SESSION_TOUCH_SECONDS", default=60)
+# Issuing a token or changing a session policy needs a sign-in or re-authentication this recent.
+QGOV_REAUTH_SECONDS = env.int("QGOV_REAUTH_SECONDS", default=300)
+SESSION_COOKIE_AGE = QGOV_SESSION_ABSOLUTE_SECONDS
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = "/"
+SESSION_COOKIE_DOMAIN = CSRF_COOKIE_DOMAIN = None
+SESSION_COOKIE_NAME = "__Host-sessionid" if HTTPS else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if HTTPS else "csrftoken"
+if not 0 < QGOV_SESSION_IDLE_SECONDS <= QGOV_SESSION_ABSOLUTE_SECONDS:
+    raise ImproperlyConfigured("QGOV_SESSION_IDLE_SECONDS must be positive and at most QGOV_SESSION_ABSOLUTE_SECONDS.")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 X_FRAME_OPTIONS = "DENY"
 

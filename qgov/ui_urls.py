@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from qgov.autocomplete import AutocompleteView
 from qgov.duedates.views import DueSoonView
+from qgov.identity import views as identity_views
 from qgov.imports.views import ImportRunDetailView, ImportRunListView
 from qgov.models import Agency, AuditEvent, ImportRun, Membership
 from qgov.routing import object_urls
@@ -41,6 +42,10 @@ core_patterns = [
     path("tokens/<int:pk>/revoke/", core.TokenRevokeView.as_view(), name="token_revoke"),
     path("notifications/", core.NotificationListView.as_view(), name="notifications"),
     path("due/", DueSoonView.as_view(), name="due_soon"),
+    # The user's account (qgov.identity): their sessions, and re-authentication before sensitive actions.
+    path("account/sessions/", identity_views.UserSessionListView.as_view(), name="account_sessions"),
+    path("account/sessions/<int:pk>/end/", identity_views.UserSessionEndView.as_view(), name="account_session_end"),
+    path("account/reauth/", identity_views.ReauthView.as_view(), name="reauth"),
     path("autocomplete/<slug:app_label>/<slug:model_name>/", AutocompleteView.as_view(), name="autocomplete"),
 ]
 

@@ -1,16 +1,19 @@
 """REST endpoints of the core: agencies, users, memberships, audit events, API tokens,
 notifications and token login."""
 
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +27,8 @@ from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer, S
 from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
 from qgov.identity import lockout
+from qgov.identity.reauth import is_fresh
+from qgov.identity.validators import MIN_SESSION_MINUTES
 from qgov.integrations.idempotency.api import IdempotentWritesMixin
 from qgov.models import (
     RECORD_FIELDS,
@@ -58,10 +63,34 @@ class AgencySerializer(QgovModelSerializer):
         help_text="Days before a due date when the owner and the agency admins are reminded, e.g. [90, 30, 7]; "
                   "the largest is the warning window.")
 
+    # The session policy's bounds in the schema: at least MIN_SESSION_MINUTES, at most the platform's limit.
+    session_limit_errors = {
+        "min_value": gettext_lazy("At least {min_value} minutes."),
+        "max_value": gettext_lazy("At most {max_value} minutes: the platform's limit. An agency may make sessions "
+                                  "shorter, not longer.")}
+    session_idle_minutes = serializers.IntegerField(
+        required=False, allow_null=True, min_value=MIN_SESSION_MINUTES,
+        max_value=settings.QGOV_SESSION_IDLE_SECONDS // 60, error_messages=session_limit_errors,
+        help_text=Agency._meta.get_field("session_idle_minutes").help_text)
+    session_absolute_minutes = serializers.IntegerField(
+        required=False, allow_null=True, min_value=MIN_SESSION_MINUTES,
+        max_value=settings.QGOV_SESSION_ABSOLUTE_SECONDS // 60, error_messages=session_limit_errors,
+        help_text=Agency._meta.get_field("session_absolute_minutes").help_text)
+
     class Meta:
         model = Agency
         fields = (*QgovModelSerializer.base_fields, "name", "code", "sector", "parent", "time_zone", "jurisdiction",
-                  "reminder_thresholds", "description", *RECORD_FIELDS)
+                  "reminder_thresholds", "session_idle_minutes", "session_absolute_minutes", "description",
+                  *RECORD_FIELDS)
+
+    def validate(self, attrs):
+        # A browser session changing the session policy needs a fresh sign-in (a token was issued after one).
+        changes_policy = any(name in attrs and attrs[name] != getattr(self.instance, name, None)
+                             for name in ("session_idle_minutes", "session_absolute_minutes"))
+        request = self.context.get("request")
+        if changes_policy and request is not None and request.auth is None and not is_fresh(request):
+            raise PermissionDenied(_("Changing the session policy needs a recent sign-in: sign in again first."))
+        return super().validate(attrs)
 
 
 class AgencyViewSet(QgovModelViewSet):

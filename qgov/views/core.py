@@ -21,6 +21,7 @@ from qgov import dashboard, services
 from qgov.audit_display import model_label
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet
 from qgov.forms import AgencyForm, InviteMemberForm, MembershipForm, SystemTokenForm
+from qgov.identity.reauth import FreshAuthenticationRequiredMixin
 from qgov.middleware import ACTIVE_AGENCY_SESSION_KEY
 from qgov.models import Agency, ApiToken, AuditCheckpoint, AuditEvent, Membership, Notification
 from qgov.permissions import user_can
@@ -83,7 +84,7 @@ class AgencyDetailView(ObjectDetailView):
         return context
 
 
-class AgencyEditView(ObjectEditView):
+class AgencyEditView(FreshAuthenticationRequiredMixin, ObjectEditView):  # it holds the session policy
     queryset = Agency.objects.all()
     form_class = AgencyForm
 
@@ -171,7 +172,7 @@ class InviteMemberView(ManageMembersMixin, FormView):
         return redirect("qgov:agency_detail", pk=self.request.agency.pk)
 
 
-class SystemTokenCreateView(ManageMembersMixin, FormView):
+class SystemTokenCreateView(FreshAuthenticationRequiredMixin, ManageMembersMixin, FormView):
     template_name = "qgov/token_create.html"
     form_class = SystemTokenForm
 

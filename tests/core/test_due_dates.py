@@ -432,7 +432,7 @@ def test_sending_queries_grow_with_reminders_sent_not_with_records_waiting(
 def test_agency_admins_set_thresholds_and_jurisdiction_in_the_form(client, agency, people):
     client.force_login(people["admin"])
     form = client.get(f"/agencies/{agency.pk}/edit/").context["form"]
-    data = {name: form.initial.get(name, "") for name in form.fields}
+    data = {name: "" if form.initial.get(name) is None else form.initial[name] for name in form.fields}
     data.update({"reminder_thresholds": "14, 60, 120", "jurisdiction": "DE", "parent": "", "version": agency.version})
     response = client.post(f"/agencies/{agency.pk}/edit/", data)
     assert response.status_code == 302, response.context["form"].errors
@@ -454,7 +454,7 @@ def test_agency_admins_set_thresholds_and_jurisdiction_in_the_form(client, agenc
 def test_the_form_refuses_bad_thresholds(client, agency, people, typed, message):
     client.force_login(people["admin"])
     form = client.get(f"/agencies/{agency.pk}/edit/").context["form"]
-    data = {name: form.initial.get(name, "") for name in form.fields}
+    data = {name: "" if form.initial.get(name) is None else form.initial[name] for name in form.fields}
     data.update({"reminder_thresholds": typed, "parent": "", "version": agency.version})
     response = client.post(f"/agencies/{agency.pk}/edit/", data)
     assert response.status_code == 200
