@@ -356,7 +356,12 @@ SPECTACULAR_SETTINGS = {
                             "ReportMarkingEnum": "qgov.reports.choices.ReportMarkingChoices",
                             "ReportFormatEnum": "qgov.reports.choices.ReportFormatChoices",
                             "PageSizeEnum": "qgov.reports.choices.PageSizeChoices",
-                            "ScheduleFrequencyEnum": "qgov.reports.choices.ScheduleFrequencyChoices"},
+                            "ScheduleFrequencyEnum": "qgov.reports.choices.ScheduleFrequencyChoices",
+                            # Identity: a membership's source beside the audit event's (which keeps its name).
+                            "SourceEnum": "qgov.choices.AuditSourceChoices",
+                            "MembershipSourceEnum": "qgov.choices.MembershipSourceChoices",
+                            "IdentityProviderProtocolEnum":
+                                "qgov.identity.providers.choices.IdentityProviderProtocolChoices"},
 }
 
 # Lists count exactly up to this many records; past it, on PostgreSQL, the planner's estimate is shown

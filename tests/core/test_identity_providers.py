@@ -3,7 +3,10 @@ mappings never grant admin; the client secret written only, sealed in its column
 audited; another agency's providers answer 404. The generic suite covers roles, isolation, audit,
 ETags, exports and query counts."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from qgov.choices import RoleChoices
@@ -119,11 +122,16 @@ def test_rotating_the_sealing_key_keeps_old_secrets_readable_and_reseals(agency,
 
     settings.QGOV_IDENTITY_SECRET_KEYS = ["second key", "first key"]
     assert IdentityProvider.objects.get().client_secret == SECRET  # the old key still opens it
-    resealed = crypto.reseal(sealed_with_first)
+    out = io.StringIO()
+    call_command("reseal_identity_secrets", stdout=out)
+    assert out.getvalue() == "1 client secrets re-sealed with the current key.\n"
     settings.QGOV_IDENTITY_SECRET_KEYS = ["second key"]
-    assert crypto.unseal(resealed) == SECRET
+    assert raw_secret_column(provider) != sealed_with_first
+    assert IdentityProvider.objects.get().client_secret == SECRET
+    assert crypto.unseal(crypto.reseal(raw_secret_column(provider))) == SECRET
     with pytest.raises(crypto.SecretUnreadable):
         crypto.unseal(sealed_with_first)
+    assert events_for(provider).count() == 1  # the create: re-sealing changed no secret
 
 
 def test_an_http_issuer_is_refused_with_a_field_error(agency, admin, api_as):
