@@ -363,3 +363,18 @@ def test_another_agencys_admin_cannot_open_the_pages(agency, other_agency, clien
     assert client.post(f"/agency/identity-providers/{provider.pk}/delete/",
                        {"version": provider.version}).status_code == 404
     assert IdentityProvider.objects.filter(pk=provider.pk).exists()
+
+
+def test_membership_pages_show_the_source_and_the_form_does_not_offer_it(agency, admin, admin_client):
+    from tests.factories import UserFactory
+
+    provider = make_provider(agency)
+    kept = Membership.objects.create(agency=agency, user=UserFactory(username="bob"), role="viewer",
+                                     source="provider", provider=provider)
+
+    detail = admin_client.get(f"/members/{kept.pk}/").content.decode()
+    assert "Identity provider" in detail and f"/agency/identity-providers/{provider.pk}/" in detail
+    assert "Identity provider" in admin_client.get(f"/agencies/{agency.pk}/").content.decode()
+    assert "Identity provider" in admin_client.get("/members/").content.decode()
+    form = admin_client.get(f"/members/{kept.pk}/edit/").context["form"]
+    assert list(form.fields) == ["role", "version"]

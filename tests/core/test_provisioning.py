@@ -23,7 +23,7 @@ from qgov.identity.provisioning import (
 from qgov.models import AuditEvent, ExternalIdentity, IdentityProvider, Membership
 from qgov.testing import events_for
 from tests.core.test_identity_providers import make_provider
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

@@ -13,12 +13,12 @@ EXPECTED = {
     "editor": {"view", "add", "change", "export", "transition"},
     "auditor": {"view", "export", "request_report", "view_audit"},
     "admin": {"view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-              "manage_webhooks", "manage_identity", "transition", "approve", "manage_requirements", "manage_crypto_policy",
-              "manage_playbooks", "manage_regimes"},
+              "manage_webhooks", "manage_identity", "transition", "approve", "manage_requirements",
+              "manage_crypto_policy", "manage_playbooks", "manage_regimes"},
 }
 ALL_ACTIONS = ["view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-               "manage_webhooks", "manage_identity", "transition", "approve", "manage_requirements", "manage_crypto_policy",
-               "manage_playbooks", "manage_regimes"]
+               "manage_webhooks", "manage_identity", "transition", "approve", "manage_requirements",
+               "manage_crypto_policy", "manage_playbooks", "manage_regimes"]
 
 
 def test_the_table_covers_every_role_and_action():
