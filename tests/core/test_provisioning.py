@@ -126,6 +126,14 @@ def test_the_strongest_mapped_role_wins_and_admin_is_never_granted(agency, provi
 
 
 
+def test_a_group_mapped_twice_gives_its_strongest_role(provider):
+    provider.role_mappings = [{"claim_value": "qkd", "role": "viewer"}, {"claim_value": "qkd", "role": "editor"}]
+    provider.full_clean()
+    provider.save()
+
+    assert sign_in(provider, "qkd").role == "editor"
+
+
 def test_a_group_giving_only_admin_gives_nothing(provider):
     IdentityProvider.objects.filter(pk=provider.pk).update(
         role_mappings=[{"claim_value": "qgov-admins", "role": "admin"}])
