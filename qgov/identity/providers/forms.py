@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from qgov.forms import QgovModelForm
+from qgov.identity.providers.choices import IdentityProviderProtocolChoices
 from qgov.identity.providers.models import IdentityProvider
 
 
@@ -67,6 +68,9 @@ class IdentityProviderForm(QgovModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["client_secret"].widget.attrs["class"] = "form-control"
+        # SAML 2.0 is reserved in the model; the form offers what signs in today.
+        self.fields["protocol"].choices = [(IdentityProviderProtocolChoices.OIDC,
+                                            IdentityProviderProtocolChoices.OIDC.label)]
         if self.instance.pk is None:
             self.fields["client_secret"].help_text = _("The secret the provider issued for qgov. It is stored "
                                                        "sealed and never shown again.")
