@@ -112,7 +112,8 @@ def sync_provider_memberships(provider: IdentityProvider, user, subject: str, cl
     if step_up is not None:
         return ProvisioningResult(user=user, step_up=step_up)
     with transaction.atomic():
-        # The registration as it is now (mappings changed a moment ago count), held until commit.
+        # The registration as it is now (mappings changed a moment ago count), locked until commit: the
+        # same person signing in twice at once waits here and finds the account the first one made.
         provider = IdentityProvider.objects.select_related("agency").select_for_update(of=("self",)).get(
             pk=provider.pk)
         role = provider.role_for_groups(groups_of(provider, claims))

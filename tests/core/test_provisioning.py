@@ -4,9 +4,11 @@ only, only the provider's memberships recomputed, people keyed on (provider, sub
 audited, and the step-ups the flow acts on."""
 
 import datetime as dt
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 
 from qgov.choices import RoleChoices
@@ -266,3 +268,35 @@ def test_a_groups_claim_of_another_name_or_a_single_string_is_read(provider):
     result = sign_in(provider, roles="qkd-auditors")
 
     assert result.role == "auditor"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_sign_ins_of_one_person_at_once_make_one_account():
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises the whole database)")
+    from tests.factories import AgencyFactory
+
+    provider = make_provider(AgencyFactory(name="Department of Quantum Networks", code="DQN"),
+                             jit_provisioning=True, role_mappings=[{"claim_value": "qkd-staff", "role": "viewer"}])
+    barrier, results, errors = threading.Barrier(4), [], []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(sync_provider_memberships(provider, None, "alice-123", claims("qkd-staff")))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # The provider's row is locked for the sign-in: the others wait, then find the account.
+    assert errors == []
+    assert sorted(result.user_created for result in results) == [False, False, False, True]
+    assert len({result.user.pk for result in results}) == 1
+    assert (User.objects.count(), ExternalIdentity.objects.count(), Membership.objects.count()) == (1, 1, 1)
