@@ -9,6 +9,14 @@ class RoleChoices(models.TextChoices):
     ADMIN = "admin", _("Admin")
 
 
+class MembershipSourceChoices(models.TextChoices):
+    """Where a membership comes from: a sign-in recomputes only its provider's own (qgov.identity)."""
+
+    MANUAL = "manual", _("Manual")
+    PROVIDER = "provider", _("Identity provider")
+    SCIM = "scim", _("SCIM")
+
+
 class AgencySectorChoices(models.TextChoices):
     DEFENCE = "defence", _("Defence")
     FOREIGN_AFFAIRS = "foreign_affairs", _("Foreign affairs")

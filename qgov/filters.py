@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
 from qgov.autocomplete import scoped_choices
-from qgov.choices import AuditActionChoices, AuditSourceChoices, RoleChoices
+from qgov.choices import AuditActionChoices, AuditSourceChoices, MembershipSourceChoices, RoleChoices
 from qgov.models import Agency, AuditEvent, Membership
 
 
@@ -370,11 +370,12 @@ class AgencyFilterSet(QgovFilterSet):
 class MembershipFilterSet(QgovFilterSet):
     search_fields = ("user__username", "user__email", "user__first_name", "user__last_name")
     role = django_filters.MultipleChoiceFilter(choices=RoleChoices.choices)
+    source = django_filters.MultipleChoiceFilter(choices=MembershipSourceChoices.choices)
     user = django_filters.NumberFilter(field_name="user_id", label=_("User id"))
 
     class Meta:
         model = Membership
-        fields = ["agency", "user", "role"]
+        fields = ["agency", "user", "role", "source"]
 
 
 class UserFilterSet(QgovFilterSet):

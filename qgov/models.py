@@ -22,6 +22,7 @@ from qgov.choices import (
     AuditActionChoices,
     AuditSourceChoices,
     ImportRunStatusChoices,
+    MembershipSourceChoices,
     RoleChoices,
 )
 from qgov.fields import LongTextField
@@ -252,14 +253,27 @@ class Membership(AgencyScopedModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
     )
     role = models.CharField(_("role"), max_length=20, choices=RoleChoices.choices, default=RoleChoices.VIEWER)
+    # Identity (qgov.identity): who keeps this membership. A sign-in recomputes only its provider's own.
+    source = models.CharField(_("source"), max_length=10, choices=MembershipSourceChoices.choices,
+                              default=MembershipSourceChoices.MANUAL, editable=False)
+    provider = models.ForeignKey("qgov.IdentityProvider", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="memberships", editable=False, verbose_name=_("identity provider"))
 
     action_map = dict.fromkeys((Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE), Action.MANAGE_MEMBERS)
     scope_area = "members"
     create_only_fields = ("agency", "user")
+    shown_read_only_fields = ("source", "provider")  # on its page, never in a form
 
     class Meta:
         ordering = ["agency__name", "user__username"]
-        constraints = [models.UniqueConstraint(fields=["user", "agency"], name="membership_unique_user_agency")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "agency"], name="membership_unique_user_agency"),
+            # A provider's memberships name it; no other does.
+            models.CheckConstraint(
+                condition=models.Q(source=MembershipSourceChoices.PROVIDER, provider__isnull=False)
+                | (~models.Q(source=MembershipSourceChoices.PROVIDER) & models.Q(provider__isnull=True)),
+                name="membership_provider_iff_provider_source"),
+        ]
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
 
@@ -276,6 +290,9 @@ class Membership(AgencyScopedModel):
             raise ValidationError({"role": _("An agency must keep at least one admin.")})
 
     def clean(self):
+        if self.provider_id is not None and self.provider.agency_id != self.agency_id:
+            # A provider grants roles in its own agency only.
+            raise ValidationError({"agency": _("An identity provider grants memberships of its own agency only.")})
         if self.pk is not None and self.role != RoleChoices.ADMIN:
             stored_role = Membership.objects.filter(pk=self.pk).values_list("role", flat=True).first()
             if stored_role == RoleChoices.ADMIN:
@@ -635,8 +652,12 @@ from qgov.evidence.models import CustodyEvent, EvidenceFile  # noqa: E402, F401
 
 # Failed sign-ins counted per username and client address (qgov.identity.lockout).
 from qgov.identity.lockout import LoginAttempt  # noqa: E402, F401
+
 # Signed-in browser sessions, one record each (qgov.identity.sessions).
 from qgov.identity.models import UserSession  # noqa: E402, F401
+
+# Agency identity providers and the external identities users are keyed on (qgov.identity).
+from qgov.identity.providers.models import ExternalIdentity, IdentityProvider  # noqa: E402, F401
 
 # The stored answers of API writes sent with an Idempotency-Key (qgov.integrations.idempotency).
 from qgov.integrations.idempotency.models import IdempotencyKey  # noqa: E402, F401

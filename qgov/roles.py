@@ -21,6 +21,8 @@ class Action(models.TextChoices):
     VIEW_AUDIT = "view_audit", _("View the audit trail")
     MANAGE_MEMBERS = "manage_members", _("Manage members and API tokens")
     MANAGE_WEBHOOKS = "manage_webhooks", _("Manage webhooks")
+    # Identity providers decide who signs in and with which role: agency admins only.
+    MANAGE_IDENTITY = "manage_identity", _("Manage identity providers")
     # Workflow actions: lifecycle transitions name the one that permits them.
     TRANSITION = "transition", _("Move records through their lifecycle")
     APPROVE = "approve", _("Approve or reject decisions")
@@ -41,6 +43,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             Action.VIEW_AUDIT,
             Action.MANAGE_MEMBERS,
             Action.MANAGE_WEBHOOKS,
+            Action.MANAGE_IDENTITY,
             Action.TRANSITION,
             Action.APPROVE,
         }

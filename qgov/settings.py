@@ -231,6 +231,13 @@ QGOV_WEBHOOK_SECRET_KEY = env("QGOV_WEBHOOK_SECRET_KEY", default="")
 # Deliveries one sender task makes side by side (PostgreSQL; one at a time on SQLite).
 QGOV_WEBHOOK_SENDER_THREADS = env.int("QGOV_WEBHOOK_SENDER_THREADS", default=4)
 
+# Agency identity providers (docs/identity-providers.md). An http:// issuer on 127.0.0.1, ::1 or
+# localhost is accepted only with this flag, meant for test providers; otherwise issuers are https.
+QGOV_OIDC_ALLOW_HTTP_LOOPBACK = env.bool("QGOV_OIDC_ALLOW_HTTP_LOOPBACK", default=False)
+# Seal the providers' client secrets at rest, comma-separated: the first seals, every one opens (put a
+# new key first to rotate; `manage.py reseal_identity_secrets` re-seals). Empty: derived from SECRET_KEY.
+QGOV_IDENTITY_SECRET_KEYS = env.list("QGOV_IDENTITY_SECRET_KEYS", default=[])
+
 # Transport security: on by default in production, off for the local development server.
 HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
 SESSION_COOKIE_SECURE = HTTPS
@@ -376,7 +383,12 @@ SPECTACULAR_SETTINGS = {
                             "ReportMarkingEnum": "qgov.reports.choices.ReportMarkingChoices",
                             "ReportFormatEnum": "qgov.reports.choices.ReportFormatChoices",
                             "PageSizeEnum": "qgov.reports.choices.PageSizeChoices",
-                            "ScheduleFrequencyEnum": "qgov.reports.choices.ScheduleFrequencyChoices"},
+                            "ScheduleFrequencyEnum": "qgov.reports.choices.ScheduleFrequencyChoices",
+                            # Identity: a membership's source beside the audit event's (which keeps its name).
+                            "SourceEnum": "qgov.choices.AuditSourceChoices",
+                            "MembershipSourceEnum": "qgov.choices.MembershipSourceChoices",
+                            "IdentityProviderProtocolEnum":
+                                "qgov.identity.providers.choices.IdentityProviderProtocolChoices"},
 }
 
 # Lists count exactly up to this many records; past it, on PostgreSQL, the planner's estimate is shown

@@ -272,10 +272,11 @@ class MembershipTable(QgovTable):
 
     class Meta(QgovTable.Meta):
         model = Membership
-        fields = ("user", "email", "role", "agency", "created")
+        fields = ("user", "email", "role", "source", "agency", "created")
 
     export_columns = (
         ExportColumn("user__username", _("User")), ExportColumn("user__email", _("Email")), ExportColumn("role"),
+        ExportColumn("source"),
         ExportColumn("agency__code"), ExportColumn("created"), ExportColumn("last_updated"),
     )
 

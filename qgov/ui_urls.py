@@ -38,6 +38,7 @@ core_patterns = [
     path("agency/switch/", core.SwitchAgencyView.as_view(), name="agency_switch"),
     path("agency/invite/", core.InviteMemberView.as_view(), name="member_invite"),
     path("agency/", include("qgov.integrations.webhooks.urls")),
+    path("agency/", include("qgov.identity.providers.urls")),  # identity providers (qgov.identity)
     path("agency/tokens/add/", core.SystemTokenCreateView.as_view(), name="token_add"),
     path("tokens/<int:pk>/revoke/", core.TokenRevokeView.as_view(), name="token_revoke"),
     path("notifications/", core.NotificationListView.as_view(), name="notifications"),

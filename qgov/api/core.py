@@ -105,7 +105,9 @@ class MembershipSerializer(QgovModelSerializer):
 
     class Meta:
         model = Membership
-        fields = (*QgovModelSerializer.base_fields, "agency", "user", "role", *RECORD_FIELDS)
+        fields = (*QgovModelSerializer.base_fields, "agency", "user", "role", "source", "provider", *RECORD_FIELDS)
+        # Kept by whoever is the source: a sign-in through the provider recomputes provider ones.
+        read_only_fields = ("source", "provider")
 
 
 class MembershipViewSet(QgovModelViewSet):

@@ -6,6 +6,7 @@ from qgov.api import core
 from qgov.api.exceptions import not_found
 from qgov.duedates.api import DueDateViewSet
 from qgov.evidence.api import EvidenceFileViewSet
+from qgov.identity.providers.api import IdentityProviderViewSet
 from qgov.imports.api import ImportRunViewSet
 from qgov.integrations.changes import ChangeFeedView
 from qgov.integrations.webhooks.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
@@ -28,6 +29,7 @@ router.register("reports", ReportRunViewSet)
 router.register("report-schedules", ReportScheduleViewSet)
 router.register("webhooks", WebhookEndpointViewSet)
 router.register("webhook-deliveries", WebhookDeliveryViewSet)
+router.register("identity-providers", IdentityProviderViewSet)
 
 # Each domain app declares its routes in its QgovApp: (prefix, viewset) or (prefix, viewset, basename).
 for prefix, viewset, *basename in registry.api_routes():

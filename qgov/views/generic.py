@@ -266,7 +266,9 @@ def display_fields(obj, exclude=("id",)):
     record-keeping fields (version, timestamps) come last."""
     rows = []
     # What the lifecycle set, and who created the record, are part of the record too.
-    shown = {*owned_fields_of(type(obj)), getattr(type(obj), "creator_field", None)}
+    # So are fields a model shows read-only (`shown_read_only_fields`, e.g. a membership's source).
+    shown = {*owned_fields_of(type(obj)), getattr(type(obj), "creator_field", None),
+             *getattr(type(obj), "shown_read_only_fields", ())}
     fields = [f for f in obj._meta.concrete_fields if f.name not in exclude and (f.editable or f.name in shown)]
     fields += [f for f in obj._meta.concrete_fields if f.name in RECORD_FIELDS]
     for field in fields:

@@ -231,9 +231,9 @@ def test_every_serializer_ends_with_the_record_fields():
         if model is not None and issubclass(model, QgovModel):
             assert tuple(serializer.Meta.fields[-3:]) == RECORD_FIELDS, serializer
             checked += 1
-    # agencies, memberships, import runs, evidence files, report runs and schedules, webhook endpoints, and
-    # every app route over a model (not e.g. /api/compliance/)
-    assert checked == 7 + sum(1 for app in registry.apps() for _prefix, viewset, *_basename in app.api_routes
+    # agencies, memberships, import runs, evidence files, report runs and schedules, webhook endpoints,
+    # identity providers, and every app route over a model (not e.g. /api/compliance/)
+    assert checked == 8 + sum(1 for app in registry.apps() for _prefix, viewset, *_basename in app.api_routes
                               if getattr(getattr(viewset.serializer_class, "Meta", None), "model", None))
 
 

@@ -147,14 +147,15 @@ EXPECTED_WITH_SANDBOX = {
     "editor": {"view", "add", "change", "export", "transition", "release_sandbox"},
     "auditor": {"view", "export", "request_report", "view_audit"},
     "admin": {"view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-              "manage_webhooks", "transition", "approve", "manage_requirements", "manage_crypto_policy",
-              "manage_playbooks", "manage_regimes", "release_sandbox"},
+              "manage_webhooks", "manage_identity", "transition", "approve", "manage_requirements",
+              "manage_crypto_policy", "manage_playbooks", "manage_regimes", "release_sandbox"},
 }
 
 
 def test_a_new_app_adds_its_actions_to_the_one_role_table(sandbox_app, agency, other_agency, member_of):
     assert roles.all_actions() == ["view", "add", "change", "delete", "export", "request_report", "view_audit",
-                                   "manage_members", "manage_webhooks", "transition", "approve", "manage_requirements",
+                                   "manage_members", "manage_webhooks", "manage_identity", "transition", "approve",
+                                   "manage_requirements",
                                    "manage_crypto_policy", "manage_playbooks", "manage_regimes", "release_sandbox"]
     assert {role: set(actions) for role, actions in roles.ROLE_ACTIONS.items()} == EXPECTED_WITH_SANDBOX
     for role, granted in EXPECTED_WITH_SANDBOX.items():

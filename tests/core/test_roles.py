@@ -3,7 +3,7 @@
 import pytest
 
 from qgov.choices import RoleChoices
-from qgov.models import Agency, AuditEvent, Membership
+from qgov.models import Agency, AuditEvent, ExternalIdentity, IdentityProvider, Membership
 from qgov.roles import APP_ACTIONS, ROLE_ACTIONS, Action, all_actions, role_allows, roles_for
 from qgov.services import user_can
 
@@ -13,12 +13,12 @@ EXPECTED = {
     "editor": {"view", "add", "change", "export", "transition"},
     "auditor": {"view", "export", "request_report", "view_audit"},
     "admin": {"view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-              "manage_webhooks", "transition", "approve", "manage_requirements", "manage_crypto_policy",
-              "manage_playbooks", "manage_regimes"},
+              "manage_webhooks", "manage_identity", "transition", "approve", "manage_requirements",
+              "manage_crypto_policy", "manage_playbooks", "manage_regimes"},
 }
 ALL_ACTIONS = ["view", "add", "change", "delete", "export", "request_report", "view_audit", "manage_members",
-               "manage_webhooks", "transition", "approve", "manage_requirements", "manage_crypto_policy",
-               "manage_playbooks", "manage_regimes"]
+               "manage_webhooks", "manage_identity", "transition", "approve", "manage_requirements",
+               "manage_crypto_policy", "manage_playbooks", "manage_regimes"]
 
 
 def test_the_table_covers_every_role_and_action():
@@ -87,6 +87,14 @@ def test_inactive_and_anonymous_users_may_do_nothing(action, agency, member_of):
         (Membership, "add", "manage_members"),
         (Membership, "change", "manage_members"),
         (Membership, "delete", "manage_members"),
+        (IdentityProvider, "view", "manage_identity"),
+        (IdentityProvider, "add", "manage_identity"),
+        (IdentityProvider, "change", "manage_identity"),
+        (IdentityProvider, "delete", "manage_identity"),
+        (ExternalIdentity, "view", "manage_identity"),
+        (ExternalIdentity, "add", None),
+        (ExternalIdentity, "change", None),
+        (ExternalIdentity, "delete", None),
         (AuditEvent, "view", "view_audit"),
         (AuditEvent, "export", "view_audit"),
         (AuditEvent, "change", None),

@@ -1,0 +1,94 @@
+"""REST face of identity providers: `/api/identity-providers/`, agency admins only
+(`manage_identity`); others do not see the providers at all. The client secret is written, never read."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from qgov.api.serializers import QgovModelSerializer
+from qgov.api.viewsets import QgovModelViewSet
+from qgov.identity.providers.choices import PROVIDER_GRANTABLE_ROLES, IdentityProviderProtocolChoices
+from qgov.identity.providers.filters import IdentityProviderFilterSet
+from qgov.identity.providers.models import (
+    EMAIL_DOMAIN_PATTERN,
+    ISSUER_PATTERN,
+    MAX_EMAIL_DOMAINS,
+    MAX_ROLE_MAPPINGS,
+    IdentityProvider,
+    validate_email_domains,
+    validate_issuer,
+    validate_role_mappings,
+)
+from qgov.models import RECORD_FIELDS
+
+ROLE_MAPPINGS_SCHEMA = {
+    "type": "array",
+    "maxItems": MAX_ROLE_MAPPINGS,
+    "items": {
+        "type": "object",
+        "properties": {"claim_value": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": r"\S"},
+                       "role": {"type": "string", "enum": list(PROVIDER_GRANTABLE_ROLES)}},
+        "required": ["claim_value", "role"],
+        "additionalProperties": False,
+    },
+}
+
+
+@extend_schema_field(ROLE_MAPPINGS_SCHEMA)
+class RoleMappingsField(serializers.JSONField):
+    """Checked by the model's validator, so that a refused mapping (admin) is one message naming it."""
+
+
+@extend_schema_field({"type": "array", "maxItems": MAX_EMAIL_DOMAINS,
+                      "items": {"type": "string", "pattern": EMAIL_DOMAIN_PATTERN}})
+class EmailDomainsField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field({"type": "string", "format": "uri", "maxLength": 500, "pattern": ISSUER_PATTERN})
+class IssuerField(serializers.URLField):
+    pass
+
+
+class IdentityProviderSerializer(QgovModelSerializer):
+    # SAML 2.0 is reserved in the model; the API offers what signs in today.
+    protocol = serializers.ChoiceField(choices=[IdentityProviderProtocolChoices.OIDC], required=False,
+                                       default=IdentityProviderProtocolChoices.OIDC,
+                                       error_messages={"invalid_choice": "“{input}” is not available: oidc (OpenID "
+                                                                         "Connect) only; SAML 2.0 is to come."},
+                                       help_text="oidc (OpenID Connect); SAML 2.0 is to come.")
+    issuer = IssuerField(max_length=500, validators=[validate_issuer],
+                         help_text="The provider's issuer identifier, exactly as its ID tokens state it: an https URL "
+                                   "without query or fragment.")
+    client_secret = serializers.CharField(
+        write_only=True, required=True, max_length=500, trim_whitespace=True, style={"input_type": "password"},
+        error_messages={"required": "Give the client secret the provider issued for qgov."},
+        help_text="The client secret the provider issued for qgov: required on create, sent again only to "
+                  "change it; never returned.")
+    has_client_secret = serializers.BooleanField(read_only=True, help_text="Whether a client secret is stored.")
+    role_mappings = RoleMappingsField(
+        required=False, validators=[validate_role_mappings],
+        help_text='The allow-list: [{"claim_value": "qkd-editors", "role": "editor"}, …]. Roles: viewer, auditor, '
+                  "editor (never admin); unmapped groups give nothing; the strongest match wins.")
+    email_domains = EmailDomainsField(required=False, validators=[validate_email_domains],
+                                      help_text='E-mail domains the sign-in page offers this provider for, e.g. '
+                                                '["dqn.example.gov"].')
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:  # sent again only to change it
+            fields["client_secret"].required = False
+        return fields
+
+    class Meta:
+        model = IdentityProvider
+        fields = (*QgovModelSerializer.base_fields, "agency", "name", "protocol", "issuer", "client_id",
+                  "client_secret", "has_client_secret", "groups_claim", "jit_provisioning", "required_acr",
+                  "max_auth_age", "email_domains", "role_mappings", "is_active", *RECORD_FIELDS)
+
+
+class IdentityProviderViewSet(QgovModelViewSet):
+    """The agency's identity providers: who may sign in through them and with which role."""
+
+    queryset = IdentityProvider.objects.select_related("agency")
+    serializer_class = IdentityProviderSerializer
+    filterset_class = IdentityProviderFilterSet

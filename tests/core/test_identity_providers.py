@@ -1,0 +1,387 @@
+"""`/api/identity-providers/` and the agency-admin pages: agency admins only; https issuers; role
+mappings never grant admin; the client secret written only, sealed in its column, never shown or
+audited; another agency's providers answer 404. The generic suite covers roles, isolation, audit,
+ETags, exports and query counts."""
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import connection
+
+from qgov.choices import RoleChoices
+from qgov.identity import crypto
+from qgov.identity.providers.models import IdentityProvider
+from qgov.models import AuditEvent, Membership
+from qgov.testing import ModelTestSuite, events_for
+
+SECRET = "s3cr3t-client-secret-from-the-idp"
+
+
+def make_provider(agency, **fields):
+    fields = {"name": "Agency IdP", "issuer": f"https://login.{agency.code.lower()}.example.gov",
+              "client_id": "qgov", "client_secret": SECRET,
+              "role_mappings": [{"claim_value": "qkd-editors", "role": "editor"},
+                                {"claim_value": "qkd-staff", "role": "viewer"}], **fields}
+    provider = IdentityProvider(agency=agency, **fields)
+    provider.full_clean()
+    provider.save()
+    return provider
+
+
+def body(agency, **fields):
+    return {"agency": agency.pk, "name": "Entra ID", "issuer": "https://login.dqn.example.gov/tenant",
+            "client_id": "qgov-prod", "client_secret": SECRET, "groups_claim": "groups",
+            "jit_provisioning": True, "email_domains": ["DQN.example.gov"],
+            "role_mappings": [{"claim_value": "qkd-editors", "role": "editor"}], **fields}
+
+
+def raw_secret_column(provider) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT client_secret FROM {IdentityProvider._meta.db_table} WHERE id = %s", [provider.pk])
+        return cursor.fetchone()[0]
+
+
+class TestIdentityProvider(ModelTestSuite):
+    model = IdentityProvider
+    api_path = "/api/identity-providers/"
+    list_queries = 2
+    ui_list_queries = 7
+
+    def make_record(self, agency):
+        return make_provider(agency, name=f"IdP {IdentityProvider.objects.count() + 1}",
+                             issuer=f"https://idp{IdentityProvider.objects.count() + 1}.example.gov")
+
+    def create_payload(self, agency):
+        return body(agency)
+
+    def update_payload(self, record):
+        return {"role_mappings": [{"claim_value": "qkd-auditors", "role": "auditor"}]}
+
+    def form_data(self, agency, record=None):
+        return {"name": "Entra ID", "protocol": "oidc", "issuer": "https://login.dqn.example.gov/tenant",
+                "client_id": "qgov-prod", "client_secret": "" if record else SECRET, "groups_claim": "groups",
+                "email_domains": "dqn.example.gov", "role_mappings": "qkd-editors = editor", "is_active": "on"}
+
+
+# --- API -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin(agency, member_of):
+    return member_of(agency, RoleChoices.ADMIN, username="ada")
+
+
+def test_an_admin_registers_a_provider_and_the_secret_is_written_only(agency, admin, api_as):
+    client = api_as(admin)
+
+    response = client.post("/api/identity-providers/", body(agency), format="json")
+
+    assert response.status_code == 201, response.content
+    provider = IdentityProvider.objects.get()
+    created = response.json()
+    assert "client_secret" not in created and created["has_client_secret"] is True
+    assert {key: created[key] for key in ("name", "protocol", "issuer", "client_id", "groups_claim",
+                                          "jit_provisioning", "required_acr", "max_auth_age", "email_domains",
+                                          "role_mappings", "is_active")} == {
+        "name": "Entra ID", "protocol": "oidc", "issuer": "https://login.dqn.example.gov/tenant",
+        "client_id": "qgov-prod", "groups_claim": "groups", "jit_provisioning": True, "required_acr": "",
+        "max_auth_age": None, "email_domains": ["dqn.example.gov"],
+        "role_mappings": [{"claim_value": "qkd-editors", "role": "editor"}], "is_active": True}
+    assert SECRET not in client.get(f"/api/identity-providers/{provider.pk}/").content.decode()
+    assert SECRET not in client.get("/api/identity-providers/").content.decode()
+    assert provider.client_secret == SECRET
+
+
+def test_the_secret_is_sealed_in_its_column_and_kept_out_of_the_audit_trail(agency, admin, api_as):
+    client = api_as(admin)
+    provider_id = client.post("/api/identity-providers/", body(agency), format="json").json()["id"]
+    provider = IdentityProvider.objects.get(pk=provider_id)
+
+    stored = raw_secret_column(provider)
+    assert SECRET not in stored and stored.startswith("gAAAA")  # a Fernet token
+    assert crypto.unseal(stored) == SECRET
+
+    changed = client.patch(f"/api/identity-providers/{provider.pk}/", {"client_secret": "rotated-secret"},
+                           format="json")
+    assert changed.status_code == 200, changed.content
+    provider.refresh_from_db()
+    assert (provider.client_secret, provider.version) == ("rotated-secret", 2)
+    events = list(events_for(provider).order_by("id"))
+    assert [event.action for event in events] == ["create", "update"]
+    for event in events:
+        text = str(event.before) + str(event.after) + str(event.changed_fields)
+        assert SECRET not in text and "rotated-secret" not in text and "client_secret" not in text
+    assert not AuditEvent.objects.filter(after__icontains=SECRET).exists()
+
+
+def test_rotating_the_sealing_key_keeps_old_secrets_readable_and_reseals(agency, settings):
+    settings.QGOV_IDENTITY_SECRET_KEYS = ["first key"]
+    provider = make_provider(agency)
+    sealed_with_first = raw_secret_column(provider)
+
+    settings.QGOV_IDENTITY_SECRET_KEYS = ["second key", "first key"]
+    assert IdentityProvider.objects.get().client_secret == SECRET  # the old key still opens it
+    out = io.StringIO()
+    call_command("reseal_identity_secrets", stdout=out)
+    assert out.getvalue() == "1 client secrets re-sealed with the current key.\n"
+    settings.QGOV_IDENTITY_SECRET_KEYS = ["second key"]
+    assert raw_secret_column(provider) != sealed_with_first
+    assert IdentityProvider.objects.get().client_secret == SECRET
+    assert crypto.unseal(crypto.reseal(raw_secret_column(provider))) == SECRET
+    with pytest.raises(crypto.SecretUnreadable):
+        crypto.unseal(sealed_with_first)
+    assert events_for(provider).count() == 1  # the create: re-sealing changed no secret
+
+
+def test_an_http_issuer_is_refused_with_a_field_error(agency, admin, api_as):
+    response = api_as(admin).post("/api/identity-providers/", body(agency, issuer="http://login.example.gov"),
+                                  format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"issuer": [
+        "The issuer must be an https:// URL (plain http only for a test provider on 127.0.0.1, ::1 or localhost, "
+        "when the operator sets QGOV_OIDC_ALLOW_HTTP_LOOPBACK)."]}
+    assert not IdentityProvider.objects.exists()
+
+
+@pytest.mark.parametrize(("issuer", "allowed"), [("http://127.0.0.1:8123/op", True), ("http://localhost:9/op", True),
+                                                 ("http://[::1]:9/op", True), ("http://10.0.0.5/op", False),
+                                                 ("http://127.0.0.1.example.org/op", False)])
+def test_loopback_http_issuers_pass_only_with_the_test_flag(agency, admin, api_as, settings, issuer, allowed):
+    settings.QGOV_OIDC_ALLOW_HTTP_LOOPBACK = True
+    response = api_as(admin).post("/api/identity-providers/", body(agency, issuer=issuer), format="json")
+    assert response.status_code == (201 if allowed else 400), response.content
+
+    settings.QGOV_OIDC_ALLOW_HTTP_LOOPBACK = False
+    refused = api_as(admin).post("/api/identity-providers/", body(agency, name="Other", issuer=issuer),
+                                 format="json")
+    assert refused.status_code == 400 and list(refused.json()["errors"]) == ["issuer"]
+
+
+def test_a_mapping_to_admin_is_refused_with_a_field_error(agency, admin, api_as):
+    mappings = [{"claim_value": "qkd-editors", "role": "editor"}, {"claim_value": "qgov-admins", "role": "admin"}]
+
+    response = api_as(admin).post("/api/identity-providers/", body(agency, role_mappings=mappings), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"role_mappings": [
+        "Mapping 2 (“qgov-admins”): a provider never grants the admin role; agency admins are appointed in qgov."]}
+    assert not IdentityProvider.objects.exists()
+
+
+@pytest.mark.parametrize(("mappings", "message"), [
+    ([{"claim_value": "a", "role": "owner"}], "Mapping 1 (“a”): the role is one of viewer, auditor, editor."),
+    ([{"claim_value": "", "role": "viewer"}], "Mapping 1: the claim value is a group name of 1 to 256 characters."),
+    ([{"claim_value": "a", "role": "viewer", "agency": "MOT"}], "Mapping 1: give exactly claim_value and role."),
+    ("qkd = editor", 'A list of mappings such as {"claim_value": "qkd-editors", "role": "editor"}.'),
+])
+def test_malformed_mappings_are_refused_by_name(agency, admin, api_as, mappings, message):
+    response = api_as(admin).post("/api/identity-providers/", body(agency, role_mappings=mappings), format="json")
+
+    assert (response.status_code, response.json()["errors"]) == (400, {"role_mappings": [message]})
+
+
+def test_one_name_and_one_issuer_per_agency(agency, other_agency, admin, api_as, member_of):
+    make_provider(agency, name="Entra ID", issuer="https://a.example.gov")
+    client = api_as(admin)
+
+    same_name = client.post("/api/identity-providers/", body(agency, issuer="https://b.example.gov"), format="json")
+    same_issuer = client.post("/api/identity-providers/", body(agency, name="Other", issuer="https://a.example.gov"),
+                              format="json")
+
+    assert (same_name.status_code, same_name.json()["errors"]) == (
+        400, {"non_field_errors": ["The agency already has a provider of this name."]})
+    assert (same_issuer.status_code, same_issuer.json()["errors"]) == (
+        400, {"non_field_errors": ["The agency already has a provider with this issuer."]})
+    # Another agency may register the same issuer (a shared government provider): its own registration.
+    theirs = api_as(member_of(other_agency, RoleChoices.ADMIN)).post(
+        "/api/identity-providers/", body(other_agency, issuer="https://a.example.gov"), format="json")
+    assert theirs.status_code == 201, theirs.content
+
+
+def test_a_secret_is_required_on_create_and_saml_is_reserved(agency, admin, api_as):
+    payload = body(agency, protocol="saml")
+    del payload["client_secret"]
+
+    response = api_as(admin).post("/api/identity-providers/", payload, format="json")
+
+    assert (response.status_code, response.json()["errors"]) == (400, {
+        "protocol": ["“saml” is not available: oidc (OpenID Connect) only; SAML 2.0 is to come."],
+        "client_secret": ["Give the client secret the provider issued for qgov."]})
+    # The model says the same to every other writer.
+    provider = IdentityProvider(agency=agency, name="x", issuer="https://x.example.gov", client_id="q",
+                                protocol="saml")
+    with pytest.raises(ValidationError) as refused:
+        provider.full_clean()
+    assert refused.value.message_dict == {
+        "protocol": ["SAML 2.0 is not available yet: register the provider's OpenID Connect client."],
+        "client_secret": ["Give the client secret the provider issued for qgov."]}
+
+
+@pytest.mark.parametrize("role", [RoleChoices.EDITOR, RoleChoices.AUDITOR, RoleChoices.VIEWER])
+def test_only_admins_manage_or_even_see_providers(agency, member_of, api_as, role):
+    provider = make_provider(agency)
+    client = api_as(member_of(agency, role))
+
+    assert client.post("/api/identity-providers/", body(agency, name="Mine"), format="json").status_code == 403
+    assert client.get("/api/identity-providers/").json()["results"] == []
+    assert client.get(f"/api/identity-providers/{provider.pk}/").status_code == 404
+    assert client.patch(f"/api/identity-providers/{provider.pk}/", {"jit_provisioning": True},
+                        format="json").status_code == 404
+    assert client.delete(f"/api/identity-providers/{provider.pk}/").status_code == 404
+    provider.refresh_from_db()
+    assert (IdentityProvider.objects.count(), provider.jit_provisioning, provider.version) == (1, False, 1)
+
+
+def test_another_agencys_admin_gets_404_and_changes_nothing(agency, other_agency, member_of, api_as):
+    provider = make_provider(agency)
+    client = api_as(member_of(other_agency, RoleChoices.ADMIN))
+
+    assert client.get(f"/api/identity-providers/{provider.pk}/").status_code == 404
+    assert client.patch(f"/api/identity-providers/{provider.pk}/",
+                        {"role_mappings": [{"claim_value": "x", "role": "editor"}]}, format="json").status_code == 404
+    assert client.delete(f"/api/identity-providers/{provider.pk}/").status_code == 404
+    refused = client.post("/api/identity-providers/", body(agency), format="json")
+    assert (refused.status_code, refused.json()["errors"]) == (
+        400, {"agency": [f'Invalid pk "{agency.pk}" - object does not exist.']})
+    assert client.get("/api/identity-providers/").json()["results"] == []
+    provider.refresh_from_db()
+    assert (provider.version, provider.role_mappings[0]["claim_value"], IdentityProvider.objects.count()) == (
+        1, "qkd-editors", 1)
+
+
+def test_a_provider_that_granted_memberships_cannot_be_deleted(agency, admin, api_as):
+    from tests.factories import UserFactory
+
+    provider = make_provider(agency)
+    Membership.objects.create(agency=agency, user=UserFactory(), role="viewer", source="provider",
+                              provider=provider)
+
+    response = api_as(admin).delete(f"/api/identity-providers/{provider.pk}/")
+
+    assert response.status_code == 400 and IdentityProvider.objects.filter(pk=provider.pk).exists()
+
+
+def test_memberships_show_their_source_read_only(agency, admin, api_as):
+    from tests.factories import UserFactory
+
+    provider = make_provider(agency)
+    kept = Membership.objects.create(agency=agency, user=UserFactory(), role="viewer", source="provider",
+                                     provider=provider)
+    client = api_as(admin)
+
+    shown = client.get(f"/api/memberships/{kept.pk}/").json()
+    assert (shown["source"], shown["provider"]["id"]) == ("provider", provider.pk)
+    manual = client.get(f"/api/memberships/{Membership.objects.get(user=admin).pk}/").json()
+    assert (manual["source"], manual["provider"]) == ("manual", None)
+    client.patch(f"/api/memberships/{kept.pk}/", {"source": "manual"}, format="json")
+    kept.refresh_from_db()
+    assert (kept.source, kept.provider_id) == ("provider", provider.pk)
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    client.force_login(admin)
+    return client
+
+
+def test_the_agency_page_leads_admins_to_the_providers(agency, admin_client, client, member_of):
+    page = admin_client.get(f"/agencies/{agency.pk}/").content.decode()
+    assert "/agency/identity-providers/" in page
+
+    client.force_login(member_of(agency, RoleChoices.EDITOR))
+    assert "/agency/identity-providers/" not in client.get(f"/agencies/{agency.pk}/").content.decode()
+    assert client.get("/agency/identity-providers/").status_code == 403
+
+
+def test_an_admin_adds_a_provider_through_the_form_and_never_sees_the_secret(agency, admin_client):
+    response = admin_client.post("/agency/identity-providers/add/", {
+        "name": "Entra ID", "protocol": "oidc", "issuer": "https://login.dqn.example.gov/tenant",
+        "client_id": "qgov-prod", "client_secret": SECRET, "groups_claim": "groups",
+        "email_domains": "dqn.example.gov, Staff.DQN.example.gov",
+        "role_mappings": "qkd-editors = editor\nCN=QKD Auditors,OU=Groups = auditor", "is_active": "on"})
+
+    assert response.status_code == 302, response.context["form"].errors if response.context else response
+    provider = IdentityProvider.objects.get()
+    assert (provider.role_mappings, provider.email_domains, provider.client_secret) == (
+        [{"claim_value": "qkd-editors", "role": "editor"},
+         {"claim_value": "CN=QKD Auditors,OU=Groups", "role": "auditor"}],
+        ["dqn.example.gov", "staff.dqn.example.gov"], SECRET)
+    detail = admin_client.get(f"/agency/identity-providers/{provider.pk}/").content.decode()
+    assert "CN=QKD Auditors,OU=Groups" in detail and "/login/sso/DQN/callback/" in detail
+    assert SECRET not in detail and raw_secret_column(provider) not in detail
+    edit = admin_client.get(f"/agency/identity-providers/{provider.pk}/edit/").content.decode()
+    assert SECRET not in edit and "qkd-editors = editor" in edit
+    history = admin_client.get(f"/agency/identity-providers/{provider.pk}/history/").content.decode()
+    assert SECRET not in history
+    export = admin_client.get("/agency/identity-providers/?export=csv")
+    assert export.status_code == 200 and SECRET not in b"".join(export.streaming_content).decode()
+
+
+def test_an_edit_with_an_empty_secret_keeps_the_stored_one(agency, admin_client):
+    provider = make_provider(agency)
+
+    response = admin_client.post(f"/agency/identity-providers/{provider.pk}/edit/", {
+        "name": "Renamed", "protocol": "oidc", "issuer": provider.issuer, "client_id": "qgov", "client_secret": "",
+        "groups_claim": "roles", "role_mappings": "qkd-staff = viewer", "version": provider.version})
+
+    assert response.status_code == 302
+    provider.refresh_from_db()
+    assert (provider.name, provider.groups_claim, provider.client_secret, provider.is_active) == (
+        "Renamed", "roles", SECRET, False)
+
+
+def test_the_form_shows_the_admin_mapping_and_http_issuer_errors_again(agency, admin_client):
+    response = admin_client.post("/agency/identity-providers/add/", {
+        "name": "Entra ID", "protocol": "oidc", "issuer": "http://login.dqn.example.gov",
+        "client_id": "qgov-prod", "client_secret": SECRET, "groups_claim": "groups",
+        "role_mappings": "qkd-editors = editor\nqgov-admins = admin"})
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors["role_mappings"] == [
+        "Mapping 2 (“qgov-admins”): a provider never grants the admin role; agency admins are appointed in qgov."]
+    assert list(errors) == ["issuer", "role_mappings"]
+    page = response.content.decode()
+    assert "never grants the admin role" in page and "qgov-admins = admin" in page and SECRET not in page
+    assert not IdentityProvider.objects.exists()
+
+
+def test_a_mapping_line_without_a_role_is_a_form_error(agency, admin_client):
+    response = admin_client.post("/agency/identity-providers/add/", {
+        "name": "Entra ID", "protocol": "oidc", "issuer": "https://login.dqn.example.gov", "client_id": "q",
+        "client_secret": SECRET, "groups_claim": "groups", "role_mappings": "qkd-editors"})
+
+    assert response.context["form"].errors == {"role_mappings": [
+        "“qkd-editors”: write one mapping per line as group = role, e.g. qkd-editors = editor."]}
+
+
+def test_another_agencys_admin_cannot_open_the_pages(agency, other_agency, client, member_of):
+    provider = make_provider(agency)
+    client.force_login(member_of(other_agency, RoleChoices.ADMIN))
+
+    for suffix in ("", "edit/", "delete/", "history/"):
+        assert client.get(f"/agency/identity-providers/{provider.pk}/{suffix}").status_code == 404
+    assert client.post(f"/agency/identity-providers/{provider.pk}/delete/",
+                       {"version": provider.version}).status_code == 404
+    assert IdentityProvider.objects.filter(pk=provider.pk).exists()
+
+
+def test_membership_pages_show_the_source_and_the_form_does_not_offer_it(agency, admin, admin_client):
+    from tests.factories import UserFactory
+
+    provider = make_provider(agency)
+    kept = Membership.objects.create(agency=agency, user=UserFactory(username="bob"), role="viewer",
+                                     source="provider", provider=provider)
+
+    detail = admin_client.get(f"/members/{kept.pk}/").content.decode()
+    assert "Identity provider" in detail and f"/agency/identity-providers/{provider.pk}/" in detail
+    assert "Identity provider" in admin_client.get(f"/agencies/{agency.pk}/").content.decode()
+    assert "Identity provider" in admin_client.get("/members/").content.decode()
+    form = admin_client.get(f"/members/{kept.pk}/edit/").context["form"]
+    assert list(form.fields) == ["role", "version"]
