@@ -4,6 +4,7 @@ from django.urls import include, path
 from qgov.autocomplete import AutocompleteView
 from qgov.duedates.views import DueSoonView
 from qgov.identity import views as identity_views
+from qgov.identity.signin import QgovLoginView
 from qgov.imports.views import ImportRunDetailView, ImportRunListView
 from qgov.models import Agency, AuditEvent, ImportRun, Membership
 from qgov.routing import object_urls
@@ -52,7 +53,7 @@ core_patterns = [
 
 urlpatterns = [
     path("", core.DashboardView.as_view(), name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", QgovLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", include([
         path("change/", auth_views.PasswordChangeView.as_view(), name="password_change"),

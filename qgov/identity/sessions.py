@@ -114,8 +114,11 @@ def session_started(sender, request, user, **kwargs):
     from qgov.ratelimit import client_ip
 
     session = getattr(request, "session", None)
-    if session is None or session.session_key is None:
+    if session is None:
         return
+    if session.session_key is None:
+        # A sign-in over another user's session flushed it: it gets its new key now, not at the response.
+        session.save()
     now = time.time()
     limits = limits_for(user)
     session[SIGNED_IN_KEY] = int(now)

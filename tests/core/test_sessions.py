@@ -445,3 +445,14 @@ def test_the_decorator_guards_function_views_alike(admin, rf):
     assert view(request).content == b"issued"
     request.user = AnonymousUser()
     assert view(request)["Location"] == "/login/?next=/issue/"
+
+
+def test_signing_in_over_another_users_session_gives_the_new_user_a_working_recorded_session(agency, client, member_of):
+    # Django flushes a session that held someone else's sign-in: the new one must still be recorded
+    # (it had no key yet when the sign-in signal ran, and the middleware then ended it at once).
+    first, second = member_of(agency, RoleChoices.ADMIN), member_of(agency, RoleChoices.EDITOR)
+    client.force_login(first)
+    assert client.get("/").status_code == 200
+    client.force_login(second)
+    assert client.get("/").status_code == 200
+    assert UserSession.objects.open().filter(user=second).count() == 1
