@@ -2,7 +2,7 @@
 
     python -m benchmarks.national_report
 
-The issue #7 table (target | as filed | before | first pass | after) is filled from the figures
+The issue #7 table (target | as filed | before | first pass | second pass | after) is filled from the figures
 the issue was filed with and from the newest result of each label; a measure without a run shows
 "—". Then the analysis written by hand in `results/national-analysis.md` (why what is left is left),
 and per run the machine, versions, dataset and the full measures (median, p95, SQL queries, raw SQL
@@ -15,7 +15,7 @@ from pathlib import Path
 from benchmarks.run import BENCH_DIR, RESULTS_DIR
 
 REPORT = BENCH_DIR / "RESULTS.md"
-LABELS = ("before", "first pass", "after")
+LABELS = ("before", "first pass", "second pass", "after")
 ANALYSIS_FILE = "national-analysis.md"  # in the results directory, written by hand
 
 # (row title, target, as filed, profile, measure key, how to show it). "As filed" is the figure the
@@ -168,7 +168,8 @@ the medians.
 COLUMNS = """\
 "As filed" is the issue's own figure for the code it was filed against. "Before" was measured on
 2026-12-01 by `make bench`, before the first round of fixes, while the shared machine was loaded (load average 5–11),
-"first pass" the same day after the first round of fixes (load 2–4); "after" is the current code.
+"first pass" the same day after the first round of fixes (load 2–4), "second pass" on 2026-12-02
+after the second (load 0.8–2.3); "after" is the current code.
 Each run's load average is in its section below: compare columns knowing it."""
 
 

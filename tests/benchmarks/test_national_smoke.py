@@ -96,6 +96,6 @@ def test_report_merges_before_and_after(tmp_path):
     (tmp_path / "national-sqlite-0.01-before.json").write_text(json.dumps(result))
     (tmp_path / "national-analysis.md").write_text("## Where this leaves the issue\n\nThe count.\n")
     text = write_report(tmp_path, tmp_path / "RESULTS.md").read_text()
-    assert "| API 10-row risk page, 10k risks, SQLite, p50 | < 10 ms | 47 ms | 47.0 ms | — | — |" in text
+    assert "| API 10-row risk page, 10k risks, SQLite, p50 | < 10 ms | 47 ms | 47.0 ms | — | — | — |\n" in text
     assert "## Where this leaves the issue\n\nThe count.\n" in text
     assert "| api_10 | `/api/risks/?limit=10` | 47.0 | 50.0 | 40.0–60.0 | 5 | 4.0 | 8% | 11.8× | 100 |" in text
