@@ -35,9 +35,9 @@ def test_the_beat_task_sends_each_reminder_once_from_the_worker(worker):  # noqa
 
 
 def test_the_hour_task_runs_on_the_worker(worker):  # noqa: F811
-    # The worker is another process: a declaration made in this one (as test_due_dates.py makes its
+    # The worker is another process: a declaration made in this one (as tests/core/due_dates/test_hours.py makes its
     # regulator clock) does not reach it, so this checks the task's name, routing and run; the
-    # sending itself, exactly once, is tested in tests/core/test_due_dates.py.
+    # sending itself, exactly once, is tested in tests/core/due_dates/.
     first = tasks.send_hour_reminders.delay()
     second = tasks.send_hour_reminders.delay()
     assert [first.get(timeout=TASK_TIMEOUT), second.get(timeout=TASK_TIMEOUT)] == [0, 0]
