@@ -13,7 +13,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,7 +26,7 @@ from qgov.api.serializers import PortableModelSerializer, QgovModelSerializer, S
 from qgov.api.viewsets import QgovModelViewSet, QgovReadOnlyViewSet
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet, UserFilterSet
 from qgov.identity import lockout
-from qgov.identity.reauth import is_fresh
+from qgov.identity.reauth import refuse_stale_browser_session
 from qgov.identity.validators import MIN_SESSION_MINUTES
 from qgov.integrations.idempotency.api import IdempotentWritesMixin
 from qgov.models import (
@@ -87,9 +86,9 @@ class AgencySerializer(QgovModelSerializer):
         # A browser session changing the session policy needs a fresh sign-in (a token was issued after one).
         changes_policy = any(name in attrs and attrs[name] != getattr(self.instance, name, None)
                              for name in ("session_idle_minutes", "session_absolute_minutes"))
-        request = self.context.get("request")
-        if changes_policy and request is not None and request.auth is None and not is_fresh(request):
-            raise PermissionDenied(_("Changing the session policy needs a recent sign-in: sign in again first."))
+        if changes_policy:
+            refuse_stale_browser_session(self.context.get("request"),
+                                         _("Changing the session policy needs a recent sign-in: sign in again first."))
         return super().validate(attrs)
 
 
@@ -108,6 +107,13 @@ class MembershipSerializer(QgovModelSerializer):
         fields = (*QgovModelSerializer.base_fields, "agency", "user", "role", "source", "provider", *RECORD_FIELDS)
         # Kept by whoever is the source: a sign-in through the provider recomputes provider ones.
         read_only_fields = ("source", "provider")
+
+    def validate(self, attrs):
+        # Granting a role from a browser session needs a fresh sign-in, as issuing a token does.
+        if self.instance is None or attrs.get("role", self.instance.role) != self.instance.role:
+            refuse_stale_browser_session(self.context.get("request"),
+                                         _("Granting a role needs a recent sign-in: sign in again first."))
+        return super().validate(attrs)
 
 
 class MembershipViewSet(QgovModelViewSet):

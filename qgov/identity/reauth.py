@@ -86,3 +86,14 @@ class FreshAuthenticationRequiredMixin(LoginRequiredMixin):
         if request.user.is_authenticated and not is_fresh(request):
             return HttpResponseRedirect(reauth_url(request.get_full_path()))
         return super().dispatch(request, *args, **kwargs)
+
+
+def refuse_stale_browser_session(request, message: str) -> None:
+    """For API writes that hand out lasting power: a 403 with `message` when the request comes from a
+    browser session whose sign-in is not recent. A token needs no check here: issuing it did."""
+    from rest_framework.authentication import SessionAuthentication
+    from rest_framework.exceptions import PermissionDenied
+
+    if (request is not None and isinstance(request.successful_authenticator, SessionAuthentication)
+            and not is_fresh(request)):
+        raise PermissionDenied(message)

@@ -120,7 +120,7 @@ class MembershipDetailView(ObjectDetailView):
     queryset = Membership.objects.select_related("agency", "user")
 
 
-class MembershipEditView(ObjectEditView):
+class MembershipEditView(FreshAuthenticationRequiredMixin, ObjectEditView):  # it grants roles
     queryset = Membership.objects.select_related("agency", "user")
     form_class = MembershipForm
 
@@ -149,7 +149,7 @@ class ManageMembersMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
-class InviteMemberView(ManageMembersMixin, FormView):
+class InviteMemberView(FreshAuthenticationRequiredMixin, ManageMembersMixin, FormView):  # it grants roles
     template_name = "qgov/invite_member.html"
     form_class = InviteMemberForm
 

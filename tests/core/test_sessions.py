@@ -456,3 +456,24 @@ def test_signing_in_over_another_users_session_gives_the_new_user_a_working_reco
     client.force_login(second)
     assert client.get("/").status_code == 200
     assert UserSession.objects.open().filter(user=second).count() == 1
+
+
+def test_granting_a_role_needs_a_fresh_sign_in_in_the_browser_and_the_api(agency, admin, member_of):
+    member = member_of(agency, RoleChoices.VIEWER)
+    membership = member.memberships.get()
+    client = sign_in(admin)
+    shift(client, auth_time=settings.QGOV_REAUTH_SECONDS + 1)
+    for path in (f"/members/{membership.pk}/edit/", "/agency/invite/"):
+        assert client.get(path)["Location"] == f"/account/reauth/?next={path.replace('/', '%2F')}"
+
+    api = APIClient()
+    api.cookies = client.cookies  # the same browser session, stale
+    refused = api.patch(f"/api/memberships/{membership.pk}/", {"role": "editor"}, format="json")
+    assert refused.status_code == 403 and "recent sign-in" in refused.json()["detail"]
+    membership.refresh_from_db()
+    assert membership.role == RoleChoices.VIEWER
+
+    client.post("/account/reauth/", {"password": TEST_PASSWORD, "next": "/"})
+    assert api.patch(f"/api/memberships/{membership.pk}/", {"role": "editor"}, format="json").status_code == 200
+    membership.refresh_from_db()
+    assert membership.role == RoleChoices.EDITOR
