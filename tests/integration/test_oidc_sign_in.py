@@ -1,22 +1,18 @@
 """Sign-in through a real OpenID provider: panva's oidc-provider (tools/oidc-provider, installed by
-`make test` from its lock file) started on 127.0.0.1 by the fixtures, with its development login screen,
-against qgov's live server. The browser is urllib with a cookie jar that follows redirects one by one
-(so the test sees each request) and posts the provider's login and consent forms.
+`make test` from its lock file) started on 127.0.0.1 by the fixtures (tests/integration/oidc_provider.py),
+with its development login screen, against qgov's live server. The browser is urllib with a
+cookie jar that follows redirects one by one (so the test sees each request) and posts the
+provider's login and consent forms.
 
 Token tampering (nonce, audience, issuer, expiry, signature, alg none) is in tests/core/test_oidc_tokens.py,
 with tokens signed there."""
 
-import json
-import os
 import re
-import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
 from html import unescape
 from http.cookiejar import CookieJar
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import pytest
@@ -28,64 +24,16 @@ from qgov.identity.signin import SIGN_IN_KEY
 from qgov.identity.store import SessionStore
 from qgov.models import AuditEvent, ExternalIdentity, Membership
 from qgov.testing import events_for
-from tests.core.test_identity_providers import make_provider
-from tests.factories import AgencyFactory
+from tests.integration.oidc_provider import CLIENT_ID, PHR, register, run_openid_provider
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 User = get_user_model()
-TOOL = settings.BASE_DIR / "tools" / "oidc-provider"
-CLIENT_ID, CLIENT_SECRET = "qgov-test", "qgov-test-client-secret-0123456789"
-PHR = "urn:qgov:test:phr"
-
-
-class OpenIdProvider:
-    """The running provider: its issuer, and the accounts file it reads at every sign-in."""
-
-    def __init__(self, process, issuer: str, accounts_file: Path):
-        self.process, self.issuer, self.accounts_file = process, issuer, accounts_file
-
-    def set_account(self, login: str, **claims):
-        accounts = json.loads(self.accounts_file.read_text())
-        accounts[login] = claims
-        self.accounts_file.write_text(json.dumps(accounts))
-
-
-def missing_tool(message):
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
 def openid_provider(live_server, tmp_path_factory):
-    node = shutil.which("node")
-    if node is None:
-        missing_tool("node is missing: apt-get install -y nodejs npm (the provider sign-in tests need it)")
-    if not (TOOL / "node_modules" / "oidc-provider").exists():
-        missing_tool(f"{TOOL}/node_modules is missing: npm ci --prefix {TOOL} (make test does this)")
-    accounts_file = tmp_path_factory.mktemp("oidc-provider") / "accounts.json"
-    accounts_file.write_text("{}")
-    redirect_uris = ",".join(f"{live_server.url}/login/sso/{code}/callback/" for code in ("DQN", "MOT"))
-    env = {**os.environ, "OIDC_CLIENT_ID": CLIENT_ID, "OIDC_CLIENT_SECRET": CLIENT_SECRET,
-           "OIDC_REDIRECT_URIS": redirect_uris, "OIDC_ACCOUNTS_FILE": str(accounts_file), "NO_COLOR": "1"}
-    process = subprocess.Popen([node, "server.js"], cwd=TOOL, env=env, stdout=subprocess.PIPE,  # noqa: S603
-                               stderr=subprocess.STDOUT, text=True)
-    issuer, seen = None, []
-    deadline = time.monotonic() + 30
-    while issuer is None and time.monotonic() < deadline and process.poll() is None:
-        line = process.stdout.readline()
-        seen.append(line)
-        if line.startswith("listening "):
-            issuer = line.split()[1]
-    if issuer is None:
-        process.kill()
-        pytest.fail("the OpenID provider did not start:\n" + "".join(seen))
-    try:
-        yield OpenIdProvider(process, issuer, accounts_file)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    yield from run_openid_provider(live_server, tmp_path_factory)
 
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -143,24 +91,16 @@ class Browser:
         return SessionStore(session_key=key)
 
 
-MAPPINGS = [{"claim_value": "qkd-editors", "role": "editor"}, {"claim_value": "qkd-staff", "role": "viewer"}]
-
-
 @pytest.fixture
 def dqn(openid_provider, settings):
     settings.QGOV_OIDC_ALLOW_HTTP_LOOPBACK = True
-    agency = AgencyFactory(name="Department of Quantum Networks", code="DQN")
-    return make_provider(agency, name="DQN login", issuer=openid_provider.issuer, client_id=CLIENT_ID,
-                         client_secret=CLIENT_SECRET, jit_provisioning=True, email_domains=["dqn.example.gov"],
-                         role_mappings=MAPPINGS)
+    return register(openid_provider, "DQN", "Department of Quantum Networks", email_domains=["dqn.example.gov"])
 
 
 @pytest.fixture
 def mot(openid_provider, settings):
     settings.QGOV_OIDC_ALLOW_HTTP_LOOPBACK = True
-    agency = AgencyFactory(name="Ministry of Other Things", code="MOT")
-    return make_provider(agency, name="MOT login", issuer=openid_provider.issuer, client_id=CLIENT_ID,
-                         client_secret=CLIENT_SECRET, jit_provisioning=True, role_mappings=MAPPINGS)
+    return register(openid_provider, "MOT", "Ministry of Other Things")
 
 
 def test_the_code_flow_signs_in_and_creates_the_account_with_the_mapped_role(openid_provider, dqn, live_server):
