@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
@@ -319,3 +320,38 @@ def test_an_unknown_agency_and_an_agency_without_a_provider_answer_alike(client,
     assert (unknown.status_code, without.status_code) == (404, 404)
     assert "There is no sign-in through an agency&#x27;s identity provider for “ZZZ”" in unknown.content.decode()
     assert unknown.content.decode().replace("ZZZ", "MOT") == without.content.decode()
+
+
+def test_an_answer_naming_another_issuer_is_refused_before_the_code_is_used(client, provider, fake_provider):
+    state, nonce, _ = start(client)
+    fake_provider.next_token = sign(claims(iss=fake_provider.issuer, nonce=nonce))
+
+    response = client.get(f"/login/sso/DQN/callback/?code=c&state={state}&iss=https://evil.example.org")
+
+    assert (response.status_code, fake_provider.token_requests, "_auth_user_id" in client.session) == (403, [], False)
+
+
+def test_an_unknown_state_leaves_the_session_alone(client, provider, fake_provider):
+    state, _, _ = start(client)
+
+    assert client.get("/login/sso/DQN/callback/?code=c&state=guessed").status_code == 400
+    assert list(client.session["qgov_oidc_pending"]) == [state]
+
+
+def test_an_http_provider_is_refused_without_the_loopback_setting(client, provider, fake_provider, settings):
+    settings.QGOV_OIDC_ALLOW_HTTP_LOOPBACK = False
+    cache.clear()
+    response = client.get("/login/sso/DQN/")
+
+    assert response.status_code == 502 and "cannot be reached just now" in response.content.decode()
+    assert "qgov_oidc_pending" not in client.session
+
+
+@pytest.mark.parametrize("wanted", ["https://evil.example.org/", "//evil.example.org/", "/due/"])
+def test_only_a_local_next_is_followed_after_sign_in(client, provider, fake_provider, wanted):
+    state, nonce, _ = start(client, f"/login/sso/DQN/?next={wanted}")
+    fake_provider.next_token = sign(claims(iss=fake_provider.issuer, nonce=nonce))
+
+    response = client.get(f"/login/sso/DQN/callback/?code=c&state={state}")
+
+    assert response["Location"] == ("/due/" if wanted == "/due/" else "/")

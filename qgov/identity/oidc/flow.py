@@ -79,7 +79,9 @@ def take(request, state: str) -> Pending | None:
     """The request this state was issued for, removed from the session (a second use finds nothing)."""
     kept = dict(request.session.get(PENDING_KEY) or {})
     value = kept.pop(state, None) if isinstance(state, str) and state else None
+    if value is None:
+        return None
     request.session[PENDING_KEY] = kept
-    if value is None or time.time() - value.get("started", 0) >= PENDING_SECONDS:
+    if time.time() - value.get("started", 0) >= PENDING_SECONDS:
         return None
     return Pending(**value)

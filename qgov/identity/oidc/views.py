@@ -139,6 +139,9 @@ class SsoCallbackView(View):
         if provider is None or not provider.is_active:
             return refusal(request, _("Sign-in through this identity provider is switched off."),
                            reason="provider_inactive", provider=provider)
+        if "iss" in request.GET and request.GET["iss"] != provider.issuer:
+            # RFC 9207: the answer names another issuer (a mix-up between providers).
+            return refusal(request, UNVERIFIED, reason="response_issuer", provider=provider)
         if request.GET.get("error") or not request.GET.get("code"):
             error = re.sub(r"[^\w.-]", "", request.GET.get("error", "no_code"))[:60]
             return refusal(request, _("%(provider)s did not sign you in (%(error)s).")
@@ -185,8 +188,10 @@ class SsoCallbackView(View):
         phishing_resistant = is_phishing_resistant(claims, provider.required_acr)
         response = complete_sign_in(request, result.user, method="provider", phishing_resistant=phishing_resistant,
                                     auth_time=claims.get("auth_time"))
-        _audit_identity(result.identity, "sign_in", "phishing-resistant" if phishing_resistant else "provider")
-        logger.info("Signed in user %s through provider %s (agency %s)%s", result.user.pk, provider.pk,
+        # A further step (a second factor the policy asks for) means the sign-in is not complete yet.
+        transition = "sign_in" if response is None else "sign_in_first_factor"
+        _audit_identity(result.identity, transition, "phishing-resistant" if phishing_resistant else "provider")
+        logger.info("%s: user %s through provider %s (agency %s)%s", transition, result.user.pk, provider.pk,
                     provider.agency.code, ", phishing-resistant" if phishing_resistant else "")
         return response or HttpResponseRedirect(pending.next_url)
 
@@ -215,7 +220,9 @@ class ProviderReauth(ReauthMethod):
         self.provider_id = provider_id
 
     def start(self, request, next_url: str):
-        provider = active_providers().get(pk=self.provider_id)
+        provider = active_providers().filter(pk=self.provider_id).first()
+        if provider is None:  # switched off a moment ago: the password form (if any) is what is left
+            return None
         try:
             metadata = discover(provider.issuer)
         except ProviderError as error:
