@@ -85,19 +85,22 @@ static: $(RUN_STAMP)
 	DJANGO_DEBUG=1 $(MANAGE) collectstatic --noinput --verbosity 0
 
 # The npm packages the tests use: openapi-typescript and tsc, to check that TypeScript types generate
-# from the committed schema (tests/api/test_generated_clients.py). Installed from the lock file, again
-# only when it changes; without npm the test skips and says so (and fails in CI).
-NODE_TOOLS := tools/openapi-typescript
-NODE_TOOLS_STAMP = $(NODE_TOOLS)/node_modules/.installed-$(shell cat $(NODE_TOOLS)/package-lock.json | sha256sum | cut -c1-16)
+# from the committed schema (tests/api/test_generated_clients.py), and panva's oidc-provider, the real
+# OpenID provider the sign-in tests start (tests/integration/test_oidc_sign_in.py). Each is installed
+# from its lock file, again only when it changes; without npm those tests skip and say so (and fail in CI).
+NODE_TOOLS := tools/openapi-typescript tools/oidc-provider
 
 node-tools:
 	@if ! command -v npm >/dev/null 2>&1; then \
-		echo "make: npm is missing, so not installing $(NODE_TOOLS); the TypeScript client test skips (apt-get install -y npm)."; \
+		echo "make: npm is missing, so not installing $(NODE_TOOLS); the tests that need them skip (apt-get install -y npm)."; \
 		exit 0; \
 	fi; \
-	if [ -e $(NODE_TOOLS_STAMP) ]; then exit 0; fi; \
-	echo "make: installing $(NODE_TOOLS) (npm ci)"; \
-	npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error && touch $(NODE_TOOLS_STAMP)
+	for tool in $(NODE_TOOLS); do \
+		stamp="$$tool/node_modules/.installed-$$(sha256sum < $$tool/package-lock.json | cut -c1-16)"; \
+		if [ -e "$$stamp" ]; then continue; fi; \
+		echo "make: installing $$tool (npm ci)"; \
+		npm ci --prefix $$tool --no-audit --no-fund --loglevel=error && touch "$$stamp" || exit 1; \
+	done
 
 # The committed OpenAPI schema that clients are generated from. The same on every machine, database and
 # DEBUG setting; tests/api/test_generated_clients.py regenerates it and fails while the file differs.

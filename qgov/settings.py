@@ -234,6 +234,10 @@ QGOV_WEBHOOK_SENDER_THREADS = env.int("QGOV_WEBHOOK_SENDER_THREADS", default=4)
 # Agency identity providers (docs/identity-providers.md). An http:// issuer on 127.0.0.1, ::1 or
 # localhost is accepted only with this flag, meant for test providers; otherwise issuers are https.
 QGOV_OIDC_ALLOW_HTTP_LOOPBACK = env.bool("QGOV_OIDC_ALLOW_HTTP_LOOPBACK", default=False)
+# Sign-in through a provider (qgov.identity.oidc): the timeout of each request to it (connect, read), and
+# how long its discovery document and signing keys are cached (a key it rotated in is fetched at once).
+QGOV_OIDC_HTTP_TIMEOUT_SECONDS = env.float("QGOV_OIDC_HTTP_TIMEOUT_SECONDS", default=10.0)
+QGOV_OIDC_CACHE_SECONDS = env.int("QGOV_OIDC_CACHE_SECONDS", default=3600)
 # Seal the providers' client secrets at rest, comma-separated: the first seals, every one opens (put a
 # new key first to rotate; `manage.py reseal_identity_secrets` re-seals). Empty: derived from SECRET_KEY.
 QGOV_IDENTITY_SECRET_KEYS = env.list("QGOV_IDENTITY_SECRET_KEYS", default=[])

@@ -54,6 +54,8 @@ core_patterns = [
 urlpatterns = [
     path("", core.DashboardView.as_view(), name="dashboard"),
     path("login/", QgovLoginView.as_view(), name="login"),
+    # Sign-in through the agency's identity provider (qgov.identity.oidc): lookup, start, callback.
+    path("login/sso/", include("qgov.identity.oidc.urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", include([
         path("change/", auth_views.PasswordChangeView.as_view(), name="password_change"),

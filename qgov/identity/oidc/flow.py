@@ -1,0 +1,87 @@
+"""The authorization request (code flow, PKCE S256, state, nonce) and what the session keeps of it.
+Each request gets its own random state, nonce and PKCE verifier, kept in the session under the state,
+bound to the provider, and taken out (single use) by the callback."""
+
+import base64
+import hashlib
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+PENDING_KEY = "qgov_oidc_pending"
+MAX_PENDING = 5  # sign-ins started in other tabs that the session still waits for
+PENDING_SECONDS = 15 * 60
+SCOPES = "openid email profile"
+
+SIGN_IN = "sign_in"
+REAUTH = "reauth"
+
+
+@dataclass
+class Pending:
+    provider: int
+    agency_code: str
+    nonce: str
+    code_verifier: str
+    redirect_uri: str
+    next_url: str
+    purpose: str = SIGN_IN
+    max_age: int | None = None
+    started: float = 0.0
+    stepped_up: bool = False  # already sent back once for a stronger or fresher authentication
+    user: int | None = None  # reauth: the signed-in user it is for
+
+
+def callback_uri(request, agency_code: str) -> str:
+    return request.build_absolute_uri(reverse("login_sso_callback", args=[agency_code]))
+
+
+def authorization_url(request, provider, metadata: dict, *, next_url: str, purpose: str = SIGN_IN,
+                      max_age: int | None = None, acr_values: str = "", prompt: str = "",
+                      stepped_up: bool = False) -> str:
+    """Where to send the browser; the session keeps what the callback needs to check the answer."""
+    if max_age is None:
+        max_age = provider.max_auth_age
+    acr_values = acr_values or provider.required_acr
+    state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
+    pending = Pending(provider=provider.pk, agency_code=provider.agency.code, nonce=nonce, code_verifier=verifier,
+                      redirect_uri=callback_uri(request, provider.agency.code), next_url=next_url, purpose=purpose,
+                      max_age=max_age, started=time.time(), stepped_up=stepped_up,
+                      user=request.user.pk if purpose == REAUTH else None)
+    _keep(request, state, pending)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    params = {"response_type": "code", "client_id": provider.client_id, "redirect_uri": pending.redirect_uri,
+              "scope": SCOPES, "state": state, "nonce": nonce, "code_challenge": challenge,
+              "code_challenge_method": "S256"}
+    if max_age is not None:
+        params["max_age"] = str(max_age)
+    if acr_values:
+        params["acr_values"] = acr_values
+    if prompt:
+        params["prompt"] = prompt
+    endpoint = metadata["authorization_endpoint"]
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
+
+
+def _keep(request, state: str, pending: Pending) -> None:
+    now = time.time()
+    kept = {key: value for key, value in (request.session.get(PENDING_KEY) or {}).items()
+            if now - value.get("started", 0) < PENDING_SECONDS}
+    kept[state] = asdict(pending)
+    # Oldest first out: a session never holds more than MAX_PENDING open requests.
+    request.session[PENDING_KEY] = dict(sorted(kept.items(), key=lambda item: item[1]["started"])[-MAX_PENDING:])
+
+
+def take(request, state: str) -> Pending | None:
+    """The request this state was issued for, removed from the session (a second use finds nothing)."""
+    kept = dict(request.session.get(PENDING_KEY) or {})
+    value = kept.pop(state, None) if isinstance(state, str) and state else None
+    if value is None:
+        return None
+    request.session[PENDING_KEY] = kept
+    if time.time() - value.get("started", 0) >= PENDING_SECONDS:
+        return None
+    return Pending(**value)
