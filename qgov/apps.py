@@ -23,6 +23,7 @@ class QgovConfig(AppConfig):
         # Each app's imports.py declares what it lets people import (qgov.imports.register).
         autodiscover_modules("imports")
         from qgov.identity import sessions  # noqa: F401 - the sign-in and sign-out receivers (session records)
+        from qgov.identity.oidc import views as oidc_views  # noqa: F401 - re-authentication through providers
         from qgov.imports import tasks  # noqa: F401 - registers the import task with Celery
         from qgov.integrations.idempotency import tasks as idempotency_tasks  # noqa: F401 - and the key purge
 
