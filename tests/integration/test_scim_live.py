@@ -7,7 +7,17 @@ import sys
 import httpx
 import pytest
 from django.contrib.auth import get_user_model
-from scim2_models import Error, Group, GroupMember, ListResponse, PatchOp, PatchOperation, SearchRequest, User
+from scim2_models import (
+    Error,
+    Group,
+    GroupMember,
+    ListResponse,
+    PatchOp,
+    PatchOperation,
+    ScimProvider,
+    SearchRequest,
+    User,
+)
 from scim2_models.resources.user import Email, Name
 
 from qgov.choices import MembershipSourceChoices, RoleChoices
@@ -42,8 +52,10 @@ def provider(agency):
 def scim_client(live_server, provider, key):
     http = httpx.Client(base_url=f"{live_server.url}/scim/v2/{provider.pk}/",
                         headers={"Authorization": f"Bearer {key}"}, timeout=30)
-    client = SyncSCIMClient(http, resource_models=(User, Group))
+    # The client knows the standard User and Group; it reads the server's configuration from the server.
+    client = SyncSCIMClient(http, provider=ScimProvider(models=(User, Group)))
     client.discover()
+    assert client.provider.config.patch.supported is True
     return client
 
 
