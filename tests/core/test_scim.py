@@ -345,3 +345,49 @@ def test_others_cannot_reach_the_token_page(client, agency, other_agency, provid
     assert client.post(url).status_code == 404
     provider.refresh_from_db()
     assert provider.scim_token_hash == ""
+
+
+def test_patch_ignores_what_qgov_does_not_keep_and_refuses_removing_the_user_name(scim):
+    created = create_user(scim)
+    response = scim("patch", f"Users/{created['id']}", {"schemas": [PATCH], "Operations": [
+        {"op": "Add", "path": "title", "value": "Engineer"},
+        {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+         "value": "QKD"},
+        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "alice.adams@dqn.example.gov"}]})
+    assert (response.status_code, response.json()["emails"][0]["value"]) == (200, "alice.adams@dqn.example.gov")
+    response = scim("patch", f"Users/{created['id']}", {"schemas": [PATCH], "Operations": [
+        {"op": "remove", "path": "userName"}]})
+    assert (response.status_code, response.json()["scimType"]) == (400, "mutability")
+    response = scim("patch", f"Users/{created['id']}", {"Operations": [{"op": "replace", "path": "active",
+                                                                      "value": False}]})
+    assert (response.status_code, response.json()["scimType"]) == (400, "invalidSyntax")  # no PatchOp schema
+    assert ScimUser.objects.get().identity.user.is_active is True
+
+
+def test_changed_role_mappings_recompute_scim_memberships_at_once(scim, agency, provider, api_as, member_of):
+    alice = create_user(scim)
+    group(scim, "qkd-staff", alice["id"])
+    assert [(role, source) for _u, role, source in scim_membership(agency)] == [("viewer", "scim")]
+    admin = member_of(agency, RoleChoices.ADMIN)
+    response = api_as(admin).patch(f"/api/identity-providers/{provider.pk}/", {
+        "role_mappings": [{"claim_value": "qkd-staff", "role": "auditor"}]}, format="json")
+    assert response.status_code == 200, response.content
+    assert [(role, source) for u, role, source in scim_membership(agency) if u != admin.username] == [
+        ("auditor", "scim")]
+    api_as(admin).patch(f"/api/identity-providers/{provider.pk}/", {"role_mappings": []}, format="json")
+    assert [u for u, _r, _s in scim_membership(agency)] == [admin.username]
+
+
+def test_an_id_that_is_no_uuid_is_not_found(scim):
+    response = scim("get", "Users/12")
+    assert (response.status_code, response.json()["schemas"]) == (404, [ERROR])
+
+
+@pytest.mark.parametrize(("path", "queries"), [("Users", 4), ("Groups", 4)])
+def test_list_query_budget(scim, django_assert_num_queries, path, queries):
+    for number in range(3):
+        created = create_user(scim, user_name=f"user{number}@dqn.example.gov", external_id=f"ext-{number}")
+        group(scim, f"group-{number}", created["id"])
+    with django_assert_num_queries(queries):  # the provider, the count, the page, its groups or members
+        response = scim("get", path)
+    assert response.json()["totalResults"] == 3

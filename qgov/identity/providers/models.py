@@ -150,6 +150,14 @@ class IdentityProvider(AgencyScopedModel):
     def has_client_secret(self) -> bool:
         return bool(self.client_secret)
 
+    def after_update(self, *, user, before):
+        """Called by the core's update service: SCIM-kept memberships follow changed mappings at once (the
+        sign-in's own follow them at each person's next sign-in)."""
+        if before.get("role_mappings") != self.role_mappings:
+            from qgov.identity.scim.services import scim_memberships_resync
+
+            scim_memberships_resync(provider=self)
+
     def role_for_groups(self, groups) -> str | None:
         """The strongest role the mappings give these groups; None when none is mapped."""
         wanted = {str(group) for group in groups}

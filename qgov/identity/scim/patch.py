@@ -11,7 +11,6 @@ from qgov.identity.scim.services import GroupData, ScimInvalid, UserData
 USER_PATHS = {"username": "user_name", "externalid": "external_id", "active": "active",
               "name.givenname": "given_name", "name.familyname": "family_name",
               "emails": "email", 'emails[type eq "work"].value': "email", "emails.value": "email"}
-IGNORED_USER_PATHS = {"displayname", "title", "preferredlanguage", "locale"}  # not kept by qgov
 MEMBER_FILTER = re.compile(r'^members\[value eq "([^"]+)"\]$')
 
 
@@ -47,11 +46,11 @@ def apply_user_patch(data: UserData, operations) -> UserData:
     for op, path, value in operations:
         attributes = _user_attributes(value) if not path else {path: value}
         for attribute, item in attributes.items():
-            if attribute in IGNORED_USER_PATHS or attribute == "schemas":
-                continue
             field = USER_PATHS.get(attribute)
             if field is None:
-                raise ScimInvalid(f"qgov cannot change {attribute!r}.", "invalidPath")
+                # What qgov does not keep (displayName, title, phone numbers, extension schemas…) is ignored,
+                # as in a POST or PUT: identity providers send their whole mapping.
+                continue
             if op == "remove":
                 if field in ("user_name", "external_id", "active"):
                     raise ScimInvalid(f"{attribute} cannot be removed.", "mutability")
