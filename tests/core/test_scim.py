@@ -163,6 +163,7 @@ def test_deactivation_ends_every_session_and_revokes_every_token(scim, how):
     assert (deactivation.changed_fields, deactivation.after["is_active"], deactivation.actor) == (
         ["is_active"], False, None)
     assert "SCIM" in deactivation.actor_repr
+    assert deactivation.request_id == events_for(ApiToken, token.pk).order_by("seq").last().request_id != ""
     revocation = events_for(ApiToken, token.pk).order_by("seq").last()
     assert revocation.changed_fields == ["revoked_at"]
     assert events_for(record).order_by("seq").last().after["end_reason"] == "deprovisioned"
@@ -391,3 +392,14 @@ def test_list_query_budget(scim, django_assert_num_queries, path, queries):
     with django_assert_num_queries(queries):  # the provider, the count, the page, its groups or members
         response = scim("get", path)
     assert response.json()["totalResults"] == 3
+
+
+def test_the_provider_page_shows_the_scim_state_and_never_the_hash(client, agency, provider, member_of):
+    client.force_login(member_of(agency, RoleChoices.ADMIN))
+    page = client.get(provider.get_absolute_url()).content.decode()
+    assert "SCIM provisioning" in page and reverse("qgov:identityprovider_scim_token", args=[provider.pk]) in page
+    key = scim_token_issue(provider=provider)
+    provider.refresh_from_db()
+    page = client.get(provider.get_absolute_url()).content.decode()
+    assert f"<code>{key[:12]}…</code>" in page
+    assert provider.scim_token_hash not in page and key not in page

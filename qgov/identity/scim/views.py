@@ -118,6 +118,7 @@ class ScimView(APIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self._audit = audit_context(source=AuditSourceChoices.API, request=request,
+                                    request_id=getattr(request._request, "id", None),
                                     label=_("SCIM of identity provider %(name)s (%(agency)s)")
                                     % {"name": self.provider.name, "agency": self.provider.agency.code})
         self._audit.__enter__()
