@@ -659,6 +659,9 @@ from qgov.identity.models import UserSession  # noqa: E402, F401
 # Agency identity providers and the external identities users are keyed on (qgov.identity).
 from qgov.identity.providers.models import ExternalIdentity, IdentityProvider  # noqa: E402, F401
 
+# Users and groups that agency identity providers provision over SCIM 2.0 (qgov.identity.scim).
+from qgov.identity.scim.models import ScimGroup, ScimUser  # noqa: E402, F401
+
 # The stored answers of API writes sent with an Idempotency-Key (qgov.integrations.idempotency).
 from qgov.integrations.idempotency.models import IdempotencyKey  # noqa: E402, F401
 

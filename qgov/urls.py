@@ -12,6 +12,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/guide/", integration_guide, name="api-guide"),
     path("api/", include("qgov.api.urls")),
+    # SCIM 2.0 for agency identity providers (qgov.identity.scim; docs/scim.md), outside the REST API.
+    path("scim/v2/", include("qgov.identity.scim.urls")),
     path("", include("qgov.ui_urls")),
     *registry.url_patterns(),  # each domain app's pages under /<app>/
     *registry.public_url_patterns(),  # pages for visitors without an account (one-time links)

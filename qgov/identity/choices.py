@@ -7,3 +7,4 @@ class UserSessionEndReasonChoices(models.TextChoices):
     IDLE = "idle", _("idle too long")
     ABSOLUTE = "absolute", _("reached its time limit")
     ENDED_BY_USER = "ended_by_user", _("ended from the sessions page")
+    DEPROVISIONED = "deprovisioned", _("account deactivated by the identity provider")

@@ -116,13 +116,17 @@ class IdentityProvider(AgencyScopedModel):
                     "with several matches the strongest role (editor, then auditor, then viewer) wins."))
     is_active = models.BooleanField(_("active"), default=True,
                                     help_text=_("An inactive provider signs nobody in."))
+    # SCIM 2.0 (qgov.identity.scim): the provider's bearer token, stored as a keyed hash like ApiToken keys.
+    scim_token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    scim_token_prefix = models.CharField(_("SCIM token prefix"), max_length=12, blank=True, editable=False)
+    scim_token_issued = models.DateTimeField(_("SCIM token issued"), null=True, blank=True, editable=False)
 
     scope_area = "identity"  # token scopes: identity:read, identity:write
     # Who signs in where is no webhook receiver's business.
     emits_webhooks = False
     action_map = dict.fromkeys((Action.VIEW, Action.ADD, Action.CHANGE, Action.DELETE, Action.EXPORT),
                                Action.MANAGE_IDENTITY)
-    audit_exclude = ("created", "last_updated", "client_secret")
+    audit_exclude = ("created", "last_updated", "client_secret", "scim_token_hash")
 
     class Meta:
         ordering = ["agency", "name", "pk"]
@@ -145,6 +149,14 @@ class IdentityProvider(AgencyScopedModel):
     @property
     def has_client_secret(self) -> bool:
         return bool(self.client_secret)
+
+    def after_update(self, *, user, before):
+        """Called by the core's update service: SCIM-kept memberships follow changed mappings at once (the
+        sign-in's own follow them at each person's next sign-in)."""
+        if before.get("role_mappings") != self.role_mappings:
+            from qgov.identity.scim.services import scim_memberships_resync
+
+            scim_memberships_resync(provider=self)
 
     def role_for_groups(self, groups) -> str | None:
         """The strongest role the mappings give these groups; None when none is mapped."""

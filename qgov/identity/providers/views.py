@@ -24,7 +24,8 @@ class IdentityProviderListView(ObjectListView):
 class IdentityProviderDetailView(ObjectDetailView):
     queryset = PROVIDERS
     template_name = "qgov/identity/identityprovider_detail.html"
-    exclude_fields = ("role_mappings",)  # a table of their own
+    # Mappings have a table of their own; the SCIM token a card (its hash is never shown).
+    exclude_fields = ("role_mappings", "scim_token_hash", "scim_token_prefix", "scim_token_issued")
 
 
 class IdentityProviderEditView(ObjectEditView):
