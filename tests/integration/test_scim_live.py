@@ -2,11 +2,12 @@
 the identity provider's SCIM client: provisioning, deprovisioning that ends a real browser session and
 revokes a real API token, groups through the role mappings, and the provider's confinement."""
 
-import sys
 
 import httpx
+import httpx2  # scim2-client's own HTTP engine (its httpx2 extra)
 import pytest
 from django.contrib.auth import get_user_model
+from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_models import (
     Error,
     Group,
@@ -27,19 +28,6 @@ from tests.core.test_identity_providers import make_provider
 from tests.core.test_scim import MAPPINGS
 from tests.factories import TEST_PASSWORD
 
-# scim2-client 0.13.2 imports its network engine from `httpx2` (its `httpx2` extra), which is not in the
-# venv; httpx 0.28 offers the same names (Client, AsyncClient, InvalidURL, RequestError, Response), all but
-# URL.origin, which only the engine's check that a followed URL stays under the base URL reads.
-sys.modules.setdefault("httpx2", httpx)
-from scim2_client.engines.httpx2 import SyncSCIMClient as Httpx2SCIMClient  # noqa: E402
-
-
-class SyncSCIMClient(Httpx2SCIMClient):
-    def _stays_under_base_url(self, endpoint: str) -> bool:
-        base, url = self.client.base_url, self.client.build_request("GET", endpoint).url
-        return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port) and (
-            url.raw_path.startswith(base.raw_path))
-
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 User_ = get_user_model()
 
@@ -50,7 +38,7 @@ def provider(agency):
 
 
 def scim_client(live_server, provider, key):
-    http = httpx.Client(base_url=f"{live_server.url}/scim/v2/{provider.pk}/",
+    http = httpx2.Client(base_url=f"{live_server.url}/scim/v2/{provider.pk}/",
                         headers={"Authorization": f"Bearer {key}"}, timeout=30)
     # The client knows the standard User and Group; it reads the server's configuration from the server.
     client = SyncSCIMClient(http, provider=ScimProvider(models=(User, Group)))
