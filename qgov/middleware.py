@@ -53,7 +53,7 @@ def active_role(request) -> str | None:
     """The user's role in the active agency, read once per request."""
     if not hasattr(request, "_qgov_active_role"):
         user, agency = request.user, request.agency
-        if not user.is_authenticated or agency is None:
+        if not user.is_authenticated or not agency:  # a lazy object of None is falsy, not None
             request._qgov_active_role = None
         else:
             request._qgov_active_role = "admin" if user.is_superuser else memberships_of(user).get(agency.pk)

@@ -195,3 +195,12 @@ def test_filter_choices_never_offer_another_agency(rf, agency, other_agency, mem
 def test_lists_do_not_offer_an_agency_filter(client, agency, member_of):
     client.force_login(member_of(agency, RoleChoices.ADMIN))
     assert "agency" not in client.get("/members/").context["filter"].form.fields
+
+
+def test_a_signed_in_person_without_any_membership_sees_the_dashboard_not_an_error(db, client):
+    # A provider or SCIM may create an account before any agency grants it a role.
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    response = client.get("/")
+    assert response.status_code == 200
