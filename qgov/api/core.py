@@ -80,16 +80,17 @@ class AgencySerializer(QgovModelSerializer):
     class Meta:
         model = Agency
         fields = (*QgovModelSerializer.base_fields, "name", "code", "sector", "parent", "time_zone", "jurisdiction",
-                  "reminder_thresholds", "session_idle_minutes", "session_absolute_minutes", "description",
-                  *RECORD_FIELDS)
+                  "reminder_thresholds", "session_idle_minutes", "session_absolute_minutes",
+                  "phishing_resistant_required", "totp_allowed", "description", *RECORD_FIELDS)
 
     def validate(self, attrs):
         # A browser session changing the session policy needs a fresh sign-in (a token was issued after one).
         changes_policy = any(name in attrs and attrs[name] != getattr(self.instance, name, None)
-                             for name in ("session_idle_minutes", "session_absolute_minutes"))
+                             for name in ("session_idle_minutes", "session_absolute_minutes",
+                                  "phishing_resistant_required", "totp_allowed"))
         request = self.context.get("request")
         if changes_policy and request is not None and request.auth is None and not is_fresh(request):
-            raise PermissionDenied(_("Changing the session policy needs a recent sign-in: sign in again first."))
+            raise PermissionDenied(_("Changing the session or MFA policy needs a recent sign-in: sign in again first."))
         return super().validate(attrs)
 
 

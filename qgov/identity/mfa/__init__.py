@@ -1,0 +1,2 @@
+"""Second factors (#15 §3): passkeys (WebAuthn) and, where an agency allows it, TOTP, with recovery codes.
+Sign-in asks for one through qgov.identity.signin.complete_sign_in; the policy lives in `policy`."""
