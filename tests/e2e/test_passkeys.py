@@ -82,6 +82,12 @@ def test_register_a_passkey_then_sign_in_with_password_and_passkey(page, live_se
     assert passkey.last_used is not None
     assert not [failed for failed in page.failed_responses if "/login/mfa/" in failed]
 
+    # The same (discoverable) passkey alone, from the login page.
+    sign_out(page)
+    page.get_by_test_id("passkey-only-sign-in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    assert page.get_by_role("button", name="Sign out").is_visible() and signed_in_sessions(ada) == 1
+
 
 def test_a_passkey_without_user_verification_is_refused_by_the_server(page, live_server, ada):
     cdp, authenticator_id = virtual_authenticator(page)
