@@ -1,5 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from qgov.autocomplete import AutocompleteView
 from qgov.duedates.views import DueSoonView
@@ -65,6 +66,8 @@ core_patterns = [
 urlpatterns = [
     path("", core.DashboardView.as_view(), name="dashboard"),
     path("login/", QgovLoginView.as_view(), name="login"),
+    # The admin site's own login form would sign in without the second step: it sends people here.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     # The second step of a sign-in (qgov.identity.mfa): before the user is signed in, so outside "qgov:".
     path("login/mfa/", include([
         path("", mfa_views.SecondStepView.as_view(), name="mfa_step"),

@@ -435,3 +435,34 @@ def test_the_agency_form_has_the_mfa_policy(agency, member_of):
     admin = member_of(agency, RoleChoices.ADMIN)
     page = signed_in(admin).get(f"/agencies/{agency.pk}/edit/").content.decode()
     assert 'name="phishing_resistant_required"' in page and 'name="totp_allowed"' in page
+
+
+def test_the_admin_sites_login_form_cannot_skip_the_second_step(db):
+    admin = UserFactory(is_superuser=True, is_staff=True)
+    add_totp(admin)
+    client = Client()
+    posted = client.post("/admin/login/?next=/admin/", {"username": admin.username, "password": TEST_PASSWORD,
+                                                        "next": "/admin/"})
+    assert posted.status_code == 302 and posted["Location"] == "/login/?next=/admin/"
+    assert signed_in_user_id(client) is None
+
+
+def test_a_platform_admins_sign_in_is_audited_as_break_glass(strict_agency, member_of):
+    admin = member_of(strict_agency, is_superuser=True, is_staff=True)
+    _totp, secret = add_totp(admin)
+    add_passkey(admin)
+    client, response = password_step(admin)
+    # Where the agency requires phishing resistance, the TOTP app is not offered: only the passkey.
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-testid="step-passkey"' in page and 'data-testid="step-totp"' not in page
+    assert client.post("/login/mfa/", {"code": code_now(secret)}).status_code == 200
+    assert signed_in_user_id(client) is None
+
+    strict_agency.phishing_resistant_required = False
+    strict_agency.save()
+    client, _ = password_step(admin)
+    client.post("/login/mfa/", {"code": code_now(secret)})
+    assert signed_in_user_id(client) == str(admin.pk)
+    event = AuditEvent.objects.get(object_id=str(admin.pk), detail__transition="sign_in")
+    assert event.after == {"signed_in_with": "password + totp"}
+    assert event.detail["reason"] == "platform admin signed in with password + totp"

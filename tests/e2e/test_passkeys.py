@@ -134,3 +134,20 @@ def test_a_passkey_registered_without_user_verification_is_refused(page, live_se
     status.filter(has_text="was not registered").wait_for()
     assert "User verification is required" in status.inner_text()
     assert not Authenticator.objects.filter(user=ada).exists()
+
+
+def test_a_member_of_a_strict_agency_enrols_a_passkey_before_anything_else(page, live_server, ada, screenshot):
+    agency = ada.memberships.get().agency
+    agency.phishing_resistant_required = True
+    agency.save()
+    virtual_authenticator(page)
+
+    password_sign_in(page, lands_on="**/login/mfa/enrol/")
+    assert signed_in_sessions(ada) == 0
+    assert page.get_by_text("authenticator app").count() == 0  # passkeys only there
+    screenshot(page, "mfa-enrol")
+    page.get_by_test_id("passkey-register").click()
+    page.wait_for_url("**/account/security/recovery-codes/")
+
+    assert signed_in_sessions(ada) == 1
+    assert Authenticator.objects.get(user=ada).kind == "passkey"

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
 
+from qgov.forms import style_form
 from qgov.identity import signin
 from qgov.identity.mfa import passkeys, policy, services
 from qgov.identity.mfa.models import AuthenticatorKindChoices as Kind
@@ -23,13 +24,19 @@ TOTP_ENROL_KEY = "qgov_totp_enrol_secret"
 NEW_CODES_KEY = "qgov_new_recovery_codes"
 
 
-class CodeForm(forms.Form):
+class StyledForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_form(self)
+
+
+class CodeForm(StyledForm):
     code = forms.CharField(label=gettext_lazy("Code"), max_length=40,
                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
                                                          "autofocus": True}))
 
 
-class NameForm(forms.Form):
+class NameForm(StyledForm):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100, initial="",
                            help_text=gettext_lazy("To tell it apart, e.g. “Work laptop”."))
 
