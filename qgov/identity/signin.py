@@ -9,6 +9,7 @@ import time
 
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.views import LoginView
+from django.core.cache import cache
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,6 +20,10 @@ SIGN_IN_KEY = "qgov_sign_in"  # {"method": ..., "phishing_resistant": bool, "mfa
 PENDING_KEY = "qgov_sign_in_pending"  # a first factor waiting for its second step
 PENDING_SECONDS = 300
 PENDING_FAILURES = 5  # wrong second factors before the sign-in starts over
+# Wrong codes per user across sign-ins (a guesser who knows the password can start over at will):
+# past USER_FAILURES within USER_FAILURE_SECONDS, codes are refused for that user; passkeys still work.
+USER_FAILURES = 10
+USER_FAILURE_SECONDS = 15 * 60
 
 
 def complete_sign_in(request, user, *, method: str, phishing_resistant: bool = False,
@@ -56,11 +61,26 @@ def pending_sign_in(request):
     return (user, pending) if user is not None else (None, None)
 
 
+def _user_failures_key(user_id) -> str:
+    return f"qgov:mfa-failures:{user_id}"
+
+
+def codes_locked(user) -> bool:
+    """Whether the user's one-time and recovery codes are refused for now (too many wrong ones)."""
+    return (cache.get(_user_failures_key(user.pk)) or 0) >= USER_FAILURES
+
+
 def count_failure(request) -> bool:
     """One wrong second factor; False once the sign-in has had too many and must start over."""
     pending = request.session.get(PENDING_KEY)
     if not pending:
         return False
+    key = _user_failures_key(pending["user"])
+    cache.add(key, 0, USER_FAILURE_SECONDS)  # the window starts at the first failure
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.set(key, 1, USER_FAILURE_SECONDS)
     pending["failures"] += 1
     if pending["failures"] >= PENDING_FAILURES:
         request.session.pop(PENDING_KEY, None)

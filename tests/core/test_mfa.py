@@ -10,6 +10,7 @@ import time
 import pyotp
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
@@ -23,6 +24,14 @@ from qgov.models import AuditEvent, Notification
 from tests.factories import TEST_PASSWORD, UserFactory
 
 PASSKEY, TOTP = AuthenticatorKindChoices.PASSKEY, AuthenticatorKindChoices.TOTP
+
+
+@pytest.fixture(autouse=True)
+def no_counted_failures():
+    """Wrong-code counters live in the cache, keyed by user id: ids repeat from test to test."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def add_totp(user, *, last_step=-1) -> tuple[Authenticator, str]:
@@ -466,3 +475,24 @@ def test_a_platform_admins_sign_in_is_audited_as_break_glass(strict_agency, memb
     event = AuditEvent.objects.get(object_id=str(admin.pk), detail__transition="sign_in")
     assert event.after == {"signed_in_with": "password + totp"}
     assert event.detail["reason"] == "platform admin signed in with password + totp"
+
+
+def test_wrong_codes_across_sign_ins_lock_the_users_codes_for_a_while(agency, member_of):
+    user = member_of(agency)
+    _totp, secret = add_totp(user)
+    codes = services.recovery_codes_replace(user=user)
+    for _sign_in in range(signin.USER_FAILURES // (signin.PENDING_FAILURES - 1) + 1):
+        client, _ = password_step(user)
+        for _attempt in range(signin.PENDING_FAILURES - 1):
+            client.post("/login/mfa/", {"code": "12345x"})
+    client, _ = password_step(user)
+
+    refused = client.post("/login/mfa/", {"code": code_now(secret)})
+    recovery = client.post("/login/mfa/", {"recovery-code": codes[0]})
+
+    assert "Too many wrong codes for this account" in refused.content.decode()
+    assert "Too many wrong codes for this account" in recovery.content.decode()
+    assert signed_in_user_id(client) is None
+    assert RecoveryCode.objects.filter(user=user, used_at__isnull=True).count() == 10
+    cache.delete(f"qgov:mfa-failures:{user.pk}")
+    assert client.post("/login/mfa/", {"code": code_now(secret)}).status_code == 302

@@ -86,6 +86,10 @@ class SecondStepView(View):
         user, pending = _pending_or_login(request)
         if user is None:
             return redirect("login")
+        if signin.codes_locked(user):
+            form = CodeForm(request.POST)
+            form.add_error(None, _("Too many wrong codes for this account: use a passkey, or try again later."))
+            return self.get(request, form=form)
         if "recovery-code" in request.POST:
             new_codes = services.recovery_code_use(user=user, code=request.POST["recovery-code"])
             if new_codes is not None:
