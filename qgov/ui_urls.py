@@ -6,6 +6,7 @@ from qgov.autocomplete import AutocompleteView
 from qgov.duedates.views import DueSoonView
 from qgov.identity import views as identity_views
 from qgov.identity.mfa import account as mfa_account
+from qgov.identity.mfa import reauth as mfa_reauth
 from qgov.identity.mfa import views as mfa_views
 from qgov.identity.signin import QgovLoginView
 from qgov.imports.views import ImportRunDetailView, ImportRunListView
@@ -53,6 +54,11 @@ core_patterns = [
     path("account/reauth/", identity_views.ReauthView.as_view(), name="reauth"),
     # The account's second factors (qgov.identity.mfa).
     path("account/security/", mfa_account.SecurityView.as_view(), name="account_security"),
+    path("account/confirm/", mfa_reauth.ConfirmView.as_view(), name="account_confirm"),
+    path("account/confirm/passkey/options/", mfa_reauth.PasskeyOptionsView.as_view(),
+         name="account_confirm_passkey_options"),
+    path("account/confirm/passkey/verify/", mfa_reauth.PasskeyVerifyView.as_view(),
+         name="account_confirm_passkey_verify"),
     path("account/security/passkey/", mfa_account.PasskeyAddView.as_view(), name="account_passkey_add"),
     path("account/security/totp/", mfa_views.TotpEnrolView.as_view(), name="account_totp_add"),
     path("account/security/<int:pk>/remove/", mfa_account.AuthenticatorRemoveView.as_view(),

@@ -70,17 +70,21 @@ def codes_locked(user) -> bool:
     return (cache.get(_user_failures_key(user.pk)) or 0) >= USER_FAILURES
 
 
-def count_failure(request) -> bool:
-    """One wrong second factor; False once the sign-in has had too many and must start over."""
-    pending = request.session.get(PENDING_KEY)
-    if not pending:
-        return False
-    key = _user_failures_key(pending["user"])
+def count_user_failure(user_id) -> None:
+    key = _user_failures_key(user_id)
     cache.add(key, 0, USER_FAILURE_SECONDS)  # the window starts at the first failure
     try:
         cache.incr(key)
     except ValueError:  # expired between the two calls
         cache.set(key, 1, USER_FAILURE_SECONDS)
+
+
+def count_failure(request) -> bool:
+    """One wrong second factor; False once the sign-in has had too many and must start over."""
+    pending = request.session.get(PENDING_KEY)
+    if not pending:
+        return False
+    count_user_failure(pending["user"])
     pending["failures"] += 1
     if pending["failures"] >= PENDING_FAILURES:
         request.session.pop(PENDING_KEY, None)

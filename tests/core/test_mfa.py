@@ -496,3 +496,35 @@ def test_wrong_codes_across_sign_ins_lock_the_users_codes_for_a_while(agency, me
     assert RecoveryCode.objects.filter(user=user, used_at__isnull=True).count() == 10
     cache.delete(f"qgov:mfa-failures:{user.pk}")
     assert client.post("/login/mfa/", {"code": code_now(secret)}).status_code == 302
+
+
+# --- fresh authentication with the second factor ----------------------------------------------------
+
+
+def test_users_with_a_second_factor_confirm_with_it_not_the_password(agency, member_of):
+    user = member_of(agency)
+    totp, secret = add_totp(user)
+    client = signed_in(user, fresh=False)
+
+    asked = client.get("/account/reauth/?next=/account/security/passkey/")
+    password = client.post("/account/reauth/", {"password": TEST_PASSWORD, "next": "/account/security/passkey/"})
+    assert asked["Location"] == "/account/confirm/?next=%2Faccount%2Fsecurity%2Fpasskey%2F"
+    assert password["Location"] == asked["Location"]
+    assert client.get("/account/security/passkey/").status_code == 302  # the password made nothing fresh
+
+    page = client.get(asked["Location"]).content.decode()
+    assert 'data-testid="confirm-totp"' in page and 'data-testid="confirm-passkey"' not in page
+    wrong = client.post("/account/confirm/", {"code": "12345x", "next": "/account/security/passkey/"})
+    assert wrong.status_code == 200 and client.get("/account/security/passkey/").status_code == 302
+    right = client.post("/account/confirm/", {"code": code_now(secret), "next": "/account/security/passkey/"})
+    assert right["Location"] == "/account/security/passkey/"
+    assert client.get("/account/security/passkey/").status_code == 200
+    totp.refresh_from_db()
+    assert totp.totp_last_step >= int(time.time() // 30) - 1  # the code is spent like any other
+
+
+def test_users_without_a_second_factor_still_confirm_with_their_password(agency, member_of):
+    user = member_of(agency)
+    client = signed_in(user, fresh=False)
+    right = client.post("/account/reauth/", {"password": TEST_PASSWORD, "next": "/account/security/passkey/"})
+    assert right["Location"] == "/account/security/passkey/"

@@ -151,3 +151,24 @@ def test_a_member_of_a_strict_agency_enrols_a_passkey_before_anything_else(page,
 
     assert signed_in_sessions(ada) == 1
     assert Authenticator.objects.get(user=ada).kind == "passkey"
+
+
+def test_fresh_authentication_with_the_passkey(page, live_server, ada, screenshot):
+    from django.conf import settings
+
+    from qgov.identity.reauth import AUTH_TIME_KEY
+
+    virtual_authenticator(page)
+    password_sign_in(page)
+    register_passkey(page)
+    for session in Session.objects.all():  # the sign-in is no longer recent
+        data = session.get_decoded()
+        data[AUTH_TIME_KEY] -= settings.QGOV_REAUTH_SECONDS + 1
+        Session.objects.filter(pk=session.pk).update(session_data=Session.objects.encode(data))
+
+    page.goto("/account/security/passkey/")
+    page.wait_for_url("**/account/confirm/?next=%2Faccount%2Fsecurity%2Fpasskey%2F")
+    screenshot(page, "mfa-confirm")
+    page.get_by_test_id("passkey-sign-in").click()
+    page.wait_for_url(f"{live_server.url}/account/security/passkey/")
+    assert page.get_by_test_id("passkey-register").is_visible()
