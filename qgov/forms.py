@@ -117,7 +117,8 @@ class AgencyForm(QgovModelForm):
     class Meta:
         model = Agency
         fields = ["name", "code", "sector", "parent", "time_zone", "jurisdiction", "reminder_thresholds",
-                  "session_idle_minutes", "session_absolute_minutes", "description"]
+                  "session_idle_minutes", "session_absolute_minutes", "phishing_resistant_required", "totp_allowed",
+                  "description"]
 
 
 class MembershipForm(QgovModelForm):

@@ -263,6 +263,10 @@ QGOV_SESSION_ABSOLUTE_SECONDS = env.int("QGOV_SESSION_ABSOLUTE_SECONDS", default
 QGOV_SESSION_TOUCH_SECONDS = env.int("QGOV_SESSION_TOUCH_SECONDS", default=60)
 # Issuing a token or changing a session policy needs a sign-in or re-authentication this recent.
 QGOV_REAUTH_SECONDS = env.int("QGOV_REAUTH_SECONDS", default=300)
+# Passkeys (qgov.identity.mfa.passkeys): the WebAuthn relying party; empty: the request's host, and its
+# scheme and host as the only origin.
+QGOV_WEBAUTHN_RP_ID = env.str("QGOV_WEBAUTHN_RP_ID", default="")
+QGOV_WEBAUTHN_ORIGINS = env.list("QGOV_WEBAUTHN_ORIGINS", default=[])
 SESSION_COOKIE_AGE = QGOV_SESSION_ABSOLUTE_SECONDS
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -1,9 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from qgov.autocomplete import AutocompleteView
 from qgov.duedates.views import DueSoonView
 from qgov.identity import views as identity_views
+from qgov.identity.mfa import account as mfa_account
+from qgov.identity.mfa import reauth as mfa_reauth
+from qgov.identity.mfa import views as mfa_views
 from qgov.identity.signin import QgovLoginView
 from qgov.imports.views import ImportRunDetailView, ImportRunListView
 from qgov.models import Agency, AuditEvent, ImportRun, Membership
@@ -48,6 +52,20 @@ core_patterns = [
     path("account/sessions/", identity_views.UserSessionListView.as_view(), name="account_sessions"),
     path("account/sessions/<int:pk>/end/", identity_views.UserSessionEndView.as_view(), name="account_session_end"),
     path("account/reauth/", identity_views.ReauthView.as_view(), name="reauth"),
+    # The account's second factors (qgov.identity.mfa).
+    path("account/security/", mfa_account.SecurityView.as_view(), name="account_security"),
+    path("account/confirm/", mfa_reauth.ConfirmView.as_view(), name="account_confirm"),
+    path("account/confirm/passkey/options/", mfa_reauth.PasskeyOptionsView.as_view(),
+         name="account_confirm_passkey_options"),
+    path("account/confirm/passkey/verify/", mfa_reauth.PasskeyVerifyView.as_view(),
+         name="account_confirm_passkey_verify"),
+    path("account/security/passkey/", mfa_account.PasskeyAddView.as_view(), name="account_passkey_add"),
+    path("account/security/totp/", mfa_views.TotpEnrolView.as_view(), name="account_totp_add"),
+    path("account/security/<int:pk>/remove/", mfa_account.AuthenticatorRemoveView.as_view(),
+         name="account_authenticator_remove"),
+    path("account/security/recovery-codes/", mfa_account.RecoveryCodesView.as_view(), name="account_recovery_codes"),
+    path("account/security/recovery-codes/new/", mfa_account.RecoveryCodesRegenerateView.as_view(),
+         name="account_recovery_codes_new"),
     path("autocomplete/<slug:app_label>/<slug:model_name>/", AutocompleteView.as_view(), name="autocomplete"),
 ]
 
@@ -56,6 +74,18 @@ urlpatterns = [
     path("login/", QgovLoginView.as_view(), name="login"),
     # Sign-in through the agency's identity provider (qgov.identity.oidc): lookup, start, callback.
     path("login/sso/", include("qgov.identity.oidc.urls")),
+    # The admin site's own login form would sign in without the second step: it sends people here.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
+    # The second step of a sign-in (qgov.identity.mfa): before the user is signed in, so outside "qgov:".
+    path("login/mfa/", include([
+        path("", mfa_views.SecondStepView.as_view(), name="mfa_step"),
+        path("enrol/", mfa_views.EnrolView.as_view(), name="mfa_enrol"),
+        path("totp/enrol/", mfa_views.TotpEnrolView.as_view(), name="mfa_totp_enrol"),
+        path("passkey/options/", mfa_views.passkey_sign_in_options, name="mfa_passkey_options"),
+        path("passkey/verify/", mfa_views.passkey_sign_in_verify, name="mfa_passkey_verify"),
+        path("passkey/register/options/", mfa_views.passkey_register_options, name="mfa_passkey_register_options"),
+        path("passkey/register/verify/", mfa_views.passkey_register_verify, name="mfa_passkey_register_verify"),
+    ])),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", include([
         path("change/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -79,16 +79,18 @@ class AgencySerializer(QgovModelSerializer):
     class Meta:
         model = Agency
         fields = (*QgovModelSerializer.base_fields, "name", "code", "sector", "parent", "time_zone", "jurisdiction",
-                  "reminder_thresholds", "session_idle_minutes", "session_absolute_minutes", "description",
-                  *RECORD_FIELDS)
+                  "reminder_thresholds", "session_idle_minutes", "session_absolute_minutes",
+                  "phishing_resistant_required", "totp_allowed", "description", *RECORD_FIELDS)
 
     def validate(self, attrs):
         # A browser session changing the session policy needs a fresh sign-in (a token was issued after one).
         changes_policy = any(name in attrs and attrs[name] != getattr(self.instance, name, None)
-                             for name in ("session_idle_minutes", "session_absolute_minutes"))
+                             for name in ("session_idle_minutes", "session_absolute_minutes",
+                                          "phishing_resistant_required", "totp_allowed"))
         if changes_policy:
-            refuse_stale_browser_session(self.context.get("request"),
-                                         _("Changing the session policy needs a recent sign-in: sign in again first."))
+            refuse_stale_browser_session(
+                self.context.get("request"),
+                _("Changing the session or MFA policy needs a recent sign-in: sign in again first."))
         return super().validate(attrs)
 
 

@@ -62,6 +62,11 @@ class ReauthView(LoginRequiredMixin, FormView):
         redirect = reauth_method_for(request.user).start(request, self.next_url())
         return redirect or super().get(request, *args, **kwargs)
 
+    def post(self, request, *args, **kwargs):
+        # A user whose method is not the password (a second factor, a provider) cannot post one instead.
+        redirect = reauth_method_for(request.user).start(request, self.next_url())
+        return redirect or super().post(request, *args, **kwargs)
+
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
 

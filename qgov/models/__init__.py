@@ -26,6 +26,9 @@ from qgov.evidence.models import CustodyEvent, EvidenceFile  # noqa: E402, F401
 # Failed sign-ins counted per username and client address (qgov.identity.lockout).
 from qgov.identity.lockout import LoginAttempt  # noqa: E402, F401
 
+# Second factors and recovery codes (qgov.identity.mfa).
+from qgov.identity.mfa.models import Authenticator, RecoveryCode  # noqa: E402, F401
+
 # Signed-in browser sessions, one record each (qgov.identity.sessions).
 from qgov.identity.models import UserSession  # noqa: E402, F401
 

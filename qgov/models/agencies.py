@@ -85,6 +85,15 @@ class Agency(QgovModel):
         validators=[StricterThanPlatform("QGOV_SESSION_ABSOLUTE_SECONDS")],
         help_text=_("Members are signed out this many minutes after signing in, active or not. Empty: the "
                     "platform's limit; it can only be made shorter."))
+    # MFA policy (qgov.identity.mfa.policy): platform admins always need MFA, whatever these say.
+    phishing_resistant_required = models.BooleanField(
+        _("require phishing-resistant MFA"), default=False,
+        help_text=_("Members must sign in with a passkey, or through an identity provider that reports "
+                    "phishing-resistant MFA."))
+    totp_allowed = models.BooleanField(
+        _("allow authenticator apps (TOTP)"), default=True,
+        help_text=_("Members may use a one-time code app as their second factor (never where phishing-resistant "
+                    "MFA is required)."))
 
     agency_lookup = "pk"
     scope_area = "agencies"

@@ -279,9 +279,14 @@ def test_retry_after_is_the_time_left_and_the_lock_ends_with_its_window(staff_me
 
 def test_the_admin_sign_in_is_locked_too(staff_member):
     lock_out("alice", "127.0.0.1")
+    client = Client()
 
-    response = Client().post("/admin/login/", {"username": "alice", "password": TEST_PASSWORD})
+    # The admin site's form checks no password: it sends people to the one sign-in, which is locked.
+    sent_on = client.post("/admin/login/", {"username": "alice", "password": TEST_PASSWORD})
+    response = client.post("/login/", {"username": "alice", "password": TEST_PASSWORD})
 
+    assert (sent_on.status_code, sent_on["Location"]) == (302, "/login/")
+    assert "_auth_user_id" not in client.session
     assert response.status_code == 429
     assert response["Retry-After"] == "900"
 
