@@ -130,7 +130,7 @@ def memberships_of(user) -> dict[int, str]:
     if cache is not None and user.pk in cache:
         roles = cache[user.pk]
     else:
-        roles = dict(Membership.objects.filter(user_id=user.pk).values_list("agency_id", "role"))
+        roles = dict(Membership.objects.filter(user_id=user.pk).order_by().values_list("agency_id", "role"))
         if cache is not None:
             cache[user.pk] = roles
     limit = _agency_limit(user)
@@ -184,7 +184,8 @@ def restrict_queryset(queryset, user, action: str):
     elif requirement == NOBODY:
         return queryset.none()
     else:
-        agencies = Membership.objects.filter(user_id=user.pk, role__in=requirement)
+        # order_by(): the model's ordering (agency name, username) would join both tables into the subquery.
+        agencies = Membership.objects.filter(user_id=user.pk, role__in=requirement).order_by()
         if limit is not None:
             agencies = agencies.filter(agency_id__in=limit)
         agencies = agencies.values("agency_id")
@@ -267,7 +268,7 @@ def agency_ids_where(user, action: str, model=None):
         return agencies.values("pk")
     if requirement == NOBODY:
         return Agency.objects.none().values("pk")
-    memberships = Membership.objects.filter(user_id=user.pk, role__in=requirement)
+    memberships = Membership.objects.filter(user_id=user.pk, role__in=requirement).order_by()
     if limit is not None:
         memberships = memberships.filter(agency_id__in=limit)
     return memberships.values("agency_id")

@@ -130,8 +130,7 @@ def sync_provider_memberships(provider: IdentityProvider, user, subject: str, cl
                            label=_("identity provider %(name)s (%(agency)s)")
                            % {"name": provider.name, "agency": provider.agency.code}), one_change():
             if identity is None:
-                identity = _provision_user(provider, subject, claims, role)
-                result.user_created = True
+                identity, result.user_created = _link_or_provision_user(provider, subject, claims, role)
             user = identity.user
             if not user.is_active:
                 raise SignInRefused(_("Your qgov account is disabled. Ask your agency's qgov administrator."),
@@ -144,6 +143,21 @@ def sync_provider_memberships(provider: IdentityProvider, user, subject: str, cl
         raise SignInRefused(_("Your account at %(provider)s gives no role in qgov any more. Ask your agency's qgov "
                               "administrator.") % {"provider": provider.name}, reason=NO_ACCESS)
     return result
+
+
+def _link_or_provision_user(provider, subject, claims, role) -> tuple[ExternalIdentity, bool]:
+    """The identity of (provider, subject), new, and whether its user is new too. People are keyed on
+    (issuer, subject): an OpenID provider's `sub` is unique within its issuer, so when another agency
+    registered the same issuer (a shared government IdP) and knows this subject, it is the same person
+    and the same account, given a membership here by this provider. Never matched by e-mail."""
+    known = (ExternalIdentity.objects.select_related("user")
+             .filter(provider__issuer=provider.issuer, subject=subject).exclude(provider=provider).first())
+    if known is not None:
+        identity = ExternalIdentity(provider=provider, subject=subject, user=known.user)
+        identity.full_clean()
+        identity.save()
+        return identity, False
+    return _provision_user(provider, subject, claims, role), True
 
 
 def _provision_user(provider, subject, claims, role) -> ExternalIdentity:

@@ -1,6 +1,6 @@
 """What a sign-in through an agency's identity provider does (qgov.identity.provisioning): accounts
 created just in time only with a mapping, roles from the allow-list in the provider's own agency
-only, only the provider's memberships recomputed, people keyed on (provider, subject), every change
+only, only the provider's memberships recomputed, people keyed on (issuer, subject), every change
 audited, and the step-ups the flow acts on."""
 
 import datetime as dt
@@ -200,6 +200,22 @@ def test_another_agencys_provider_cannot_touch_this_agencys_memberships(agency, 
         ("DQN", "editor", provider.pk)]
     assert list(Membership.objects.filter(user=other).values_list("agency__code", "role", "provider")) == [
         ("MOT", "viewer", theirs.pk)]
+
+
+def test_one_issuer_registered_by_two_agencies_is_one_person_with_a_role_in_each(agency, other_agency, provider):
+    # A shared government IdP: the same issuer, the same `sub`, is the same person in both agencies.
+    shared = make_provider(other_agency, issuer=provider.issuer, jit_provisioning=False,
+                           role_mappings=[{"claim_value": "qkd-editors", "role": "auditor"}])
+    user = sign_in(provider, "qkd-editors").user
+
+    linked = sign_in(shared, "qkd-editors")
+    assert (linked.user, linked.user_created) == (user, False)
+    assert sorted(Membership.objects.filter(user=user).values_list("agency__code", "role", "provider")) == [
+        ("DQN", "editor", provider.pk), ("MOT", "auditor", shared.pk)]
+
+    sign_in(shared)  # the group gone at the shared provider: only that agency's role goes
+    assert list(Membership.objects.filter(user=user).values_list("agency__code", "role")) == [("DQN", "editor")]
+    assert User.objects.count() == 1
 
 
 def test_the_same_email_from_another_provider_is_another_user(agency, provider, member_of):

@@ -477,3 +477,19 @@ def test_granting_a_role_needs_a_fresh_sign_in_in_the_browser_and_the_api(agency
     assert api.patch(f"/api/memberships/{membership.pk}/", {"role": "editor"}, format="json").status_code == 200
     membership.refresh_from_db()
     assert membership.role == RoleChoices.EDITOR
+
+
+def test_changing_an_identity_provider_needs_a_fresh_sign_in(agency, admin):
+    from tests.core.test_identity_providers import make_provider
+
+    provider = make_provider(agency)
+    client = sign_in(admin)
+    shift(client, auth_time=settings.QGOV_REAUTH_SECONDS + 1)
+    path = f"/agency/identity-providers/{provider.pk}/edit/"
+    assert client.get(path)["Location"] == f"/account/reauth/?next={path.replace('/', '%2F')}"
+    api = APIClient()
+    api.cookies = client.cookies
+    refused = api.patch(f"/api/identity-providers/{provider.pk}/", {"is_active": False}, format="json")
+    assert refused.status_code == 403 and "recent sign-in" in refused.json()["detail"]
+    provider.refresh_from_db()
+    assert provider.is_active

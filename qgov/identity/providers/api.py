@@ -1,6 +1,7 @@
 """REST face of identity providers: `/api/identity-providers/`, agency admins only
 (`manage_identity`); others do not see the providers at all. The client secret is written, never read."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -18,6 +19,7 @@ from qgov.identity.providers.models import (
     validate_issuer,
     validate_role_mappings,
 )
+from qgov.identity.reauth import refuse_stale_browser_session
 from qgov.models import RECORD_FIELDS
 
 ROLE_MAPPINGS_SCHEMA = {
@@ -78,6 +80,12 @@ class IdentityProviderSerializer(QgovModelSerializer):
         if self.instance is not None:  # sent again only to change it
             fields["client_secret"].required = False
         return fields
+
+    def validate(self, attrs):
+        # A provider's settings decide who signs in with which role: from a browser, a recent sign-in.
+        refuse_stale_browser_session(self.context.get("request"),
+                                     _("Changing an identity provider needs a recent sign-in: sign in again first."))
+        return super().validate(attrs)
 
     class Meta:
         model = IdentityProvider

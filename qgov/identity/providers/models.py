@@ -181,8 +181,10 @@ class IdentityProvider(AgencyScopedModel):
 
 
 class ExternalIdentity(QgovModel):
-    """A person as one provider knows them: the user signed in through (provider, subject). Never
-    matched by e-mail: the same address from another provider is another user."""
+    """A person as one provider registration knows them: the user signed in through (provider, subject).
+    People are keyed on (issuer, subject): two agencies that register the same issuer share its people
+    (qgov.identity.provisioning). Never matched by e-mail: the same address from another issuer is
+    another user."""
 
     provider = models.ForeignKey(IdentityProvider, on_delete=models.PROTECT, related_name="external_identities",
                                  verbose_name=_("identity provider"))

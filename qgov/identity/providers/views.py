@@ -4,6 +4,7 @@ from qgov.identity.providers.filters import IdentityProviderFilterSet
 from qgov.identity.providers.forms import IdentityProviderForm
 from qgov.identity.providers.models import IdentityProvider
 from qgov.identity.providers.tables import IdentityProviderTable
+from qgov.identity.reauth import FreshAuthenticationRequiredMixin
 from qgov.views.generic import (
     ObjectDeleteView,
     ObjectDetailView,
@@ -28,12 +29,12 @@ class IdentityProviderDetailView(ObjectDetailView):
     exclude_fields = ("role_mappings", "scim_token_hash", "scim_token_prefix", "scim_token_issued")
 
 
-class IdentityProviderEditView(ObjectEditView):
+class IdentityProviderEditView(FreshAuthenticationRequiredMixin, ObjectEditView):  # who signs in, with which role
     queryset = PROVIDERS
     form_class = IdentityProviderForm
 
 
-class IdentityProviderDeleteView(ObjectDeleteView):
+class IdentityProviderDeleteView(FreshAuthenticationRequiredMixin, ObjectDeleteView):
     queryset = PROVIDERS
 
 
