@@ -112,7 +112,9 @@ def run_section(result: dict) -> list[str]:
         f"### {result['profile']}, {result['label']} ({result['measured_at']})", "",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['platform']}; load average (1 min) "
         f"during the run {load['min']}–{load['max']} (median {load['median']}), at start "
-        f"{machine['load_average_at_start']}, at end {machine['load_average_at_end']}.",
+        f"{machine['load_average_at_start']}, at end {machine['load_average_at_end']}"
+        + (f"; CPU probe (a fixed Python loop, lower is faster) {machine['cpu_probe_ms']['start']} ms at start, "
+           f"{machine['cpu_probe_ms']['end']} ms at end." if "cpu_probe_ms" in machine else "."),
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items()) + ".",
         f"- Dataset: scale {data['scale']}, seed {data['seed']}: {counts['agencies']} "
         f"{'agency' if counts['agencies'] == 1 else 'agencies'}, "

@@ -87,6 +87,20 @@ def server_environment(database_url: str) -> dict:
     }
 
 
+def cpu_probe_ms() -> float:
+    """Milliseconds of CPU for a fixed pure-Python loop, the median of three: how fast the machine's
+    CPU is at the moment. On a shared virtual machine it varies by up to 1.7× within a minute (246 to
+    427 ms seen on 2026-12-02), more than the load average shows; the run records it at start and
+    end so that runs can be compared knowing it."""
+    samples = []
+    for _ in range(3):
+        start, total = time.process_time(), 0
+        for number in range(3_000_000):
+            total += number * number
+        samples.append((time.process_time() - start) * 1000)
+    return round(statistics.median(samples), 1)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -374,6 +388,7 @@ def run_profile(profile: str, args) -> dict:
     load = LoadSampler()
     load.start()
     load_start = [round(x, 2) for x in os.getloadavg()]
+    probe_start = cpu_probe_ms()
     dataset = prepare_database(database_url, scale, spec["agencies"], args.seed, args.reuse)
     key, user = bench_credentials()
     api_headers = {"Authorization": f"Token {key}", "Host": "127.0.0.1"}
@@ -421,7 +436,8 @@ def run_profile(profile: str, args) -> dict:
                                        "search_word": word, "export_repeats": args.export_repeats},
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform(),
                     "load_average_at_start": load_start, "load_average_1m_during": load.stop(),
-                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
+                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+                    "cpu_probe_ms": {"start": probe_start, "end": cpu_probe_ms()}},
         "versions": versions(), "measures": measures,
     }
     connection.close()
