@@ -4,7 +4,6 @@ only, only the provider's memberships recomputed, people keyed on (issuer, subje
 audited, and the step-ups the flow acts on."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,6 +23,7 @@ from qgov.identity.provisioning import (
 )
 from qgov.models import AuditEvent, ExternalIdentity, IdentityProvider, Membership
 from qgov.testing import events_for
+from tests.concurrency import run_at_once
 from tests.core.test_identity_providers import make_provider
 from tests.factories import MembershipFactory
 
@@ -294,22 +294,8 @@ def test_two_first_sign_ins_of_one_person_at_once_make_one_account():
 
     provider = make_provider(AgencyFactory(name="Department of Quantum Networks", code="DQN"),
                              jit_provisioning=True, role_mappings=[{"claim_value": "qkd-staff", "role": "viewer"}])
-    barrier, results, errors = threading.Barrier(4), [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(sync_provider_memberships(provider, None, "alice-123", claims("qkd-staff")))
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results, errors = run_at_once(
+        lambda: sync_provider_memberships(provider, None, "alice-123", claims("qkd-staff")), 4)
 
     # The provider's row is locked for the sign-in: the others wait, then find the account.
     assert errors == []

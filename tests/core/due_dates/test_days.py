@@ -3,7 +3,6 @@ escalation, catch-up after a gap, reminders stopping when a record is no longer 
 due-soon page, panel and API."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.core import mail
@@ -16,6 +15,7 @@ from qgov.duedates.selectors import agency_today
 from qgov.duedates.services import due_reminders_send
 from qgov.models import Notification, Reminder
 from risks.models import RiskAcceptance
+from tests.concurrency import run_at_once
 from tests.core.due_dates.support import DUE, day, run, titles_to
 from tests.factories import MembershipFactory
 from tests.risks.factories import approved_acceptance
@@ -221,22 +221,7 @@ def test_two_concurrent_runs_send_each_reminder_once(django_capture_on_commit_ca
     for _ in range(20):
         approved_acceptance(agency=agency, owner=owner, valid_until=DUE)
 
-    barrier, results, errors = threading.Barrier(2), [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(due_reminders_send(today=day(30)))
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results, errors = run_at_once(lambda: due_reminders_send(today=day(30)), 2)
 
     assert errors == []
     assert sum(results) == 20

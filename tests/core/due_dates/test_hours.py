@@ -2,7 +2,6 @@
 instant, local times across DST, concurrency, and the due-soon page, panel and API."""
 
 import datetime as dt
-import threading
 import zoneinfo
 
 import pytest
@@ -17,6 +16,7 @@ from qgov.duedates.selectors import deadline_text
 from qgov.duedates.services import hour_reminders_send
 from qgov.models import Notification, Reminder
 from risks.models import RiskAcceptance
+from tests.concurrency import run_at_once
 from tests.core.due_dates.support import DUE, run, titles_to
 from tests.factories import MembershipFactory
 from tests.risks.factories import approved_acceptance
@@ -222,22 +222,7 @@ def test_two_concurrent_hour_runs_send_each_reminder_once(monkeypatch):
     for _ in range(20):
         approved_acceptance(agency=agency, owner=owner, valid_until=FAR, approved_at=DEADLINE)
 
-    barrier, results, errors = threading.Barrier(2), [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(hour_reminders_send(now=before(4)))
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results, errors = run_at_once(lambda: hour_reminders_send(now=before(4)), 2)
 
     assert errors == []
     assert sum(results) == 20
