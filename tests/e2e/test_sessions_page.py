@@ -35,11 +35,13 @@ def test_sessions_page_lists_both_browsers_and_ends_the_other(page, browser, liv
         sign_in(page)
 
         page.get_by_role("link", name="ada", exact=True).click()  # the account link in the navigation bar
+        page.wait_for_url("**/account/security/")
+        page.get_by_role("link", name="Your sessions").click()
         page.wait_for_url("**/account/sessions/")
         assert page.locator("h1").inner_text() == "Your sessions"
         assert page.locator("main p.text-muted").inner_text() == (
             "Where you are signed in. A session ends after 1 hour without activity and 12 hours after signing in; "
-            "end any you do not recognise.")
+            "end any you do not recognise. Account security")
         rows = page.locator("[data-testid=sessions] tbody tr")
         assert rows.count() == 2
         current = page.locator("[data-testid=sessions] tbody tr[aria-current=true]")
