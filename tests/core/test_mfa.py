@@ -159,7 +159,8 @@ def test_a_platform_admin_enrols_totp_at_first_sign_in_and_sees_recovery_codes_o
 
     wrong = client.post("/login/mfa/totp/enrol/", {"code": "000000" if code_now(secret) != "000000" else "111111"})
     assert wrong.status_code == 200 and not admin.authenticators.exists()
-    done = client.post("/login/mfa/totp/enrol/", {"code": code_now(secret)})
+    enrolment_code = code_now(secret)
+    done = client.post("/login/mfa/totp/enrol/", {"code": enrolment_code})
 
     assert done["Location"] == "/account/security/recovery-codes/"
     assert signed_in_user_id(client) == str(admin.pk)
@@ -169,8 +170,9 @@ def test_a_platform_admin_enrols_totp_at_first_sign_in_and_sees_recovery_codes_o
     totp = admin.authenticators.get()
     assert totp.kind == TOTP and totp.totp_secret == secret
     assert totp.totp_last_step == int(time.time() // 30) or totp.totp_last_step == int(time.time() // 30) - 1
-    # The enrolment code is spent: it cannot sign in again.
-    assert not services.totp_verify(authenticator=totp, code=code_now(secret))
+    # The enrolment code is spent: it cannot sign in again (the same code, even when the clock has moved
+    # on to the next 30-second step meanwhile).
+    assert not services.totp_verify(authenticator=totp, code=enrolment_code)
 
 
 def test_the_secret_is_sealed_in_the_database(agency, member_of):
