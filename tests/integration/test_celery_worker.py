@@ -27,6 +27,7 @@ from qgov.celery import app as celery_app
 from qgov.choices import RoleChoices
 from qgov.models import AuditEvent, Notification
 from tests.factories import AgencyFactory, MembershipFactory, UserFactory
+from tests.integration.processes import TestProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -74,7 +75,9 @@ def _forget_connections(app):
     app._local.__dict__.pop("backend", None)
 
 
-class Worker:
+class Worker(TestProcess):
+    what = "the Celery worker"
+
     def __init__(self, process, name, log_path, mail_dir, queue, command=(), env=None):
         self.process, self.name, self.log_path, self.mail_dir, self.queue = process, name, log_path, mail_dir, queue
         self.command, self.env = list(command), env
@@ -92,26 +95,8 @@ class Worker:
                 stdin=subprocess.DEVNULL)
         self.wait_until_ready()
 
-    def log(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
-
-    def wait_until_ready(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the Celery worker exited with {self.process.returncode}:\n{self.log()}")
-            if celery_app.control.ping(destination=[self.name], timeout=1.0):
-                return
-        raise AssertionError(f"the Celery worker did not answer within {timeout} s:\n{self.log()}")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+    def answers(self) -> bool:
+        return bool(celery_app.control.ping(destination=[self.name], timeout=1.0))
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from qgov.models import ApiToken, AuditEvent, LoginAttempt
 from tests.factories import TEST_PASSWORD, UserFactory
+from tests.integration.processes import TestProcess
 from tests.integration.test_celery_worker import worker_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -34,12 +35,11 @@ LIMIT = 5
 LOCKOUT_SECONDS = 15 * 60
 
 
-class Server:
+class Server(TestProcess):
+    what = "gunicorn"
+
     def __init__(self, process, port, log_path, checks_path):
         self.process, self.port, self.log_path, self.checks_path = process, port, log_path, checks_path
-
-    def log(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
 
     def password_checks(self) -> int:
         return len(self.checks_path.read_text().splitlines()) if self.checks_path.exists() else 0
@@ -58,27 +58,13 @@ class Server:
         except urllib.error.HTTPError as error:
             return error.code, error.headers, json.loads(error.read())
 
-    def wait_until_ready(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url("/login/"), timeout=5) as response:  # noqa: S310
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"gunicorn did not answer within {timeout} s:\n{self.log()}")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+    def answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url("/login/"), timeout=5) as response:  # noqa: S310
+                return response.status == 200
+        except OSError:
+            time.sleep(0.2)
+            return False
 
 
 @pytest.fixture
