@@ -118,7 +118,10 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so that a Celery worker started by the tests sees the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test.sqlite3")}
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Transactions take SQLite's write lock at BEGIN, where waiting (up to `timeout` s) is safe: begun
+    # deferred, a transaction that reads and then writes while another connection commits fails at
+    # once with "database is locked" (tests/core/test_sqlite_transactions.py).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Connections outlive a request on SQLite too: a new SQLite connection parses the schema and starts

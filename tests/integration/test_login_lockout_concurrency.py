@@ -6,6 +6,7 @@ counts the checks that every worker made, not what the lockout says it allowed."
 import json
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -54,9 +55,18 @@ class Server(TestProcess):
                                          headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - our own server
-                return response.status, response.headers, json.loads(response.read())
+                return response.status, response.headers, self.json_body(response.status, response.read())
         except urllib.error.HTTPError as error:
-            return error.code, error.headers, json.loads(error.read())
+            return error.code, error.headers, self.json_body(error.code, error.read())
+
+    def json_body(self, status: int, body: bytes):
+        try:
+            return json.loads(body)
+        except ValueError:
+            # Not the API's JSON: a server error page. Say what it was, and what the server logged.
+            title = re.search(rb"<title>(.*?)</title>", body, re.S)
+            raise AssertionError(f"{status} {title[1].decode().strip() if title else body[:300]!r}\n"
+                                 f"{self.log()[-3000:]}") from None
 
     def answers(self) -> bool:
         try:
