@@ -10,6 +10,8 @@ shared cache (Redis), or each process counts on its own. docs/rate-limits.md say
 
 import hashlib
 import ipaddress
+import math
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -37,25 +39,31 @@ def _cache_key(scope: str, kind: str, value: str) -> str:
     return f"qgov:ratelimit:{digest}"
 
 
-def hit(scope: str, keys: dict[str, str], limits: dict[str, Limit]) -> None:
+def hit(scope: str, keys: dict[str, str], limits: dict[str, Limit], *, now: float | None = None) -> None:
     """Count one request against each of `keys` ({kind: value}, e.g. {"ip": "192.0.2.1",
-    "token": "…"}) under the limit of its kind; raise RateLimited when any is over. Every key is
-    counted even when one is over, so a flood from one address also uses up the token's count."""
-    exceeded = []
+    "token": "…"}) under the limit of its kind; raise RateLimited when any is over, with the
+    seconds until the latest of the full windows ends. Every key is counted even when one is over,
+    so a flood from one address also uses up the token's count. A key's window starts at its first
+    request; its end is kept beside the counter, so the time left is told on any cache backend."""
+    now = time.time() if now is None else now
+    waits = []
     for kind, value in keys.items():
         rule = limits[kind]
         key = _cache_key(scope, kind, value)
         # add() starts the window only when the counter does not exist yet (fixed windows).
-        cache.add(key, 0, timeout=rule.window)
+        if cache.add(key, 0, timeout=rule.window):
+            cache.set(f"{key}:ends", now + rule.window, timeout=rule.window)
         try:
             count = cache.incr(key)
         except ValueError:  # expired between add() and incr()
             cache.add(key, 1, timeout=rule.window)
+            cache.set(f"{key}:ends", now + rule.window, timeout=rule.window)
             count = 1
         if count > rule.limit:
-            exceeded.append(rule.window)
-    if exceeded:
-        raise RateLimited(retry_after=max(exceeded))
+            ends = cache.get(f"{key}:ends")
+            waits.append(max(1, math.ceil(ends - now)) if ends is not None else rule.window)
+    if waits:
+        raise RateLimited(retry_after=max(waits))
 
 
 def client_ip(request) -> str:
