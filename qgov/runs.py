@@ -5,6 +5,7 @@ import contextlib
 import copy
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import timezone
 
 # The first key of the runs' PostgreSQL advisory locks ("QGOV"); the second is the run's id. Each
 # kind of run has its own class so that import #5 and report #5 do not exclude each other.
@@ -52,6 +53,9 @@ class ProgressWriter:
     def __init__(self, model, run_pk):
         self.table = model._meta.db_table
         self.run_pk = run_pk
+        from qgov.models.base import stamps_updates
+
+        self.stamps = stamps_updates(model)  # pollers' list ETags read last_updated
         self.connection = None
         current = connections[DEFAULT_DB_ALIAS]
         if current.vendor != "sqlite":
@@ -61,6 +65,8 @@ class ProgressWriter:
         """UPDATE the run's row with `values` (column name -> value)."""
         if self.connection is None or not values:
             return
+        if self.stamps:
+            values = {**values, "last_updated": timezone.now()}
         quote = self.connection.ops.quote_name
         assignments = ", ".join(f"{quote(column)} = %s" for column in values)
         with self.connection.cursor() as cursor:

@@ -3,6 +3,7 @@
 
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from qgov.permissions import PLATFORM_ONLY, restrict_queryset
@@ -16,11 +17,27 @@ class RestrictedQuerySet(models.QuerySet):
     def restrict(self, user, action: str = Action.VIEW):
         return restrict_queryset(self, user, action)
 
+    def update(self, **kwargs):
+        """A service's direct write (a run's status, a delivery's outcome) stamps `last_updated`
+        as save() does: the lists' ETags read it (qgov.api.pagination), and a write that left it
+        alone kept answering 304 for a page that had changed. `version` counts saves only: an
+        in-memory copy saved after this write must not reuse a number. The base manager writes
+        without the stamp."""
+        if "last_updated" not in kwargs and stamps_updates(self.model):
+            kwargs["last_updated"] = timezone.now()
+        return super().update(**kwargs)
+
     def in_agency(self, agency):
         lookup = self.model.agency_lookup
         if getattr(self.model, "shared_without_agency", False):  # the agency's rows and the shared ones
             return self.filter(models.Q(**{lookup: agency}) | models.Q(**{f"{lookup}__isnull": True}))
         return self.filter(**{lookup: agency})
+
+
+def stamps_updates(model) -> bool:
+    """Whether the model's rows carry an auto-now `last_updated` (every QgovModel's do)."""
+    field = next((field for field in model._meta.concrete_fields if field.name == "last_updated"), None)
+    return getattr(field, "auto_now", False)
 
 
 # The record-keeping fields of every QgovModel: read-only, and listed last, in every face
