@@ -4,6 +4,7 @@ own process on 127.0.0.1, with an RSA key and self-signed certificate made here 
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -16,6 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.core.test_identity_providers import make_provider
 from tests.factories import AgencyFactory
+from tests.integration.oidc_provider import missing_tool
 from tests.integration.processes import TestProcess
 
 SERVER = Path(__file__).with_name("saml_idp_server.py")
@@ -84,6 +86,8 @@ class SamlIdentityProvider(TestProcess):
 
 
 def run_saml_identity_provider(tmp_path_factory):
+    if shutil.which("xmlsec1") is None:
+        missing_tool("xmlsec1 is missing: apt-get install -y xmlsec1 (make test does this)")
     idp = SamlIdentityProvider(tmp_path_factory.mktemp("saml-idp"))
     try:
         yield idp

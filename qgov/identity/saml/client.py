@@ -43,6 +43,11 @@ class ResponseRefused(Exception):
         self.reason = reason
 
 
+def xmlsec_available() -> bool:
+    """Whether the xmlsec1 binary (Debian package xmlsec1) is there: without it no signature can be checked."""
+    return shutil.which("xmlsec1") is not None
+
+
 def sp_entity_id(request, provider) -> str:
     return request.build_absolute_uri(reverse("login_saml_metadata", args=[provider.pk]))
 
@@ -105,6 +110,8 @@ def verified_claims(request, provider, saml_response: str, outstanding: dict) ->
         raise ResponseRefused("malformed", type(error).__name__) from error
     if destination != acs_url(request, provider):
         raise ResponseRefused("destination")
+    if not xmlsec_available():
+        raise ResponseRefused("xmlsec1_missing")
     client = service_provider(request, provider)
     try:
         response = client.parse_authn_request_response(saml_response, BINDING_HTTP_POST, outstanding=outstanding)

@@ -32,6 +32,7 @@ from qgov.identity.saml.client import (
     authn_request_url,
     sp_metadata_xml,
     verified_claims,
+    xmlsec_available,
 )
 
 PENDING_KEY = "qgov_saml_pending"
@@ -56,6 +57,10 @@ def start_saml_sign_in(request, provider, *, next_url: str, purpose: str = flow.
                        force_authn: bool = False, authn_context: str = ""):
     """Off to the IdP with an AuthnRequest. A re-authentication forces a new one (ForceAuthn), and the
     agency's required authentication context is asked for (exact)."""
+    if not xmlsec_available():
+        return refusal(request, _("Sign-in through %(provider)s is not available just now.")
+                       % {"provider": provider.name}, reason="saml:xmlsec1_missing", provider=provider,
+                       advice=TRY_AGAIN, status=503)
     force_authn = force_authn or purpose == flow.REAUTH
     request_id, url = authn_request_url(request, provider, force_authn=force_authn,
                                         authn_context=authn_context or provider.required_acr)
