@@ -14,7 +14,8 @@ GET  /requests           JSON: the AuthnRequests received (id, force_authn, requ
 Faults: "unsigned", "wrong_audience", "wrong_issuer" (another entity ID, signed with the same key),
 "wrong_assertion_issuer" (the Response's issuer right, its Assertion's another),
 "expired" (conditions and confirmation ended ten minutes ago), "wrong_destination"; and "ignore_force_authn"
-(answers from its own session, with the old AuthnInstant, as an IdP that disregards ForceAuthn)."""
+(answers from its own session, with the old AuthnInstant, as an IdP that disregards ForceAuthn) and
+"idp_initiated" (no InResponseTo), both signed as usual."""
 
 import base64
 import json
@@ -91,13 +92,15 @@ class TestIdentityProvider:
             "authn_context": [ref.text for ref in context.authn_context_class_ref] if context else []})
         account, faults = self.account, set(self.account.get("faults", []))
         forced = message.force_authn == "true" and "ignore_force_authn" not in faults
-        faults.discard("ignore_force_authn")
+        # An IdP-initiated response answers no request (no InResponseTo), signed as usual.
+        in_response_to = None if "idp_initiated" in faults else message.id
+        faults -= {"ignore_force_authn", "idp_initiated"}
         name_id = account["name_id"]
         if forced or name_id not in self.authn_instants:
             self.authn_instants[name_id] = int(time.time())
         acs = message.assertion_consumer_service_url
         response = self.server.create_authn_response(
-            identity=account.get("attributes", {}), in_response_to=message.id, destination=acs,
+            identity=account.get("attributes", {}), in_response_to=in_response_to, destination=acs,
             sp_entity_id=message.issuer.text, name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=name_id),
             authn={"class_ref": account.get("authn_class", "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"),
                    "authn_auth": self.entity_id, "authn_instant": self.authn_instants[name_id]},

@@ -109,9 +109,10 @@ def test_the_sp_metadata_names_the_entity_id_and_the_acs(dqn, client):
     text = response.content.decode()
     assert (response.status_code, response["Content-Type"]) == (200, "application/samlmetadata+xml")
     assert f'entityID="http://testserver/login/sso/saml/{dqn.pk}/metadata/"' in text
-    assert re.search(r'AssertionConsumerService [^>]*Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"'
-                     rf'[^>]*Location="http://testserver/login/sso/saml/{dqn.pk}/acs/"', text) or re.search(
-        rf'AssertionConsumerService [^>]*Location="http://testserver/login/sso/saml/{dqn.pk}/acs/"', text)
+    assert re.findall(r"<\w+:AssertionConsumerService [^>]*>", text) == [
+        '<ns0:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" '
+        f'Location="http://testserver/login/sso/saml/{dqn.pk}/acs/" index="1" />']
+    assert 'AuthnRequestsSigned="false"' in text
 
 
 @pytest.mark.parametrize("fault, reason", [
@@ -123,6 +124,8 @@ def test_the_sp_metadata_names_the_entity_id_and_the_acs(dqn, client):
     ("wrong_assertion_issuer", "saml:issuer"),
     ("expired", "saml:time"),
     ("wrong_destination", "saml:destination"),
+    # Signed and otherwise right, but IdP-initiated: it answers no request of this browser.
+    ("idp_initiated", "state"),
 ])
 def test_a_faulty_response_is_refused_and_changes_nothing(saml_idp, dqn, fault, reason):
     saml_idp.set_account("alice-0001", groups=["qkd-editors"], faults=[fault])
