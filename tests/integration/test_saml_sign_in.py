@@ -124,8 +124,6 @@ def test_the_sp_metadata_names_the_entity_id_and_the_acs(dqn, client):
     ("wrong_assertion_issuer", "saml:issuer"),
     ("expired", "saml:time"),
     ("wrong_destination", "saml:destination"),
-    # Signed and otherwise right, but IdP-initiated: it answers no request of this browser.
-    ("idp_initiated", "state"),
 ])
 def test_a_faulty_response_is_refused_and_changes_nothing(saml_idp, dqn, fault, reason):
     saml_idp.set_account("alice-0001", groups=["qkd-editors"], faults=[fault])
@@ -153,15 +151,19 @@ def test_a_tampered_response_is_refused_and_changes_nothing(saml_idp, dqn):
     assert nothing_changed() == before
 
 
-def test_an_unsolicited_response_is_refused(saml_idp, dqn):
-    # Made for another browser's request: this session asked for nothing (IdP-initiated is the same to qgov).
-    saml_idp.set_account("alice-0001", groups=["qkd-staff"])
-    action, saml_response = Browser(saml_idp).start()
+@pytest.mark.parametrize("faults, same_browser", [([], False), (["idp_initiated"], True)])
+def test_an_unsolicited_response_is_refused(saml_idp, dqn, faults, same_browser):
+    # Made for another browser's request; or IdP-initiated (no InResponseTo), even to a browser that waits
+    # for an answer.
+    saml_idp.set_account("alice-0001", groups=["qkd-staff"], faults=faults)
+    browser = Browser(saml_idp)
+    action, saml_response = browser.start()
     before = nothing_changed()
 
-    response = Browser(saml_idp).post(action, saml_response)
+    response = (browser if same_browser else Browser(saml_idp)).post(action, saml_response)
 
     refused_for(response, "state")
+    assert response.status_code == 400 and USED in response.content.decode()
     assert nothing_changed() == before
 
 

@@ -4,6 +4,7 @@ IdP posts its Response to the provider's assertion consumer service, which signs
 steps as OpenID Connect (qgov.identity.oidc.views.sign_in_verified: provisioning, step-up, second factor)
 or refuses on the same page. The provider's metadata URL is qgov's entity ID, given to the IdP."""
 
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
@@ -38,6 +40,8 @@ from qgov.identity.saml.client import (
 PENDING_KEY = "qgov_saml_pending"
 POSTED_SECONDS = 120  # the posted response waits this long for the browser to come back for it
 MAX_RESPONSE_CHARS = 500_000
+POSTED_KEY = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+USED = gettext_lazy("This sign-in has expired or was already used.")
 
 
 @dataclass
@@ -91,11 +95,11 @@ class SamlAssertionConsumerView(View):
         return HttpResponseRedirect(f"{reverse('login_saml_acs', args=[provider_id])}?posted={key}", status=303)
 
     def get(self, request, provider_id):
-        posted_key = f"qgov:saml-posted:{request.GET.get('posted', '')[:64]}"
-        posted = cache.get(posted_key)
-        cache.delete(posted_key)
+        posted_key = request.GET.get("posted", "")
+        posted = cache.get(f"qgov:saml-posted:{posted_key}") if POSTED_KEY.fullmatch(posted_key) else None
+        cache.delete(f"qgov:saml-posted:{posted_key}")
         if posted is None or posted["provider"] != provider_id:
-            return refusal(request, _("This sign-in has expired or was already used."), reason="state",
+            return refusal(request, USED, reason="state",
                            advice=TRY_AGAIN, status=400)
         provider = saml_provider(provider_id)
         if provider is None or not provider.is_active:
@@ -107,17 +111,18 @@ class SamlAssertionConsumerView(View):
         try:
             in_response_to, claims = verified_claims(request, provider, posted["response"], outstanding)
         except ResponseRefused as error:
-            reason = "state" if error.reason == "unsolicited" else f"saml:{error.reason}"
-            return refusal(request, UNVERIFIED, reason=reason, provider=provider)
+            if error.reason == "unsolicited":  # answers no request this session waits for: as a used OIDC state
+                return refusal(request, USED, reason="state", advice=TRY_AGAIN, status=400)
+            return refusal(request, UNVERIFIED, reason=f"saml:{error.reason}", provider=provider)
         pending = flow.take(request, in_response_to, session_key=PENDING_KEY, kind=SamlPending)
         if pending is None:
-            return refusal(request, _("This sign-in has expired or was already used."), reason="state",
+            return refusal(request, USED, reason="state",
                            advice=TRY_AGAIN, status=400)
         # An assertion is used once, whichever session brings it (it is kept until it expires).
         expires = claims.pop("saml_not_on_or_after") or now + flow.PENDING_SECONDS
         if not cache.add(f"qgov:saml-assertion:{provider.pk}:{claims.pop('saml_assertion_id')}", True,
                          max(int(expires - now), 0) + 2 * CLOCK_SKEW_SECONDS):
-            return refusal(request, _("This sign-in has expired or was already used."), reason="saml:replay",
+            return refusal(request, USED, reason="saml:replay",
                            advice=TRY_AGAIN, status=400)
         if pending.purpose == flow.REAUTH:
             return reauthenticated(request, provider, pending, claims)
