@@ -34,8 +34,9 @@ DEV_HASH := $(shell cat requirements.txt requirements-dev.txt build-constraints.
 RUN_STAMP := $(VENV)/.installed-run-$(RUN_HASH)
 DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
 
-# Debian packages the tests use: the browser for e2e tests, pdftoppm/pdftotext for report checks.
-SYSTEM_PACKAGES := chromium poppler-utils
+# Debian packages the tests use: the browser for e2e tests, pdftoppm/pdftotext for report checks, xmlsec1
+# (SAML 2.0 signatures, which qgov itself needs too).
+SYSTEM_PACKAGES := chromium poppler-utils xmlsec1
 
 .PHONY: help run test e2e bench bench-audit bench-packages lint static system-packages node-tools schema clean
 
@@ -70,6 +71,7 @@ system-packages:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v xmlsec1 >/dev/null 2>&1 || missing="$$missing xmlsec1"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "make: not root, so not installing Debian packages:$$missing."; \

@@ -201,23 +201,108 @@ def test_one_name_and_one_issuer_per_agency(agency, other_agency, admin, api_as,
     assert theirs.status_code == 201, theirs.content
 
 
-def test_a_secret_is_required_on_create_and_saml_is_reserved(agency, admin, api_as):
-    payload = body(agency, protocol="saml")
+def test_each_protocol_requires_its_own_fields_by_name(agency, admin, api_as):
+    oidc = body(agency)
+    del oidc["client_secret"]
+    saml = body(agency, protocol="saml", name="SAML IdP")
+    del saml["client_secret"]
+
+    responses = [api_as(admin).post("/api/identity-providers/", payload, format="json") for payload in (oidc, saml)]
+
+    assert [(response.status_code, response.json()["errors"]) for response in responses] == [
+        (400, {"client_secret": ["Give the client secret the provider issued for qgov."]}),
+        (400, {"saml_sso_url": ["Give the identity provider's single sign-on URL, or paste its metadata."],
+               "saml_certificate": ["Give the identity provider's signing certificate, or paste its metadata."]})]
+    # The model says the same to every other writer.
+    provider = IdentityProvider(agency=agency, name="x", issuer="https://x.example.gov", protocol="oidc")
+    with pytest.raises(ValidationError) as refused:
+        provider.full_clean()
+    assert refused.value.message_dict == {"client_id": ["Give the client ID the provider issued for qgov."],
+                                          "client_secret": ["Give the client secret the provider issued for qgov."]}
+    assert not IdentityProvider.objects.exists()
+
+
+def idp_metadata(entity_id, certificate_pem, sso_url="https://login.dqn.example.gov/saml/sso"):
+    body_b64 = "".join(line for line in certificate_pem.splitlines() if "CERTIFICATE" not in line)
+    return (f'<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+            f'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity_id}"><md:IDPSSODescriptor '
+            f'protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing">'
+            f"<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{body_b64}</ds:X509Certificate></ds:X509Data>"
+            f"</ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService "
+            f'Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{sso_url}/post"/>'
+            f'<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+            f'Location="{sso_url}"/></md:IDPSSODescriptor></md:EntityDescriptor>')
+
+
+@pytest.fixture(scope="module")
+def idp_certificate():
+    from tests.integration.saml_provider import key_and_certificate
+
+    return key_and_certificate("login.dqn.example.gov")[1].decode()
+
+
+def test_a_saml_provider_is_registered_from_pasted_metadata_without_a_client(agency, admin, api_as, idp_certificate):
+    entity_id = "https://login.dqn.example.gov/saml"
+    payload = body(agency, protocol="saml", issuer=entity_id, client_id="", saml_subject_attribute="employeeNumber",
+                   saml_metadata=idp_metadata(entity_id, idp_certificate))
     del payload["client_secret"]
 
     response = api_as(admin).post("/api/identity-providers/", payload, format="json")
 
-    assert (response.status_code, response.json()["errors"]) == (400, {
-        "protocol": ["“saml” is not available: oidc (OpenID Connect) only; SAML 2.0 is to come."],
-        "client_secret": ["Give the client secret the provider issued for qgov."]})
-    # The model says the same to every other writer.
-    provider = IdentityProvider(agency=agency, name="x", issuer="https://x.example.gov", client_id="q",
-                                protocol="saml")
-    with pytest.raises(ValidationError) as refused:
-        provider.full_clean()
-    assert refused.value.message_dict == {
-        "protocol": ["SAML 2.0 is not available yet: register the provider's OpenID Connect client."],
-        "client_secret": ["Give the client secret the provider issued for qgov."]}
+    assert response.status_code == 201, response.content
+    provider = IdentityProvider.objects.get()
+    assert (provider.protocol, provider.issuer, provider.saml_sso_url, provider.saml_certificate,
+            provider.saml_subject_attribute, provider.client_id, provider.has_client_secret) == (
+        "saml", entity_id, "https://login.dqn.example.gov/saml/sso", idp_certificate, "employeeNumber", "", False)
+    assert response.json()["saml_sso_url"] == "https://login.dqn.example.gov/saml/sso"
+
+
+@pytest.mark.parametrize("fields, errors", [
+    ({"saml_metadata": "<md:EntityDescriptor"},
+     {"saml_metadata": ["The metadata is not well-formed XML without DTDs or entities."]}),
+    ({"saml_metadata": '<!DOCTYPE x [<!ENTITY e "e">]><x>&e;</x>'},
+     {"saml_metadata": ["The metadata is not well-formed XML without DTDs or entities."]}),
+    ({"saml_metadata": "METADATA FOR https://login.mot.example.gov/saml"},
+     {"saml_metadata": ["The metadata is for the entity ID “https://login.mot.example.gov/saml”, not this "
+                        "provider's issuer."]}),
+    ({"saml_sso_url": "http://login.dqn.example.gov/sso", "saml_certificate": "CERTIFICATE"},
+     {"saml_sso_url": ["The single sign-on URL must be an https:// URL."]}),
+    ({"saml_sso_url": "https://login.dqn.example.gov/sso", "saml_certificate": "not a certificate"},
+     {"saml_certificate": ["Not an X.509 certificate (give it as PEM, -----BEGIN CERTIFICATE----- …)."]}),
+])
+def test_a_saml_registration_is_refused_by_field(agency, admin, api_as, idp_certificate, fields, errors):
+    entity_id = "https://login.dqn.example.gov/saml"
+    fields = {key: idp_metadata(value.split()[-1], idp_certificate) if value.startswith("METADATA FOR ") else
+              idp_certificate if value == "CERTIFICATE" else value for key, value in fields.items()}
+    payload = body(agency, protocol="saml", issuer=entity_id, **fields)
+
+    response = api_as(admin).post("/api/identity-providers/", payload, format="json")
+
+    assert (response.status_code, response.json()["errors"]) == (400, errors)
+    assert not IdentityProvider.objects.exists()
+
+
+def test_the_form_registers_a_saml_provider_and_shows_its_errors_again(agency, admin_client, idp_certificate):
+    entity_id = "https://login.dqn.example.gov/saml"
+    data = {"name": "ADFS", "protocol": "saml", "issuer": entity_id, "client_id": "", "client_secret": "",
+            "saml_metadata": "", "saml_sso_url": "", "saml_certificate": "", "groups_claim": "groups",
+            "role_mappings": "qkd-editors = editor", "is_active": "on"}
+
+    refused = admin_client.post("/agency/identity-providers/add/", data)
+    added = admin_client.post("/agency/identity-providers/add/",
+                              {**data, "saml_metadata": idp_metadata(entity_id, idp_certificate)})
+
+    assert refused.status_code == 200
+    assert refused.context["form"].errors == {
+        "saml_sso_url": ["Give the identity provider's single sign-on URL, or paste its metadata."],
+        "saml_certificate": ["Give the identity provider's signing certificate, or paste its metadata."]}
+    assert added.status_code == 302, added.context["form"].errors if added.context else added
+    provider = IdentityProvider.objects.get()
+    assert (provider.saml_sso_url, provider.saml_certificate) == ("https://login.dqn.example.gov/saml/sso",
+                                                                  idp_certificate)
+    detail = admin_client.get(f"/agency/identity-providers/{provider.pk}/").content.decode()
+    assert f"http://testserver/login/sso/saml/{provider.pk}/metadata/" in detail
+    assert f"http://testserver/login/sso/saml/{provider.pk}/acs/" in detail and "/callback/" not in detail
 
 
 @pytest.mark.parametrize("role", [RoleChoices.EDITOR, RoleChoices.AUDITOR, RoleChoices.VIEWER])

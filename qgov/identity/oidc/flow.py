@@ -51,7 +51,7 @@ def authorization_url(request, provider, metadata: dict, *, next_url: str, purpo
                       redirect_uri=callback_uri(request, provider.agency.code), next_url=next_url, purpose=purpose,
                       max_age=max_age, started=time.time(), stepped_up=stepped_up,
                       user=request.user.pk if purpose == REAUTH else None)
-    _keep(request, state, pending)
+    keep(request, state, pending)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     params = {"response_type": "code", "client_id": provider.client_id, "redirect_uri": pending.redirect_uri,
               "scope": SCOPES, "state": state, "nonce": nonce, "code_challenge": challenge,
@@ -66,22 +66,24 @@ def authorization_url(request, provider, metadata: dict, *, next_url: str, purpo
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
 
 
-def _keep(request, state: str, pending: Pending) -> None:
+def keep(request, state: str, pending, *, session_key: str = PENDING_KEY) -> None:
+    """Keep `pending` (a dataclass with `started`) under `state`; also for SAML's requests (qgov.identity.saml),
+    under their own session key and their request ID."""
     now = time.time()
-    kept = {key: value for key, value in (request.session.get(PENDING_KEY) or {}).items()
+    kept = {key: value for key, value in (request.session.get(session_key) or {}).items()
             if now - value.get("started", 0) < PENDING_SECONDS}
     kept[state] = asdict(pending)
     # Oldest first out: a session never holds more than MAX_PENDING open requests.
-    request.session[PENDING_KEY] = dict(sorted(kept.items(), key=lambda item: item[1]["started"])[-MAX_PENDING:])
+    request.session[session_key] = dict(sorted(kept.items(), key=lambda item: item[1]["started"])[-MAX_PENDING:])
 
 
-def take(request, state: str) -> Pending | None:
+def take(request, state: str, *, session_key: str = PENDING_KEY, kind=Pending):
     """The request this state was issued for, removed from the session (a second use finds nothing)."""
-    kept = dict(request.session.get(PENDING_KEY) or {})
+    kept = dict(request.session.get(session_key) or {})
     value = kept.pop(state, None) if isinstance(state, str) and state else None
     if value is None:
         return None
-    request.session[PENDING_KEY] = kept
+    request.session[session_key] = kept
     if time.time() - value.get("started", 0) >= PENDING_SECONDS:
         return None
-    return Pending(**value)
+    return kind(**value)

@@ -1,6 +1,8 @@
-"""Sign-in through an agency's OpenID provider: find the provider (the login page's box), start the
-code flow, and the callback that signs in (through complete_sign_in), steps up once, or refuses with a
-page. Provider users re-authenticate at their provider (max_age=0, prompt=login)."""
+"""Sign-in through an agency's identity provider: find the provider (the login page's box), start the
+sign-in (the code flow here; SAML 2.0 in qgov.identity.saml), and the callback that signs in (through
+complete_sign_in), steps up once, or refuses with a page. What follows a verified answer is the same for
+both protocols: `sign_in_verified` and `reauthenticated`. Provider users re-authenticate at their
+provider (OpenID Connect: max_age=0, prompt=login; SAML: ForceAuthn)."""
 
 import logging
 import re
@@ -34,8 +36,7 @@ ASK_ADMIN = "ask_admin"  # advice: the agency's qgov administrator can help
 
 
 def active_providers():
-    return IdentityProvider.objects.select_related("agency").filter(
-        is_active=True, protocol=IdentityProviderProtocolChoices.OIDC).order_by("pk")
+    return IdentityProvider.objects.select_related("agency").filter(is_active=True).order_by("pk")
 
 
 def provider_for_agency(code: str) -> IdentityProvider | None:
@@ -112,6 +113,11 @@ class SsoStartView(View):
         if provider is None:
             return refusal(request, _("There is no sign-in through an agency's identity provider for “%(code)s”.")
                            % {"code": agency_code[:32]}, reason="no_provider", status=404)
+        next_url = safe_next(request, request.GET.get("next", ""))
+        if provider.protocol == IdentityProviderProtocolChoices.SAML:
+            from qgov.identity.saml.views import start_saml_sign_in
+
+            return start_saml_sign_in(request, provider, next_url=next_url)
         try:
             metadata = discover(provider.issuer)
         except ProviderError as error:
@@ -119,7 +125,6 @@ class SsoStartView(View):
             return refusal(request, _("%(provider)s, your agency's identity provider, cannot be reached just now.")
                            % {"provider": provider.name}, reason=error.reason, provider=provider, advice=TRY_AGAIN,
                            status=502)
-        next_url = safe_next(request, request.GET.get("next", ""))
         return HttpResponseRedirect(flow.authorization_url(request, provider, metadata, next_url=next_url))
 
 
@@ -136,7 +141,7 @@ class SsoCallbackView(View):
             return refusal(request, _("This sign-in has expired or was already used."), reason="state",
                            advice=TRY_AGAIN, status=400)
         provider = IdentityProvider.objects.select_related("agency").filter(pk=pending.provider).first()
-        if provider is None or not provider.is_active:
+        if provider is None or not provider.is_active or provider.protocol != IdentityProviderProtocolChoices.OIDC:
             return refusal(request, _("Sign-in through this identity provider is switched off."),
                            reason="provider_inactive", provider=provider)
         if "iss" in request.GET and request.GET["iss"] != provider.issuer:
@@ -161,60 +166,71 @@ class SsoCallbackView(View):
         except TokenRefused as error:
             return refusal(request, UNVERIFIED, reason=f"id_token:{error.reason}", provider=provider)
         if pending.purpose == flow.REAUTH:
-            return self.reauthenticated(request, provider, pending, claims)
-        return self.sign_in(request, provider, metadata, pending, claims)
+            return reauthenticated(request, provider, pending, claims)
 
-    def sign_in(self, request, provider, metadata, pending, claims):
-        subject = claims["sub"]
-        identity = ExternalIdentity.objects.select_related("user").filter(provider=provider, subject=subject).first()
-        try:
-            result = sync_provider_memberships(provider, identity.user if identity else None, subject, claims)
-        except SignInRefused as refused:
-            if identity is not None:
-                _audit_identity(identity, "sign_in_refused", refused.reason)
-            return refusal(request, refused.message, reason=refused.reason, provider=provider)
-        step_up = result.step_up
-        if step_up is not None:
-            if pending.stepped_up:  # sent back once already, and the provider still falls short
-                if identity is not None:
-                    _audit_identity(identity, "sign_in_refused", step_up.reason)
-                return refusal(request, _("%(message)s Your provider's sign-in did not meet your agency's "
-                                          "requirement.") % {"message": step_up.message},
-                               reason=f"step_up:{step_up.reason}", provider=provider)
-            logger.info("Provider sign-in through %s sent back for a step-up (%s)", provider.pk, step_up.reason)
+        def send_back(step_up):
             return HttpResponseRedirect(flow.authorization_url(
                 request, provider, metadata, next_url=pending.next_url, max_age=step_up.max_age,
                 acr_values=step_up.acr_values, prompt="login" if step_up.max_age == 0 else "", stepped_up=True))
-        phishing_resistant = is_phishing_resistant(claims, provider.required_acr)
-        response = complete_sign_in(request, result.user, method="provider", phishing_resistant=phishing_resistant,
-                                    auth_time=claims.get("auth_time"))
-        # A further step (a second factor the policy asks for) means the sign-in is not complete yet.
-        transition = "sign_in" if response is None else "sign_in_first_factor"
-        _audit_identity(result.identity, transition, "phishing-resistant" if phishing_resistant else "provider")
-        logger.info("%s: user %s through provider %s (agency %s)%s", transition, result.user.pk, provider.pk,
-                    provider.agency.code, ", phishing-resistant" if phishing_resistant else "")
-        return response or HttpResponseRedirect(pending.next_url)
 
-    def reauthenticated(self, request, provider, pending, claims):
-        user = request.user
-        linked = user.is_authenticated and user.pk == pending.user and ExternalIdentity.objects.filter(
-            provider=provider, subject=claims["sub"], user=user).exists()
-        if not linked:
-            return refusal(request, _("You re-authenticated as someone else at %(provider)s.")
-                           % {"provider": provider.name}, reason="reauth_other_user", provider=provider,
-                           advice=TRY_AGAIN)
-        auth_time = claims.get("auth_time")
-        if auth_time is None or auth_time < int(pending.started):
-            return refusal(request, _("%(provider)s did not ask you to sign in again, so qgov cannot tell that it "
-                                      "is still you.") % {"provider": provider.name}, reason="reauth_not_fresh",
-                           provider=provider, advice=TRY_AGAIN)
-        mark_authenticated(request, at=auth_time)
-        logger.info("User %s re-authenticated through provider %s", user.pk, provider.pk)
-        return HttpResponseRedirect(pending.next_url)
+        return sign_in_verified(request, provider, pending, claims, send_back=send_back)
+
+
+def sign_in_verified(request, provider, pending, claims, *, send_back):
+    """A verified answer (`claims` with the person's `sub`, groups, acr, auth_time) for the sign-in `pending`
+    (with `next_url` and `stepped_up`): sign in, refuse, or `send_back(step_up)` once to the provider."""
+    subject = claims["sub"]
+    identity = ExternalIdentity.objects.select_related("user").filter(provider=provider, subject=subject).first()
+    try:
+        result = sync_provider_memberships(provider, identity.user if identity else None, subject, claims)
+    except SignInRefused as refused:
+        if identity is not None:
+            _audit_identity(identity, "sign_in_refused", refused.reason)
+        return refusal(request, refused.message, reason=refused.reason, provider=provider)
+    step_up = result.step_up
+    if step_up is not None:
+        if pending.stepped_up:  # sent back once already, and the provider still falls short
+            if identity is not None:
+                _audit_identity(identity, "sign_in_refused", step_up.reason)
+            return refusal(request, _("%(message)s Your provider's sign-in did not meet your agency's "
+                                      "requirement.") % {"message": step_up.message},
+                           reason=f"step_up:{step_up.reason}", provider=provider)
+        logger.info("Provider sign-in through %s sent back for a step-up (%s)", provider.pk, step_up.reason)
+        return send_back(step_up)
+    phishing_resistant = is_phishing_resistant(claims, provider.required_acr)
+    response = complete_sign_in(request, result.user, method="provider", phishing_resistant=phishing_resistant,
+                                auth_time=claims.get("auth_time"))
+    # A further step (a second factor the policy asks for) means the sign-in is not complete yet.
+    transition = "sign_in" if response is None else "sign_in_first_factor"
+    _audit_identity(result.identity, transition, "phishing-resistant" if phishing_resistant else "provider")
+    logger.info("%s: user %s through provider %s (agency %s)%s", transition, result.user.pk, provider.pk,
+                provider.agency.code, ", phishing-resistant" if phishing_resistant else "")
+    return response or HttpResponseRedirect(pending.next_url)
+
+
+def reauthenticated(request, provider, pending, claims):
+    """A verified answer to a re-authentication `pending` (for `user`, started at `started`): the same person,
+    authenticated after the request was made."""
+    user = request.user
+    linked = user.is_authenticated and user.pk == pending.user and ExternalIdentity.objects.filter(
+        provider=provider, subject=claims["sub"], user=user).exists()
+    if not linked:
+        return refusal(request, _("You re-authenticated as someone else at %(provider)s.")
+                       % {"provider": provider.name}, reason="reauth_other_user", provider=provider,
+                       advice=TRY_AGAIN)
+    auth_time = claims.get("auth_time")
+    if auth_time is None or auth_time < int(pending.started):
+        return refusal(request, _("%(provider)s did not ask you to sign in again, so qgov cannot tell that it "
+                                  "is still you.") % {"provider": provider.name}, reason="reauth_not_fresh",
+                       provider=provider, advice=TRY_AGAIN)
+    mark_authenticated(request, at=auth_time)
+    logger.info("User %s re-authenticated through provider %s", user.pk, provider.pk)
+    return HttpResponseRedirect(pending.next_url)
 
 
 class ProviderReauth(ReauthMethod):
-    """Fresh authentication at the user's provider: max_age=0 and prompt=login, so it asks again."""
+    """Fresh authentication at the user's provider: max_age=0 and prompt=login (SAML: ForceAuthn), so it asks
+    again."""
 
     def __init__(self, provider_id: int):
         self.provider_id = provider_id
@@ -223,6 +239,10 @@ class ProviderReauth(ReauthMethod):
         provider = active_providers().filter(pk=self.provider_id).first()
         if provider is None:  # switched off a moment ago: the password form (if any) is what is left
             return None
+        if provider.protocol == IdentityProviderProtocolChoices.SAML:
+            from qgov.identity.saml.views import start_saml_sign_in
+
+            return start_saml_sign_in(request, provider, next_url=next_url, purpose=flow.REAUTH)
         try:
             metadata = discover(provider.issuer)
         except ProviderError as error:

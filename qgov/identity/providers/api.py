@@ -1,5 +1,7 @@
 """REST face of identity providers: `/api/identity-providers/`, agency admins only
-(`manage_identity`); others do not see the providers at all. The client secret is written, never read."""
+(`manage_identity`); others do not see the providers at all. The client secret is written, never read.
+Each protocol's own fields are required by the model (OpenID Connect: client ID and secret; SAML 2.0: single
+sign-on URL and signing certificate, or metadata), so the API and the form say the same per field."""
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
@@ -52,20 +54,16 @@ class IssuerField(serializers.URLField):
 
 
 class IdentityProviderSerializer(QgovModelSerializer):
-    # SAML 2.0 is reserved in the model; the API offers what signs in today.
-    protocol = serializers.ChoiceField(choices=[IdentityProviderProtocolChoices.OIDC], required=False,
+    protocol = serializers.ChoiceField(choices=IdentityProviderProtocolChoices.choices, required=False,
                                        default=IdentityProviderProtocolChoices.OIDC,
-                                       error_messages={"invalid_choice": "“{input}” is not available: oidc (OpenID "
-                                                                         "Connect) only; SAML 2.0 is to come."},
-                                       help_text="oidc (OpenID Connect); SAML 2.0 is to come.")
+                                       help_text="oidc (OpenID Connect) or saml (SAML 2.0).")
     issuer = IssuerField(max_length=500, validators=[validate_issuer],
-                         help_text="The provider's issuer identifier, exactly as its ID tokens state it: an https URL "
-                                   "without query or fragment.")
+                         help_text="The provider's issuer identifier, exactly as its ID tokens state it, or a SAML "
+                                   "identity provider's entity ID: an https URL without query or fragment.")
     client_secret = serializers.CharField(
-        write_only=True, required=True, max_length=500, trim_whitespace=True, style={"input_type": "password"},
-        error_messages={"required": "Give the client secret the provider issued for qgov."},
-        help_text="The client secret the provider issued for qgov: required on create, sent again only to "
-                  "change it; never returned.")
+        write_only=True, required=False, max_length=500, trim_whitespace=True, style={"input_type": "password"},
+        help_text="OpenID Connect: the client secret the provider issued for qgov: required on create, sent again "
+                  "only to change it; never returned.")
     has_client_secret = serializers.BooleanField(read_only=True, help_text="Whether a client secret is stored.")
     role_mappings = RoleMappingsField(
         required=False, validators=[validate_role_mappings],
@@ -74,12 +72,6 @@ class IdentityProviderSerializer(QgovModelSerializer):
     email_domains = EmailDomainsField(required=False, validators=[validate_email_domains],
                                       help_text='E-mail domains the sign-in page offers this provider for, e.g. '
                                                 '["dqn.example.gov"].')
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None:  # sent again only to change it
-            fields["client_secret"].required = False
-        return fields
 
     def validate(self, attrs):
         # A provider's settings decide who signs in with which role: from a browser, a recent sign-in.
@@ -90,7 +82,8 @@ class IdentityProviderSerializer(QgovModelSerializer):
     class Meta:
         model = IdentityProvider
         fields = (*QgovModelSerializer.base_fields, "agency", "name", "protocol", "issuer", "client_id",
-                  "client_secret", "has_client_secret", "groups_claim", "jit_provisioning", "required_acr",
+                  "client_secret", "has_client_secret", "saml_metadata", "saml_sso_url", "saml_certificate",
+                  "saml_subject_attribute", "groups_claim", "jit_provisioning", "required_acr",
                   "max_auth_age", "email_domains", "role_mappings", "is_active", *RECORD_FIELDS)
 
 

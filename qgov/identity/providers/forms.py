@@ -2,7 +2,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from qgov.forms import QgovModelForm
-from qgov.identity.providers.choices import IdentityProviderProtocolChoices
 from qgov.identity.providers.models import IdentityProvider
 
 
@@ -62,15 +61,15 @@ class IdentityProviderForm(QgovModelForm):
 
     class Meta:
         model = IdentityProvider
-        fields = ["name", "protocol", "issuer", "client_id", "groups_claim", "jit_provisioning", "required_acr",
-                  "max_auth_age", "email_domains", "role_mappings", "is_active"]
+        fields = ["name", "protocol", "issuer", "client_id", "saml_metadata", "saml_sso_url", "saml_certificate",
+                  "saml_subject_attribute", "groups_claim", "jit_provisioning", "required_acr", "max_auth_age",
+                  "email_domains", "role_mappings", "is_active"]
+        widgets = {"saml_metadata": forms.Textarea(attrs={"rows": 4}),
+                   "saml_certificate": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["client_secret"].widget.attrs["class"] = "form-control"
-        # SAML 2.0 is reserved in the model; the form offers what signs in today.
-        self.fields["protocol"].choices = [(IdentityProviderProtocolChoices.OIDC,
-                                            IdentityProviderProtocolChoices.OIDC.label)]
         if self.instance.pk is None:
             self.fields["client_secret"].help_text = _("The secret the provider issued for qgov. It is stored "
                                                        "sealed and never shown again.")
@@ -82,7 +81,7 @@ class IdentityProviderForm(QgovModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("client_secret"):  # the model's own checks (a secret is required) see it
+        if cleaned.get("client_secret"):  # the model's own checks (OpenID Connect: a secret is required) see it
             self.instance.client_secret = cleaned["client_secret"]
         return cleaned
 

@@ -40,6 +40,15 @@ def validate_issuer(value: str) -> None:
                               code="invalid_issuer")
 
 
+def validate_sso_url(value: str) -> None:
+    """A SAML identity provider's single sign-on URL: https, like issuers (the same loopback exception)."""
+    parts = urlsplit(value or "")
+    loopback_http = (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+                     and settings.QGOV_OIDC_ALLOW_HTTP_LOOPBACK)
+    if parts.scheme != "https" and not loopback_http:
+        raise ValidationError(_("The single sign-on URL must be an https:// URL."), code="insecure_url")
+
+
 def validate_role_mappings(value) -> None:
     """A list of {"claim_value": "<group>", "role": "<viewer|auditor|editor>"}: the allow-list of the
     groups that give access. A mapping never grants admin."""
@@ -89,14 +98,32 @@ class IdentityProvider(AgencyScopedModel):
     protocol = models.CharField(_("protocol"), max_length=10, choices=IdentityProviderProtocolChoices.choices,
                                 default=IdentityProviderProtocolChoices.OIDC)
     issuer = models.URLField(_("issuer"), max_length=500, validators=[validate_issuer],
-                             help_text=_("The provider's issuer identifier, exactly as its ID tokens state it "
-                                         "(https)."))
-    client_id = models.CharField(_("client ID"), max_length=255,
-                                 help_text=_("The client ID the provider issued for qgov."))
+                             help_text=_("The provider's issuer identifier, exactly as its ID tokens state it, or "
+                                         "a SAML identity provider's entity ID (https)."))
+    client_id = models.CharField(_("client ID"), max_length=255, blank=True,
+                                 help_text=_("OpenID Connect: the client ID the provider issued for qgov."))
     # Sealed in the column; never shown, never audited, written only (qgov.identity.crypto).
     client_secret = SealedTextField(_("client secret"), blank=True, editable=False)
     groups_claim = models.CharField(_("groups claim"), max_length=100, default="groups",
-                                    help_text=_("The ID token claim that lists the person's groups."))
+                                    help_text=_("The ID token claim (OpenID Connect) or the attribute (SAML 2.0, its "
+                                                "Name or FriendlyName) that lists the person's groups."))
+    # SAML 2.0 (qgov.identity.saml): `issuer` is the IdP's entity ID. Pasted metadata, when given, is where
+    # the single sign-on URL and the signing certificate are taken from (qgov.identity.saml.metadata).
+    saml_metadata = models.TextField(
+        _("SAML metadata"), blank=True,
+        help_text=_("SAML 2.0: the identity provider's metadata XML, pasted; its single sign-on URL and signing "
+                    "certificate replace those below."))
+    saml_sso_url = models.URLField(
+        _("SAML single sign-on URL"), max_length=500, blank=True, validators=[validate_sso_url],
+        help_text=_("SAML 2.0: where qgov sends the AuthnRequest (HTTP-Redirect binding)."))
+    saml_certificate = models.TextField(
+        _("SAML signing certificate"), blank=True,
+        help_text=_("SAML 2.0: the identity provider's signing certificate (PEM); responses or assertions not "
+                    "signed with its key are refused."))
+    saml_subject_attribute = models.CharField(
+        _("SAML subject attribute"), max_length=200, blank=True,
+        help_text=_("SAML 2.0: the attribute naming the person for good; empty: the NameID (persistent, "
+                    "as qgov asks for)."))
     jit_provisioning = models.BooleanField(
         _("create accounts at first sign-in"), default=False,
         help_text=_("A person whose groups match a mapping gets an account at their first sign-in; otherwise "
@@ -172,10 +199,14 @@ class IdentityProvider(AgencyScopedModel):
         if isinstance(self.email_domains, list) and all(isinstance(d, str) for d in self.email_domains):
             self.email_domains = sorted({d.strip().lower() for d in self.email_domains if d.strip()})
         if self.protocol == IdentityProviderProtocolChoices.SAML:
-            errors["protocol"] = [_("SAML 2.0 is not available yet: register the provider's OpenID Connect "
-                                    "client.")]
-        if not self.client_secret:
-            errors["client_secret"] = [_("Give the client secret the provider issued for qgov.")]
+            from qgov.identity.saml.metadata import clean_saml_registration
+
+            errors.update(clean_saml_registration(self))
+        else:
+            if not self.client_id:
+                errors["client_id"] = [_("Give the client ID the provider issued for qgov.")]
+            if not self.client_secret:
+                errors["client_secret"] = [_("Give the client secret the provider issued for qgov.")]
         if errors:
             raise ValidationError(errors)
 

@@ -25,8 +25,9 @@ class IdentityProviderListView(ObjectListView):
 class IdentityProviderDetailView(ObjectDetailView):
     queryset = PROVIDERS
     template_name = "qgov/identity/identityprovider_detail.html"
-    # Mappings have a table of their own; the SCIM token a card (its hash is never shown).
-    exclude_fields = ("role_mappings", "scim_token_hash", "scim_token_prefix", "scim_token_issued")
+    # Mappings have a table of their own; the SCIM token a card (its hash is never shown); pasted SAML metadata
+    # is what the single sign-on URL and certificate shown were taken from.
+    exclude_fields = ("role_mappings", "scim_token_hash", "scim_token_prefix", "scim_token_issued", "saml_metadata")
 
 
 class IdentityProviderEditView(FreshAuthenticationRequiredMixin, ObjectEditView):  # who signs in, with which role
