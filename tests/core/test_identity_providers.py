@@ -411,3 +411,42 @@ def test_membership_pages_show_the_source_and_the_form_does_not_offer_it(agency,
     assert "Identity provider" in admin_client.get("/members/").content.decode()
     form = admin_client.get(f"/members/{kept.pk}/edit/").context["form"]
     assert list(form.fields) == ["role", "version"]
+
+
+def test_the_role_of_a_membership_a_provider_keeps_is_not_edited_by_hand(agency, admin, admin_client, api_as):
+    from qgov.identity.scim.services import GroupData, UserData, scim_group_create, scim_user_create
+    from tests.factories import UserFactory
+
+    provider = make_provider(agency)
+    by_sign_in = Membership.objects.create(agency=agency, user=UserFactory(username="bob"), role="viewer",
+                                           source="provider", provider=provider)
+    carol = scim_user_create(provider=provider, data=UserData(user_name="carol@dqn.example.gov"))
+    scim_group_create(provider=provider, data=GroupData(display_name="qkd-staff", member_ids=[str(carol.scim_id)]))
+    by_scim = Membership.objects.get(user=carol.identity.user)
+    events = AuditEvent.objects.count()
+    sign_in_refusal = (
+        "Kept by the identity provider “Agency IdP”: the role comes from the person's groups there through its role "
+        "mappings, and is set again at each sign-in. To change it, change the provider's role mappings or the "
+        "person's groups at the provider.")
+    scim_refusal = (
+        "Kept by SCIM of the identity provider “Agency IdP”: the role comes from the person's groups there through "
+        "its role mappings, and is set again whenever they change. To change it, change the provider's role "
+        "mappings or the person's groups at the provider.")
+
+    response = api_as(admin).patch(f"/api/memberships/{by_sign_in.pk}/", {"role": "editor"}, format="json")
+    assert (response.status_code, response.json()["errors"]) == (400, {"role": [sign_in_refusal]})
+    response = api_as(admin).patch(f"/api/memberships/{by_scim.pk}/", {"role": "admin"}, format="json")
+    assert (response.status_code, response.json()["errors"]) == (400, {"role": [scim_refusal]})
+    page = admin_client.get(f"/members/{by_sign_in.pk}/edit/")
+    assert page.context["form"].fields["role"].help_text == sign_in_refusal
+    page = admin_client.post(f"/members/{by_sign_in.pk}/edit/", {"role": "auditor", "version": by_sign_in.version})
+    assert page.context["form"].errors == {"role": [sign_in_refusal]}
+
+    assert sorted(Membership.objects.filter(pk__in=[by_sign_in.pk, by_scim.pk]).values_list(
+        "role", "source", "version")) == [("viewer", "provider", 1), ("viewer", "scim", 1)]
+    assert AuditEvent.objects.count() == events
+    # The same role sent again is no edit, and a manual membership's role is the admin's to change.
+    assert api_as(admin).patch(f"/api/memberships/{by_scim.pk}/", {"role": "viewer"},
+                               format="json").status_code == 200
+    manual = Membership.objects.create(agency=agency, user=UserFactory(username="dan"), role="viewer")
+    assert api_as(admin).patch(f"/api/memberships/{manual.pk}/", {"role": "editor"}, format="json").status_code == 200
