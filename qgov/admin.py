@@ -5,6 +5,7 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from qgov import services
+from qgov.identity.lockout import login_attempts_unlock
 from qgov.lifecycle import owned_fields_of
 from qgov.models import (
     RECORD_FIELDS,
@@ -13,6 +14,7 @@ from qgov.models import (
     AuditEvent,
     CustodyEvent,
     EvidenceFile,
+    LoginAttempt,
     Membership,
     Notification,
     QgovModel,
@@ -233,3 +235,33 @@ class EvidenceFileAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(LoginAttempt)
+class LoginAttemptAdmin(admin.ModelAdmin):
+    """Read-only: rows are written by sign-ins alone (qgov.identity.lockout). "Unlock" clears a row's
+    failures for a person locked out by mistake, in the account's history like the lock."""
+
+    list_display = ("username", "address", "failures", "window_ends", "last_success")
+    search_fields = ("username",)
+    fields = readonly_fields = ("username", "address", "failures", "window_ends", "last_success")
+    ordering = ("username", "address")
+    actions = ["unlock"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_unlock_permission(self, request):
+        # Unlocking changes the rows (through the service): Django's change permission of the model.
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    @admin.action(description=_("Unlock: clear the failed sign-ins of the selected rows"), permissions=["unlock"])
+    def unlock(self, request, queryset):
+        unlocked = login_attempts_unlock(attempts=list(queryset), by=request.user.get_username())
+        messages.success(request, _("Cleared the failed sign-ins of %(count)d rows.") % {"count": unlocked})

@@ -22,7 +22,11 @@ class QgovConfig(AppConfig):
         files.connect_signals()  # files stored in a transaction that rolled back are removed
         # Each app's imports.py declares what it lets people import (qgov.imports.register).
         autodiscover_modules("imports")
+        from qgov import detail_panels
         from qgov.identity import sessions  # noqa: F401 - the sign-in and sign-out receivers (session records)
+        from qgov.identity.panels import AGENCY_SIGN_IN_POLICY
+
+        detail_panels.register(AGENCY_SIGN_IN_POLICY)  # on the agency's page
         from qgov.identity.oidc import views as oidc_views  # noqa: F401 - re-authentication through providers
         from qgov.imports import tasks  # noqa: F401 - registers the import task with Celery
         from qgov.integrations.idempotency import tasks as idempotency_tasks  # noqa: F401 - and the key purge

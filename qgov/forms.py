@@ -126,6 +126,12 @@ class MembershipForm(QgovModelForm):
         model = Membership
         fields = ["role"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kept_by = self.instance.kept_by() if self.instance.pk else ""
+        if kept_by:  # said before the edit, not only as the refusal after it
+            self.fields["role"].help_text = kept_by
+
 
 class InviteMemberForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)

@@ -123,6 +123,8 @@ def object_update(*, instance, user, data: dict, expected_version: int | None = 
     fields, m2m = _split_m2m(model, data)
     _refuse_owned_fields(model, fields, m2m)
     _refuse_create_only_changes(locked, fields)
+    if hasattr(locked, "clean_update"):  # the model's own refusal of an edit by hand (services write directly)
+        locked.clean_update(fields)
     _assert_same_agency(locked, fields, m2m)
     on_edit = lifecycle.on_edit.get(lifecycle.state_of(locked)) if lifecycle is not None else None
     # The caller's copy of this same version already holds the relations it prefetched.

@@ -334,6 +334,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "qgov.identity.lockout.login_attempts_purge_expired",
         "schedule": crontab(minute=17),
     },
+    # Browser session records past their idle or absolute limit whose browser never came back, and
+    # expired stored sessions (qgov.identity.sessions.user_sessions_end_expired).
+    "end-expired-user-sessions": {
+        "task": "qgov.tasks.end_expired_user_sessions",
+        "schedule": crontab(minute="*/15"),
+    },
     "purge-expired-idempotency-keys-hourly": {
         "task": "qgov.integrations.idempotency.tasks.idempotency_keys_purge_expired",
         "schedule": crontab(minute=20),

@@ -66,3 +66,12 @@ def write_audit_checkpoints() -> list[str]:
         for checkpoint in checkpoints:
             checkpoint_send(checkpoint)
     return [str(checkpoint) for checkpoint in checkpoints]
+
+
+@shared_task(acks_late=True)  # idempotent: a record closed once is skipped the next time
+def end_expired_user_sessions() -> int:
+    """Every 15 minutes: records of browser sessions past their limits are closed, their sessions deleted."""
+    from qgov.identity.sessions import user_sessions_end_expired
+
+    with audit_context(source=AuditSourceChoices.TASK, label="task:end_expired_user_sessions"):
+        return user_sessions_end_expired()

@@ -203,6 +203,35 @@ def _audit_lock(username: str, *, limit: int, where: str, until: datetime) -> No
                  after={"sign_in_locked_until": until.isoformat()})
 
 
+def login_attempts_unlock(*, attempts, by) -> int:
+    """Clear the failures of these rows (a platform admin's "unlock" in the Django admin): sign-in is
+    allowed again at once from there. Each account unlocked gets an event in its history, like its
+    lock; rows of usernames that name no account are only logged. Returns how many rows had failures."""
+    from django.contrib.auth import get_user_model
+
+    from qgov.audit import mark_transition, record_event
+    from qgov.choices import AuditActionChoices
+
+    User = get_user_model()
+    unlocked = 0
+    with transaction.atomic():
+        for attempt in LoginAttempt.objects.select_for_update().filter(
+                pk__in=[row.pk for row in attempts], failures__gt=0).order_by("pk"):
+            where = ("addresses where the user had not signed in lately" if attempt.address == USERNAME_ROW_ADDRESS
+                     else attempt.address or "an unknown address")
+            logger.warning("Sign-in unlocked for %r from %s by %s", attempt.username, where, by)
+            was = {"sign_in_failures": attempt.failures, "counted_until": attempt.window_ends.isoformat()}
+            LoginAttempt.objects.filter(pk=attempt.pk).update(failures=0, lock_recorded=False)
+            unlocked += 1
+            user = User._default_manager.filter(**{User.USERNAME_FIELD: attempt.username}).first()
+            if user is not None:
+                mark_transition(user, "unlock_sign_in", reason=f"{attempt.failures} failed sign-ins from {where} "
+                                                               f"cleared by {by}")
+                record_event(user, action=AuditActionChoices.UPDATE, before=was,
+                             after={"sign_in_failures": 0, "counted_until": None})
+    return unlocked
+
+
 def begin(username: str, address: str, *, policy: Policy | None = None) -> Attempt:
     """Take the slots for one password check of `username` from `address`, or raise LockedOut."""
     policy = policy or Policy.from_settings()

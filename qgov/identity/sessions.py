@@ -9,6 +9,7 @@ What the server keeps in the session itself (read by the middleware without a qu
 """
 
 import dataclasses
+import datetime as dt
 import time
 
 from django.conf import settings
@@ -148,9 +149,9 @@ def session_signed_out(sender, request, user, **kwargs):
         user_session_end(record=record, reason=UserSessionEndReasonChoices.SIGNED_OUT)
 
 
-def user_session_end(*, record, reason: str) -> None:
+def user_session_end(*, record, reason: str, at=None) -> None:
     """End a session: its stored session is deleted (the cookie stops working with the next
-    request), and the record says when and why, as one audited change."""
+    request), and the record says when (`at`, or now) and why, as one audited change."""
     from qgov.audit import record_event, snapshot
     from qgov.choices import AuditActionChoices
     from qgov.identity.models import UserSession
@@ -161,9 +162,58 @@ def user_session_end(*, record, reason: str) -> None:
         if record.ended_at is not None:
             return
         before = snapshot(record, include_m2m=False)
-        record.ended_at, record.end_reason = timezone.now(), reason
+        record.ended_at, record.end_reason = at or timezone.now(), reason
         record.save(update_fields=["ended_at", "end_reason"])
         record_event(record, action=AuditActionChoices.UPDATE, before=before, after=snapshot(record, include_m2m=False))
+
+
+def user_sessions_end_expired(*, now: dt.datetime | None = None) -> int:
+    """Close the records of sessions past their idle or absolute limit whose browser never came back to
+    be told (the middleware ends the others at their next request), delete their stored sessions and
+    every other expired one; returns how many records were closed. Run by Celery beat
+    (qgov.tasks.end_expired_user_sessions).
+
+    A stored session expires with its limits (session_touch sets its expiry), so the candidates are the
+    open records without a live stored session. With the stored session at hand, its own times and
+    limits say why it ended and its expiry says when; without it (deleted by something else), the
+    record's times against the user's current limits do, and a record still within them is left open.
+    """
+    from qgov.identity.models import UserSession
+
+    now = now or timezone.now()
+    alive = Session.objects.filter(expire_date__gt=now).values("session_key")
+    candidates = list(UserSession.objects.open().exclude(key_hash__in=alive).select_related("user"))
+    stored = {session.session_key: session for session in
+              Session.objects.filter(session_key__in=[record.key_hash for record in candidates])}
+    limits_of: dict[int, SessionLimits] = {}
+    closed = 0
+    for record in candidates:
+        session = stored.get(record.key_hash)
+        if session is not None:
+            # Whichever limit it reached when it expired (the idle one may have come before the absolute).
+            at = min(session.expire_date, now)
+            reason = expiry_reason(session.get_decoded(), at.timestamp()) or UserSessionEndReasonChoices.IDLE
+        else:
+            if record.user_id not in limits_of:
+                limits_of[record.user_id] = limits_for(record.user)
+            reason, at = _limit_reached(record, limits_of[record.user_id], now)
+            if reason is None:
+                continue
+        user_session_end(record=record, reason=reason, at=at)
+        closed += 1
+    Session.objects.filter(expire_date__lte=now).delete()  # anonymous ones too: Django's clearsessions
+    return closed
+
+
+def _limit_reached(record, limits: SessionLimits, now: dt.datetime) -> tuple[str | None, dt.datetime | None]:
+    """Which limit a record's own times reached first, and when; (None, None) while within both."""
+    idle_end = record.last_seen + dt.timedelta(seconds=limits.idle)
+    absolute_end = record.created + dt.timedelta(seconds=limits.absolute)
+    if absolute_end <= now and absolute_end <= idle_end:
+        return UserSessionEndReasonChoices.ABSOLUTE, absolute_end
+    if idle_end <= now:
+        return UserSessionEndReasonChoices.IDLE, idle_end
+    return None, None
 
 
 def user_sessions_of(user):

@@ -194,6 +194,29 @@ class Membership(AgencyScopedModel):
             if stored_role == RoleChoices.ADMIN:
                 self._assert_agency_keeps_an_admin()
 
+    def kept_by(self) -> str:
+        """Who keeps this membership's role, when not an admin by hand: empty for a manual membership."""
+        if self.source == MembershipSourceChoices.PROVIDER:
+            return _("Kept by the identity provider “%(provider)s”: the role comes from the person's groups there "
+                     "through its role mappings, and is set again at each sign-in. To change it, change the "
+                     "provider's role mappings or the person's groups at the provider.") % {"provider": self.provider}
+        if self.source == MembershipSourceChoices.SCIM:
+            from qgov.identity.scim.models import ScimUser
+
+            names = sorted({str(scim_user.provider) for scim_user in ScimUser.objects.filter(
+                identity__user_id=self.user_id, provider__agency_id=self.agency_id).select_related("provider")})
+            return _("Kept by SCIM of the identity provider “%(provider)s”: the role comes from the person's groups "
+                     "there through its role mappings, and is set again whenever they change. To change it, change "
+                     "the provider's role mappings or the person's groups at the provider.") % {
+                "provider": "”, “".join(names)}
+        return ""
+
+    def clean_update(self, changes: dict):
+        """An edit by hand (form or API) may not change the role of a membership a provider keeps: its next
+        sign-in or SCIM update would set it back without a word. The services that keep it save directly."""
+        if "role" in changes and changes["role"] != self.role and self.source != MembershipSourceChoices.MANUAL:
+            raise ValidationError({"role": self.kept_by()}, code="kept_by_provider")
+
     def clean_delete(self):
         if self.role == RoleChoices.ADMIN:
             self._assert_agency_keeps_an_admin()

@@ -21,6 +21,7 @@ from qgov import dashboard, services
 from qgov.audit_display import model_label
 from qgov.filters import AgencyFilterSet, AuditEventFilterSet, MembershipFilterSet
 from qgov.forms import AgencyForm, InviteMemberForm, MembershipForm, SystemTokenForm
+from qgov.identity.panels import POLICY_FIELDS
 from qgov.identity.reauth import FreshAuthenticationRequiredMixin
 from qgov.middleware import ACTIVE_AGENCY_SESSION_KEY
 from qgov.models import Agency, ApiToken, AuditCheckpoint, AuditEvent, Membership, Notification
@@ -72,6 +73,7 @@ class AgencyListView(ObjectListView):
 class AgencyDetailView(ObjectDetailView):
     queryset = Agency.objects.all()
     template_name = "qgov/agency_detail.html"
+    exclude_fields = POLICY_FIELDS  # in the sign-in policy panel (qgov.identity.panels)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

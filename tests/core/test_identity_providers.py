@@ -337,16 +337,42 @@ def test_another_agencys_admin_gets_404_and_changes_nothing(agency, other_agency
         1, "qkd-editors", 1)
 
 
-def test_a_provider_that_granted_memberships_cannot_be_deleted(agency, admin, api_as):
+def test_a_provider_that_keeps_memberships_is_not_deleted_but_says_what_to_do(agency, admin, api_as, client):
+    from qgov.identity.scim.services import GroupData, UserData, scim_group_create, scim_user_create
+    from qgov.models import ExternalIdentity, ScimUser
     from tests.factories import UserFactory
 
     provider = make_provider(agency)
-    Membership.objects.create(agency=agency, user=UserFactory(), role="viewer", source="provider",
-                              provider=provider)
+    signed_in = UserFactory(username="bob")
+    ExternalIdentity.objects.create(provider=provider, subject="bob", user=signed_in)
+    Membership.objects.create(agency=agency, user=signed_in, role="viewer", source="provider", provider=provider)
+    carol = scim_user_create(provider=provider, data=UserData(user_name="carol@dqn.example.gov"))
+    scim_group_create(provider=provider, data=GroupData(display_name="qkd-editors", member_ids=[str(carol.scim_id)]))
+    events = AuditEvent.objects.count()
+    refusal = ("“Agency IdP” still keeps 2 memberships of its agency (1 from sign-in, 1 from SCIM) that grant roles. "
+               "Make it inactive instead, or end those memberships first: remove its role mappings (its SCIM "
+               "memberships end at once) and delete its sign-in memberships on the members page.")
 
     response = api_as(admin).delete(f"/api/identity-providers/{provider.pk}/")
 
-    assert response.status_code == 400 and IdentityProvider.objects.filter(pk=provider.pk).exists()
+    assert (response.status_code, response.json()["errors"]) == (400, {"non_field_errors": [refusal]})
+    client.force_login(admin)
+    page = client.post(f"/agency/identity-providers/{provider.pk}/delete/", {"version": provider.version},
+                       follow=True)
+    assert refusal in [str(message) for message in page.context["messages"]]
+    assert sorted(Membership.objects.filter(agency=agency).exclude(user=admin).values_list(
+        "user__username", "role", "source")) == [("bob", "viewer", "provider"), (carol.identity.user.username,
+                                                                                "editor", "scim")]
+    assert (IdentityProvider.objects.filter(pk=provider.pk).exists(), ScimUser.objects.count(),
+            AuditEvent.objects.count()) == (True, 1, events)
+
+    # Without memberships, the people who came in through it still keep it (as the record of how).
+    Membership.objects.filter(agency=agency).exclude(user=admin).delete()
+    response = api_as(admin).delete(f"/api/identity-providers/{provider.pk}/")
+    assert (response.status_code, response.json()["errors"]) == (400, {"non_field_errors": [
+        "“Agency IdP” has signed in or provisioned 2 people; it is kept as the record of how they came in. "
+        "Make it inactive instead."]})
+    assert IdentityProvider.objects.filter(pk=provider.pk).exists()
 
 
 def test_memberships_show_their_source_read_only(agency, admin, api_as):
@@ -470,3 +496,42 @@ def test_membership_pages_show_the_source_and_the_form_does_not_offer_it(agency,
     assert "Identity provider" in admin_client.get("/members/").content.decode()
     form = admin_client.get(f"/members/{kept.pk}/edit/").context["form"]
     assert list(form.fields) == ["role", "version"]
+
+
+def test_the_role_of_a_membership_a_provider_keeps_is_not_edited_by_hand(agency, admin, admin_client, api_as):
+    from qgov.identity.scim.services import GroupData, UserData, scim_group_create, scim_user_create
+    from tests.factories import UserFactory
+
+    provider = make_provider(agency)
+    by_sign_in = Membership.objects.create(agency=agency, user=UserFactory(username="bob"), role="viewer",
+                                           source="provider", provider=provider)
+    carol = scim_user_create(provider=provider, data=UserData(user_name="carol@dqn.example.gov"))
+    scim_group_create(provider=provider, data=GroupData(display_name="qkd-staff", member_ids=[str(carol.scim_id)]))
+    by_scim = Membership.objects.get(user=carol.identity.user)
+    events = AuditEvent.objects.count()
+    sign_in_refusal = (
+        "Kept by the identity provider “Agency IdP”: the role comes from the person's groups there through its role "
+        "mappings, and is set again at each sign-in. To change it, change the provider's role mappings or the "
+        "person's groups at the provider.")
+    scim_refusal = (
+        "Kept by SCIM of the identity provider “Agency IdP”: the role comes from the person's groups there through "
+        "its role mappings, and is set again whenever they change. To change it, change the provider's role "
+        "mappings or the person's groups at the provider.")
+
+    response = api_as(admin).patch(f"/api/memberships/{by_sign_in.pk}/", {"role": "editor"}, format="json")
+    assert (response.status_code, response.json()["errors"]) == (400, {"role": [sign_in_refusal]})
+    response = api_as(admin).patch(f"/api/memberships/{by_scim.pk}/", {"role": "admin"}, format="json")
+    assert (response.status_code, response.json()["errors"]) == (400, {"role": [scim_refusal]})
+    page = admin_client.get(f"/members/{by_sign_in.pk}/edit/")
+    assert page.context["form"].fields["role"].help_text == sign_in_refusal
+    page = admin_client.post(f"/members/{by_sign_in.pk}/edit/", {"role": "auditor", "version": by_sign_in.version})
+    assert page.context["form"].errors == {"role": [sign_in_refusal]}
+
+    assert sorted(Membership.objects.filter(pk__in=[by_sign_in.pk, by_scim.pk]).values_list(
+        "role", "source", "version")) == [("viewer", "provider", 1), ("viewer", "scim", 1)]
+    assert AuditEvent.objects.count() == events
+    # The same role sent again is no edit, and a manual membership's role is the admin's to change.
+    assert api_as(admin).patch(f"/api/memberships/{by_scim.pk}/", {"role": "viewer"},
+                               format="json").status_code == 200
+    manual = Membership.objects.create(agency=agency, user=UserFactory(username="dan"), role="viewer")
+    assert api_as(admin).patch(f"/api/memberships/{manual.pk}/", {"role": "editor"}, format="json").status_code == 200

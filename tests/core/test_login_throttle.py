@@ -356,3 +356,42 @@ def test_the_async_authenticate_counts_too(staff_member):
     assert async_to_sync(aauthenticate)(request, username="alice", password=TEST_PASSWORD) is None
     assert lockout.locked_out(request) is not None
     assert failures("alice", "192.0.2.1") == 5
+
+
+def test_the_admin_lists_attempts_read_only_and_unlocks_with_an_event_in_the_history(staff_member, client,
+                                                                                       superuser):
+    from django.contrib.messages import get_messages
+
+    from qgov.choices import AuditSourceChoices
+    from qgov.testing import events_for
+
+    lock_out("alice", "192.0.2.1")
+    lock_out("nobody", "192.0.2.1", count=2)
+    locked = LoginAttempt.objects.get(username="alice", address="192.0.2.1")
+    client.force_login(superuser)
+
+    page = client.get("/admin/qgov/loginattempt/?q=alice")
+    assert page.status_code == 200
+    assert [(row.username, row.address, row.failures) for row in page.context["cl"].result_list] == [
+        ("alice", "*", 5), ("alice", "192.0.2.1", 5)]
+    assert page.context["cl"].list_display == [
+        "action_checkbox", "username", "address", "failures", "window_ends", "last_success"]
+    assert client.get(f"/admin/qgov/loginattempt/{locked.pk}/change/").context["has_change_permission"] is False
+    assert client.get("/admin/qgov/loginattempt/add/").status_code == 403
+    assert client.post(f"/admin/qgov/loginattempt/{locked.pk}/delete/", {"post": "yes"}).status_code == 403
+
+    nobody = LoginAttempt.objects.get(username="nobody", address="192.0.2.1")
+    response = client.post("/admin/qgov/loginattempt/", {
+        "action": "unlock", "_selected_action": [locked.pk, nobody.pk]}, follow=True)
+
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Cleared the failed sign-ins of 2 rows."]
+    assert sorted(LoginAttempt.objects.values_list("username", "address", "failures")) == [
+        ("alice", "*", 5), ("alice", "192.0.2.1", 0), ("nobody", "*", 2), ("nobody", "192.0.2.1", 0)]
+    event = events_for(type(staff_member), staff_member.pk).order_by("seq").last()
+    assert (event.action, event.detail, event.source, event.actor, event.before, event.after) == (
+        "transition", {"transition": "unlock_sign_in",
+                       "reason": f"5 failed sign-ins from 192.0.2.1 cleared by {superuser.username}"},
+        AuditSourceChoices.ADMIN, superuser,
+        {"sign_in_failures": 5, "counted_until": locked.window_ends.isoformat()},
+        {"sign_in_failures": 0, "counted_until": None})
+    assert ui_login(Client(REMOTE_ADDR="192.0.2.1"), "alice", TEST_PASSWORD).status_code == 302

@@ -3,6 +3,7 @@ processes racing the same code), recovery codes (≥ 64 bits, hashed, single-use
 fresh authentication before changing authenticators, notifications and the audit trail."""
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -13,6 +14,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client, RequestFactory
+from django.utils import timezone
+from django.utils.formats import date_format
 from rest_framework.test import APIClient
 
 from qgov.choices import RoleChoices
@@ -342,6 +345,49 @@ def test_the_security_page_lists_authenticators(agency, member_of):
     assert "Laptop" in page and "Phone" in page and "yes (synced)" in page
     assert "Add an authenticator app" in page
     assert 'href="/account/security/"' in signed_in(user).get("/account/sessions/").content.decode()
+
+
+# Session, user, agency, recovery codes, 4 policy checks, roles, unread count, authenticators, linked accounts.
+SECURITY_PAGE_QUERIES = 12
+
+
+def test_the_security_page_lists_the_users_linked_provider_accounts_read_only(agency, other_agency, member_of,
+                                                                              django_assert_num_queries):
+    import datetime as dt
+
+    from qgov.identity.scim.services import UserData, scim_user_create
+    from qgov.models import ExternalIdentity
+    from tests.core.test_identity_providers import make_provider
+
+    user = member_of(agency)
+    entra = make_provider(agency, name="Entra ID")
+    shared = make_provider(other_agency, name="Gov IdP", is_active=False)
+    signed_in_at = dt.datetime(2026, 11, 30, 9, 15, tzinfo=dt.UTC)
+    ExternalIdentity.objects.create(provider=entra, subject="entra-oid-7f3a", user=user, last_sign_in=signed_in_at)
+    provisioned = scim_user_create(provider=shared, data=UserData(user_name="ada@gov.example", external_id="gov-42"))
+    ExternalIdentity.objects.filter(pk=provisioned.identity.pk).update(user=user)
+    ExternalIdentity.objects.create(provider=entra, subject="someone-else", user=member_of(agency))
+    client = signed_in(user)
+
+    with django_assert_num_queries(SECURITY_PAGE_QUERIES):
+        page = client.get("/account/security/")
+
+    assert [(i.provider.name, i.subject) for i in page.context["external_identities"]] == [
+        ("Entra ID", "entra-oid-7f3a"), ("Gov IdP", "gov-42")]
+    table = page.content.decode().split('data-testid="external-identities"')[1].split("</table>")[0]
+    rows = [[re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
+             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)]
+    linked = timezone.localtime(ExternalIdentity.objects.get(subject="gov-42").created)
+    assert rows == [
+        ["Entra ID", agency.code, "entra-oid-7f3a", date_format(timezone.localtime(
+            ExternalIdentity.objects.get(subject="entra-oid-7f3a").created), "SHORT_DATETIME_FORMAT"),
+         date_format(timezone.localtime(signed_in_at), "SHORT_DATETIME_FORMAT")],
+        ["Gov IdP inactive provisioned by SCIM", other_agency.code, "gov-42",
+         date_format(linked, "SHORT_DATETIME_FORMAT"), "never"]]
+    assert "<form" not in table  # read-only
+    nobody = signed_in(member_of(agency)).get("/account/security/").content.decode()
+    assert "None: you sign in with your qgov password." in nobody
 
 
 def test_changing_authenticators_needs_a_fresh_sign_in(agency, member_of):

@@ -64,7 +64,8 @@ def test_risks_beat_entry_is_scheduled_from_its_declaration():
     importlib.import_module("qgov.tasks")  # as the worker's autodiscovery does
     assert "lapse-risk-acceptances-daily" not in settings.CELERY_BEAT_SCHEDULE
     schedule = celery_app.conf.beat_schedule
-    assert sorted(schedule) == ["expire-certifications-daily", "lapse-risk-acceptances-daily",
+    assert sorted(schedule) == ["end-expired-user-sessions", "expire-certifications-daily",
+                                "lapse-risk-acceptances-daily",
                                 "purge-expired-idempotency-keys-hourly", "purge-expired-login-attempts-hourly",
                                 "requeue-lost-report-runs",
                                 "run-due-report-schedules", "send-due-date-reminders-daily", "send-due-webhooks",
@@ -123,7 +124,8 @@ def test_a_new_app_gets_its_api_routes_and_dashboard_panel(sandbox_app, client, 
 
 def test_a_new_app_adds_its_beat_entries_and_removes_them_when_unregistered(sandbox_app):
     schedule = celery_app.conf.beat_schedule
-    assert sorted(schedule) == ["expire-certifications-daily", "lapse-risk-acceptances-daily",
+    assert sorted(schedule) == ["end-expired-user-sessions", "expire-certifications-daily",
+                                "lapse-risk-acceptances-daily",
                                 "purge-expired-idempotency-keys-hourly", "purge-expired-login-attempts-hourly",
                                 "requeue-lost-report-runs", "run-due-report-schedules", "sandbox-nightly",
                                 "send-due-date-reminders-daily", "send-due-webhooks",
@@ -134,7 +136,8 @@ def test_a_new_app_adds_its_beat_entries_and_removes_them_when_unregistered(sand
         registry.register(sandbox.APP)
     registry.unregister(sandbox.APP.label)
     assert sorted(celery_app.conf.beat_schedule) == [
-        "expire-certifications-daily", "lapse-risk-acceptances-daily", "purge-expired-idempotency-keys-hourly",
+        "end-expired-user-sessions", "expire-certifications-daily", "lapse-risk-acceptances-daily",
+        "purge-expired-idempotency-keys-hourly",
         "purge-expired-login-attempts-hourly", "requeue-lost-report-runs", "run-due-report-schedules",
         "send-due-date-reminders-daily", "send-due-webhooks", "send-hour-reminders-every-5-minutes",
         "verify-audit-chain-nightly", "write-audit-checkpoints-daily"]

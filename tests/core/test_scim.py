@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from qgov.choices import MembershipSourceChoices, RoleChoices
 from qgov.identity.choices import UserSessionEndReasonChoices
 from qgov.identity.models import UserSession
+from qgov.identity.providers.models import IdentityProvider
 from qgov.identity.scim.services import scim_token_issue
 from qgov.models import ApiToken, AuditEvent, ExternalIdentity, Membership, ScimGroup, ScimUser, hash_token_key
 from qgov.testing import events_for
@@ -269,6 +270,35 @@ def test_bad_tokens_are_refused_with_a_scim_error(scim, provider):
     response = APIClient().get(f"/scim/v2/{provider.pk}/Users")
     assert response.status_code == 401
     assert APIClient(HTTP_AUTHORIZATION=f"Bearer {scim.key}").get("/scim/v2/999999/Users").status_code == 401
+
+
+def test_an_inactive_provider_is_refused_and_nothing_changes(scim, provider, agency):
+    alice = create_user(scim)
+    group = scim("post", "Groups", {"displayName": "qkd-editors", "members": [{"value": alice["id"]}]}).json()
+    IdentityProvider.objects.filter(pk=provider.pk).update(is_active=False)
+    events = AuditEvent.objects.count()
+
+    for method, path, body in (
+            ("get", "Users", None), ("get", f"Users/{alice['id']}", None), ("get", "ServiceProviderConfig", None),
+            ("post", "Users", user_body(user_name="bob@dqn.example.gov", external_id="entra-bob")),
+            ("put", f"Users/{alice['id']}", user_body(active=False)),
+            ("patch", f"Users/{alice['id']}", {"schemas": [PATCH], "Operations": [
+                {"op": "replace", "path": "active", "value": False}]}),
+            ("delete", f"Users/{alice['id']}", None),
+            ("patch", f"Groups/{group['id']}", {"schemas": [PATCH], "Operations": [
+                {"op": "remove", "path": "members"}]}),
+            ("delete", f"Groups/{group['id']}", None)):
+        response = scim(method, path, body)
+        assert (response.status_code, response.json()["schemas"], response.json()["status"],
+                response.json()["detail"]) == (
+            403, [ERROR], "403", "This identity provider is inactive in qgov: SCIM is refused until an agency "
+                                 "admin makes it active again."), (method, path)
+
+    assert (ScimUser.objects.count(), ScimGroup.objects.count(), User.objects.filter(is_active=True).count(),
+            AuditEvent.objects.count()) == (1, 1, 1, events)
+    assert [(role, source) for _u, role, source in scim_membership(agency)] == [("editor", "scim")]
+    IdentityProvider.objects.filter(pk=provider.pk).update(is_active=True)
+    assert scim("get", f"Users/{alice['id']}").status_code == 200
 
 
 @pytest.mark.parametrize("body", ['{"userName": ', [1, 2], {"userName": ""}, {"userName": 5},

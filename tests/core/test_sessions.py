@@ -493,3 +493,56 @@ def test_changing_an_identity_provider_needs_a_fresh_sign_in(agency, admin):
     assert refused.status_code == 403 and "recent sign-in" in refused.json()["detail"]
     provider.refresh_from_db()
     assert provider.is_active
+
+
+# --- closing the records of sessions nobody came back to ---------------------------------------
+
+
+def test_the_beat_task_closes_sessions_past_their_limits_and_deletes_them(admin, agency):
+    """Frozen time: sign-ins at 08:00, then the clock moves on; the task run by beat closes what is past
+    its idle or absolute limit, with the reason and the moment it was reached, and nothing else."""
+    import datetime as dt
+
+    import time_machine
+
+    from qgov.choices import AuditSourceChoices
+    from qgov.tasks import end_expired_user_sessions as run_beat_task
+    from qgov.testing import events_for
+
+    assert settings.CELERY_BEAT_SCHEDULE["end-expired-user-sessions"]["task"] == run_beat_task.name
+    morning = dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.UTC)
+    with time_machine.travel(morning, tick=False) as clock:
+        left = sign_in(admin, browser="Left/1.0")  # never comes back
+        busy = sign_in(admin, browser="Busy/1.0")  # a page every 50 minutes, all day
+        deleted = sign_in(admin, browser="Deleted/1.0")  # its stored session goes by other means
+        Session.objects.filter(session_key=record_of(deleted).key_hash).delete()
+        anonymous = Client()
+        anonymous.get("/login/")
+        anonymous.session.save()
+        records = {name: record_of(client) for name, client in (("left", left), ("busy", busy))}
+        records["deleted"] = UserSession.objects.get(user_agent="Deleted/1.0")
+
+        clock.shift(timedelta(minutes=59))
+        assert run_beat_task() == 0  # within every limit: nothing is closed
+        assert UserSession.objects.open().count() == 3
+        busy.get("/")
+
+        clock.shift(timedelta(minutes=2))  # 09:01: the left and the deleted ones are an hour idle
+        assert run_beat_task() == 2
+        for minutes in range(50, 12 * 60, 50):  # busy until 19:40: within the idle limit each time
+            clock.move_to(morning + timedelta(minutes=minutes))
+            assert busy.get("/").status_code == 200
+        clock.move_to(morning + timedelta(hours=12, minutes=1))
+        assert run_beat_task() == 1  # 12 hours after signing in, however active
+
+    closed = {name: UserSession.objects.get(pk=record.pk) for name, record in records.items()}
+    assert {name: (r.end_reason, r.ended_at) for name, r in closed.items()} == {
+        "left": ("idle", morning + timedelta(hours=1)),
+        "deleted": ("idle", morning + timedelta(hours=1)),
+        "busy": ("absolute", morning + timedelta(hours=12)),
+    }
+    assert Session.objects.count() == 0  # theirs, and the anonymous visitor's that expired too
+    ended = [events_for(UserSession, record.pk).order_by("seq").last() for record in records.values()]
+    assert [(e.action, e.changed_fields, e.source, e.actor) for e in ended] == [
+        (AuditActionChoices.UPDATE, ["end_reason", "ended_at"], AuditSourceChoices.TASK, None)] * 3
+    assert busy.get("/").status_code == 302  # the cookie no longer signs anyone in

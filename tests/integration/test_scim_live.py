@@ -160,3 +160,21 @@ def test_a_bad_token_is_a_401_and_a_malformed_body_a_400_that_changes_nothing(li
         error = Error.model_validate(response.json())
         assert (error.status, error.scim_type in ("invalidSyntax", "invalidValue")) == (400, True)
     assert (ScimUser.objects.count(), User_.objects.count(), AuditEvent.objects.count()) == (0, 0, events)
+
+
+def test_an_inactive_provider_refuses_its_own_token_with_403_and_changes_nothing(live_server, scim, provider):
+    alice = scim.create(new_user())
+    provider.is_active = False
+    provider.save(update_fields=["is_active"])
+    events = AuditEvent.objects.count()
+    headers = {"Authorization": scim.client.headers["Authorization"], "Content-Type": "application/scim+json"}
+    base = f"{live_server.url}/scim/v2/{provider.pk}"
+
+    for method, path, body in (("GET", "/Users", None), ("DELETE", f"/Users/{alice.id}", None),
+                               ("POST", "/Groups", b'{"displayName": "qkd-editors"}')):
+        response = httpx.request(method, base + path, content=body, headers=headers)
+        assert (response.status_code, response.headers["content-type"]) == (403, "application/scim+json")
+        assert Error.model_validate(response.json()).status == 403
+
+    assert (ScimUser.objects.count(), ScimGroup.objects.count(), User_.objects.filter(is_active=True).count(),
+            AuditEvent.objects.count()) == (1, 0, 1, events)

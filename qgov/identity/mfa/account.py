@@ -1,4 +1,5 @@
-"""The account security page: the user's authenticators, adding and removing them, recovery codes.
+"""The account security page: the user's authenticators, adding and removing them, recovery codes, and
+the identity provider accounts linked to theirs.
 Changes need a fresh sign-in (qgov.identity.reauth)."""
 
 from django.contrib import messages
@@ -32,7 +33,10 @@ class SecurityView(LoginRequiredMixin, View):
             "authenticators": user.authenticators.all(),
             "recovery_codes_left": RecoveryCode.objects.filter(user=user, used_at__isnull=True).count(),
             "totp_allowed": policy.totp_allowed(user), "mfa_required": policy.mfa_required(user),
-            "phishing_resistant_required": policy.phishing_resistant_required(user)})
+            "phishing_resistant_required": policy.phishing_resistant_required(user),
+            # Read-only: the links are made by sign-ins and SCIM, and ended by the agency's admins.
+            "external_identities": user.external_identities.select_related("provider__agency", "scim").order_by(
+                "provider__agency__code", "provider__name", "subject")})
 
 
 class PasskeyAddView(FreshAuthenticationRequiredMixin, View):

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from qgov.choices import RoleChoices
 from qgov.identity.crypto import SealedTextField
@@ -184,6 +185,37 @@ class IdentityProvider(AgencyScopedModel):
             from qgov.identity.scim.services import scim_memberships_resync
 
             scim_memberships_resync(provider=self)
+
+    def clean_delete(self):
+        """A provider is retired by making it inactive, not deleted, while anything still rests on it: the
+        memberships it keeps (by sign-in or SCIM) would go on granting roles that nothing recomputes any
+        more, and its external identities are the record of who came in through it."""
+        from qgov.choices import MembershipSourceChoices
+        from qgov.models import Membership
+
+        by_sign_in = Membership.objects.filter(source=MembershipSourceChoices.PROVIDER, provider=self).count()
+        by_scim = Membership.objects.filter(
+            source=MembershipSourceChoices.SCIM, agency_id=self.agency_id,
+            user__external_identities__scim__provider=self).distinct().count()
+        if by_sign_in or by_scim:
+            raise ValidationError(
+                ngettext("“%(provider)s” still keeps %(count)d membership of its agency (%(sign_in)d from sign-in, "
+                         "%(scim)d from SCIM) that grants a role.",
+                         "“%(provider)s” still keeps %(count)d memberships of its agency (%(sign_in)d from sign-in, "
+                         "%(scim)d from SCIM) that grant roles.", by_sign_in + by_scim)
+                % {"provider": self.name, "count": by_sign_in + by_scim, "sign_in": by_sign_in, "scim": by_scim}
+                + " " + _("Make it inactive instead, or end those memberships first: remove its role mappings (its "
+                          "SCIM memberships end at once) and delete its sign-in memberships on the members page."),
+                code="provider_keeps_memberships")
+        linked = self.external_identities.count()
+        if linked:
+            raise ValidationError(
+                ngettext("“%(provider)s” has signed in or provisioned %(count)d person; it is kept as the record "
+                         "of how they came in. Make it inactive instead.",
+                         "“%(provider)s” has signed in or provisioned %(count)d people; it is kept as the record "
+                         "of how they came in. Make it inactive instead.", linked)
+                % {"provider": self.name, "count": linked},
+                code="provider_has_identities")
 
     def role_for_groups(self, groups) -> str | None:
         """The strongest role the mappings give these groups; None when none is mapped."""

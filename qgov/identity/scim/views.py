@@ -7,8 +7,9 @@ adapters would have had to be rewritten to get that. The wire format is small en
 in qgov.identity.scim.representation.
 
 Every request authenticates with the provider's bearer token (401 otherwise, the same answer for an
-unknown provider); a resource of another provider answers 404. Writes go through
-qgov.identity.scim.services (one transaction each) inside an audit context naming the provider.
+unknown provider); a provider switched off in qgov (inactive) answers 403 to its own token, so an
+agency admin's "off" stops provisioning as it stops sign-in; a resource of another provider answers 404.
+Writes go through qgov.identity.scim.services (one transaction each) inside an audit context naming the provider.
 """
 
 import uuid
@@ -69,6 +70,10 @@ class ProviderTokenAuthentication(BaseAuthentication):
         provider = IdentityProvider.objects.select_related("agency").filter(pk=provider_id).first()
         if provider is None or not scim_token_matches(provider, key):
             raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if not provider.is_active:
+            # The token is right, the provider is off: nothing is read or changed until it is on again.
+            raise exceptions.PermissionDenied(_("This identity provider is inactive in qgov: SCIM is refused until "
+                                                "an agency admin makes it active again."))
         return AnonymousUser(), provider
 
     def authenticate_header(self, request):
