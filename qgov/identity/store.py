@@ -5,6 +5,7 @@ users, and a session can be ended knowing only its hash (UserSession.key_hash)."
 import contextlib
 import hashlib
 
+from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends import db
 
 
@@ -53,6 +54,26 @@ class SessionStore(db.SessionStore):
         obj = await super().acreate_model_instance(data)
         obj.session_key = hash_session_key(obj.session_key)
         return obj
+
+    def cycle_key(self):
+        """A new key for the same session (a password change, a second sign-in of the same user):
+        its record moves with it, or the session would go on unlisted on "Your sessions", where
+        nobody could end it, and the expiry task would close a record the browser still uses."""
+        old_key = self.session_key
+        super().cycle_key()
+        self._record_moved(old_key)
+
+    async def acycle_key(self):
+        old_key = self.session_key
+        await super().acycle_key()
+        await sync_to_async(self._record_moved)(old_key)
+
+    def _record_moved(self, old_key):
+        from qgov.identity.models import UserSession
+
+        if old_key and self.session_key and old_key != self.session_key:
+            UserSession.objects.filter(key_hash=hash_session_key(old_key)).update(
+                key_hash=hash_session_key(self.session_key))
 
     def delete(self, session_key=None):
         session_key = session_key or self.session_key

@@ -546,3 +546,20 @@ def test_the_beat_task_closes_sessions_past_their_limits_and_deletes_them(admin,
     assert [(e.action, e.changed_fields, e.source, e.actor) for e in ended] == [
         (AuditActionChoices.UPDATE, ["end_reason", "ended_at"], AuditSourceChoices.TASK, None)] * 3
     assert busy.get("/").status_code == 302  # the cookie no longer signs anyone in
+
+
+def test_a_password_change_keeps_the_session_listed_under_its_new_key(admin):
+    """Changing the password gives the session a new key (update_session_auth_hash): its record
+    follows it, so the session stays on "Your sessions" and can be ended there."""
+    client = sign_in(admin)
+    record = record_of(client)
+    old_key = cookie_key(client)
+    changed = client.post("/password/change/", {"old_password": TEST_PASSWORD,
+                                                 "new_password1": "a long new passphrase of words",
+                                                 "new_password2": "a long new passphrase of words"})
+    assert changed.status_code == 302, changed.content
+    assert cookie_key(client) != old_key
+    moved = record_of(client)
+    assert (moved.pk, moved.ended_at) == (record.pk, None)
+    assert not UserSession.objects.filter(key_hash=hash_session_key(old_key)).exists()
+    assert client.get("/account/sessions/").status_code == 200
