@@ -27,7 +27,7 @@ class QgovConfig(AppConfig):
         from qgov.identity.panels import AGENCY_SIGN_IN_POLICY
 
         detail_panels.register(AGENCY_SIGN_IN_POLICY)  # on the agency's page
-        from qgov.identity.oidc import views as oidc_views  # noqa: F401 - re-authentication through providers
+        from qgov.identity import sso  # noqa: F401 - re-authentication through providers
         from qgov.imports import tasks  # noqa: F401 - registers the import task with Celery
         from qgov.integrations.idempotency import tasks as idempotency_tasks  # noqa: F401 - and the key purge
 

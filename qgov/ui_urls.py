@@ -72,8 +72,9 @@ core_patterns = [
 urlpatterns = [
     path("", core.DashboardView.as_view(), name="dashboard"),
     path("login/", QgovLoginView.as_view(), name="login"),
-    # Sign-in through the agency's identity provider (qgov.identity.oidc): lookup, start, callback.
-    path("login/sso/", include("qgov.identity.oidc.urls")),
+    # Sign-in through the agency's identity provider (qgov.identity.sso): lookup, start, the OpenID Connect
+    # callback, SAML's assertion consumer service and metadata.
+    path("login/sso/", include("qgov.identity.sso_urls")),
     # The admin site's own login form would sign in without the second step: it sends people here.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     # The second step of a sign-in (qgov.identity.mfa): before the user is signed in, so outside "qgov:".

@@ -4,7 +4,7 @@ QGOV_REAUTH_SECONDS, recorded in the session as AUTH_TIME_KEY.
 
 How a user proves it again depends on how they sign in. Local users re-enter their password on the
 reauthentication page (qgov.identity.views.ReauthView).
-Provider sign-in (qgov.identity.oidc) registers a ReauthMethod with `register_reauth_method`: its
+Provider sign-in (qgov.identity.sso) registers a ReauthMethod with `register_reauth_method`: its
 `start()` sends the user to the identity provider with `max_age=0` (`prompt=login`), and its callback
 checks that the ID token's `auth_time` is newer than the request, then calls
 `mark_authenticated(request, at=auth_time)` and redirects to the `next` it was given.

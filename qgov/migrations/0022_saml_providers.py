@@ -3,6 +3,8 @@
 import qgov.identity.providers.models
 from django.db import migrations, models
 
+import qgov.fields
+
 
 class Migration(migrations.Migration):
 
@@ -14,12 +16,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='identityprovider',
             name='saml_certificate',
-            field=models.TextField(blank=True, help_text="SAML 2.0: the identity provider's signing certificate (PEM); responses or assertions not signed with its key are refused.", verbose_name='SAML signing certificate'),
+            field=qgov.fields.LongTextField(blank=True, max_length=20000, help_text="SAML 2.0: the identity provider's signing certificate (PEM); responses or assertions not signed with its key are refused.", verbose_name='SAML signing certificate'),
         ),
         migrations.AddField(
             model_name='identityprovider',
             name='saml_metadata',
-            field=models.TextField(blank=True, help_text="SAML 2.0: the identity provider's metadata XML, pasted; its single sign-on URL and signing certificate replace those below.", verbose_name='SAML metadata'),
+            field=qgov.fields.LongTextField(blank=True, max_length=100000, help_text="SAML 2.0: the identity provider's metadata XML, pasted; its single sign-on URL and signing certificate replace those below.", verbose_name='SAML metadata'),
         ),
         migrations.AddField(
             model_name='identityprovider',

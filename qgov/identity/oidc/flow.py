@@ -6,18 +6,17 @@ import base64
 import hashlib
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from qgov.identity import sso
+from qgov.identity.sso import REAUTH, SIGN_IN
+
 PENDING_KEY = "qgov_oidc_pending"
-MAX_PENDING = 5  # sign-ins started in other tabs that the session still waits for
-PENDING_SECONDS = 15 * 60
 SCOPES = "openid email profile"
 
-SIGN_IN = "sign_in"
-REAUTH = "reauth"
 
 
 @dataclass
@@ -51,7 +50,7 @@ def authorization_url(request, provider, metadata: dict, *, next_url: str, purpo
                       redirect_uri=callback_uri(request, provider.agency.code), next_url=next_url, purpose=purpose,
                       max_age=max_age, started=time.time(), stepped_up=stepped_up,
                       user=request.user.pk if purpose == REAUTH else None)
-    keep(request, state, pending)
+    sso.keep(request, state, pending, session_key=PENDING_KEY)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     params = {"response_type": "code", "client_id": provider.client_id, "redirect_uri": pending.redirect_uri,
               "scope": SCOPES, "state": state, "nonce": nonce, "code_challenge": challenge,
@@ -66,24 +65,6 @@ def authorization_url(request, provider, metadata: dict, *, next_url: str, purpo
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
 
 
-def keep(request, state: str, pending, *, session_key: str = PENDING_KEY) -> None:
-    """Keep `pending` (a dataclass with `started`) under `state`; also for SAML's requests (qgov.identity.saml),
-    under their own session key and their request ID."""
-    now = time.time()
-    kept = {key: value for key, value in (request.session.get(session_key) or {}).items()
-            if now - value.get("started", 0) < PENDING_SECONDS}
-    kept[state] = asdict(pending)
-    # Oldest first out: a session never holds more than MAX_PENDING open requests.
-    request.session[session_key] = dict(sorted(kept.items(), key=lambda item: item[1]["started"])[-MAX_PENDING:])
-
-
-def take(request, state: str, *, session_key: str = PENDING_KEY, kind=Pending):
-    """The request this state was issued for, removed from the session (a second use finds nothing)."""
-    kept = dict(request.session.get(session_key) or {})
-    value = kept.pop(state, None) if isinstance(state, str) and state else None
-    if value is None:
-        return None
-    request.session[session_key] = kept
-    if time.time() - value.get("started", 0) >= PENDING_SECONDS:
-        return None
-    return kind(**value)
+def take(request, state: str) -> Pending | None:
+    """The code flow this state was issued for, taken out of the session (single use)."""
+    return sso.take(request, state, session_key=PENDING_KEY, kind=Pending)

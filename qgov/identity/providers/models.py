@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from qgov.choices import RoleChoices
+from qgov.fields import LongTextField
 from qgov.identity.crypto import SealedTextField
 from qgov.identity.providers.choices import PROVIDER_GRANTABLE_ROLES, IdentityProviderProtocolChoices
 from qgov.models import AgencyScopedModel, QgovModel
@@ -110,15 +111,16 @@ class IdentityProvider(AgencyScopedModel):
                                                 "Name or FriendlyName) that lists the person's groups."))
     # SAML 2.0 (qgov.identity.saml): `issuer` is the IdP's entity ID. Pasted metadata, when given, is where
     # the single sign-on URL and the signing certificate are taken from (qgov.identity.saml.metadata).
-    saml_metadata = models.TextField(
-        _("SAML metadata"), blank=True,
+    # One entity's metadata is a few kilobytes; a federation's aggregate (megabytes) is not what is pasted here.
+    saml_metadata = LongTextField(
+        _("SAML metadata"), blank=True, max_length=100_000,
         help_text=_("SAML 2.0: the identity provider's metadata XML, pasted; its single sign-on URL and signing "
                     "certificate replace those below."))
     saml_sso_url = models.URLField(
         _("SAML single sign-on URL"), max_length=500, blank=True, validators=[validate_sso_url],
         help_text=_("SAML 2.0: where qgov sends the AuthnRequest (HTTP-Redirect binding)."))
-    saml_certificate = models.TextField(
-        _("SAML signing certificate"), blank=True,
+    saml_certificate = LongTextField(
+        _("SAML signing certificate"), blank=True, max_length=20_000,
         help_text=_("SAML 2.0: the identity provider's signing certificate (PEM); responses or assertions not "
                     "signed with its key are refused."))
     saml_subject_attribute = models.CharField(

@@ -1,7 +1,7 @@
-"""SAML 2.0 sign-in, service-provider initiated only: /login/sso/<agency code>/ (qgov.identity.oidc.views,
+"""SAML 2.0 sign-in, service-provider initiated only: /login/sso/<agency code>/ (qgov.identity.sso,
 which dispatches on the protocol) sends an AuthnRequest (HTTP-Redirect) and the session keeps its ID; the
 IdP posts its Response to the provider's assertion consumer service, which signs in through the same
-steps as OpenID Connect (qgov.identity.oidc.views.sign_in_verified: provisioning, step-up, second factor)
+steps as OpenID Connect (qgov.identity.sso.sign_in_verified: provisioning, step-up, second factor)
 or refuses on the same page. The provider's metadata URL is qgov's entity ID, given to the IdP."""
 
 import re
@@ -18,14 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from qgov.identity.oidc import flow
-from qgov.identity.oidc.views import (
-    TRY_AGAIN,
-    UNVERIFIED,
-    reauthenticated,
-    refusal,
-    sign_in_verified,
-)
+from qgov.identity import sso
 from qgov.identity.providers.choices import IdentityProviderProtocolChoices
 from qgov.identity.providers.models import IdentityProvider
 from qgov.identity.saml.client import (
@@ -36,6 +29,7 @@ from qgov.identity.saml.client import (
     verified_claims,
     xmlsec_available,
 )
+from qgov.identity.sso import REAUTH, SIGN_IN, TRY_AGAIN, UNVERIFIED, reauthenticated, refusal, sign_in_verified
 
 PENDING_KEY = "qgov_saml_pending"
 POSTED_SECONDS = 120  # the posted response waits this long for the browser to come back for it
@@ -51,13 +45,13 @@ class SamlPending:
     provider: int
     agency_code: str
     next_url: str
-    purpose: str = flow.SIGN_IN
+    purpose: str = SIGN_IN
     started: float = 0.0
     stepped_up: bool = False
     user: int | None = None  # reauth: the signed-in user it is for
 
 
-def start_saml_sign_in(request, provider, *, next_url: str, purpose: str = flow.SIGN_IN, stepped_up: bool = False,
+def start_saml_sign_in(request, provider, *, next_url: str, purpose: str = SIGN_IN, stepped_up: bool = False,
                        force_authn: bool = False, authn_context: str = ""):
     """Off to the IdP with an AuthnRequest. A re-authentication forces a new one (ForceAuthn), and the
     agency's required authentication context is asked for (exact)."""
@@ -65,12 +59,12 @@ def start_saml_sign_in(request, provider, *, next_url: str, purpose: str = flow.
         return refusal(request, _("Sign-in through %(provider)s is not available just now.")
                        % {"provider": provider.name}, reason="saml:xmlsec1_missing", provider=provider,
                        advice=TRY_AGAIN, status=503)
-    force_authn = force_authn or purpose == flow.REAUTH
+    force_authn = force_authn or purpose == REAUTH
     request_id, url = authn_request_url(request, provider, force_authn=force_authn,
                                         authn_context=authn_context or provider.required_acr)
-    flow.keep(request, request_id, SamlPending(
+    sso.keep(request, request_id, SamlPending(
         provider=provider.pk, agency_code=provider.agency.code, next_url=next_url, purpose=purpose,
-        started=time.time(), stepped_up=stepped_up, user=request.user.pk if purpose == flow.REAUTH else None),
+        started=time.time(), stepped_up=stepped_up, user=request.user.pk if purpose == REAUTH else None),
         session_key=PENDING_KEY)
     return HttpResponseRedirect(url)
 
@@ -107,24 +101,24 @@ class SamlAssertionConsumerView(View):
                            reason="provider_inactive", provider=provider)
         now = time.time()
         outstanding = {request_id: True for request_id, value in (request.session.get(PENDING_KEY) or {}).items()
-                       if value.get("provider") == provider.pk and now - value.get("started", 0) < flow.PENDING_SECONDS}
+                       if value.get("provider") == provider.pk and now - value.get("started", 0) < sso.PENDING_SECONDS}
         try:
             in_response_to, claims = verified_claims(request, provider, posted["response"], outstanding)
         except ResponseRefused as error:
             if error.reason == "unsolicited":  # answers no request this session waits for: as a used OIDC state
                 return refusal(request, USED, reason="state", advice=TRY_AGAIN, status=400)
             return refusal(request, UNVERIFIED, reason=f"saml:{error.reason}", provider=provider)
-        pending = flow.take(request, in_response_to, session_key=PENDING_KEY, kind=SamlPending)
+        pending = sso.take(request, in_response_to, session_key=PENDING_KEY, kind=SamlPending)
         if pending is None:
             return refusal(request, USED, reason="state",
                            advice=TRY_AGAIN, status=400)
         # An assertion is used once, whichever session brings it (it is kept until it expires).
-        expires = claims.pop("saml_not_on_or_after") or now + flow.PENDING_SECONDS
+        expires = claims.pop("saml_not_on_or_after") or now + sso.PENDING_SECONDS
         if not cache.add(f"qgov:saml-assertion:{provider.pk}:{claims.pop('saml_assertion_id')}", True,
                          max(int(expires - now), 0) + 2 * CLOCK_SKEW_SECONDS):
             return refusal(request, USED, reason="saml:replay",
                            advice=TRY_AGAIN, status=400)
-        if pending.purpose == flow.REAUTH:
+        if pending.purpose == REAUTH:
             return reauthenticated(request, provider, pending, claims)
 
         def send_back(step_up):

@@ -3,13 +3,14 @@ at the same /login/sso/<agency code>/ and are answered at their own assertion co
 
 from django.urls import path
 
-from qgov.identity.oidc import views
+from qgov.identity import sso
+from qgov.identity.oidc import views as oidc_views
 from qgov.identity.saml import views as saml_views
 
 urlpatterns = [
-    path("", views.SsoLookupView.as_view(), name="login_sso_lookup"),
+    path("", sso.SsoLookupView.as_view(), name="login_sso_lookup"),
     path("saml/<int:provider_id>/acs/", saml_views.SamlAssertionConsumerView.as_view(), name="login_saml_acs"),
     path("saml/<int:provider_id>/metadata/", saml_views.SamlMetadataView.as_view(), name="login_saml_metadata"),
-    path("<str:agency_code>/", views.SsoStartView.as_view(), name="login_sso"),
-    path("<str:agency_code>/callback/", views.SsoCallbackView.as_view(), name="login_sso_callback"),
+    path("<str:agency_code>/", sso.SsoStartView.as_view(), name="login_sso"),
+    path("<str:agency_code>/callback/", oidc_views.SsoCallbackView.as_view(), name="login_sso_callback"),
 ]
