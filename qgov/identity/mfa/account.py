@@ -29,11 +29,12 @@ class FreshChangeMixin(LoginRequiredMixin):
 class SecurityView(LoginRequiredMixin, View):
     def get(self, request):
         user = request.user
+        user_policy = policy.policy_of(user)
         return render(request, "qgov/account/security.html", {
             "authenticators": user.authenticators.all(),
             "recovery_codes_left": RecoveryCode.objects.filter(user=user, used_at__isnull=True).count(),
-            "totp_allowed": policy.totp_allowed(user), "mfa_required": policy.mfa_required(user),
-            "phishing_resistant_required": policy.phishing_resistant_required(user),
+            "totp_allowed": user_policy.totp_allowed, "mfa_required": user_policy.mfa_required,
+            "phishing_resistant_required": user_policy.phishing_resistant_required,
             # Read-only: the links are made by sign-ins and SCIM, and ended by the agency's admins.
             "external_identities": user.external_identities.select_related("provider__agency", "scim").order_by(
                 "provider__agency__code", "provider__name", "subject")})
