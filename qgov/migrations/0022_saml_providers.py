@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='identityprovider',
             name='saml_metadata',
-            field=qgov.fields.LongTextField(blank=True, max_length=100000, help_text="SAML 2.0: the identity provider's metadata XML, pasted; its single sign-on URL and signing certificate replace those below.", verbose_name='SAML metadata'),
+            field=qgov.fields.LongTextField(blank=True, max_length=200000, help_text="SAML 2.0: the identity provider's metadata XML, pasted; its single sign-on URL and signing certificate replace those below.", verbose_name='SAML metadata'),
         ),
         migrations.AddField(
             model_name='identityprovider',

@@ -296,6 +296,10 @@ class ObjectDetailView(ScopedViewMixin, TemplateView):
         self.object = self.get_object()
         return super().get(request, *args, **kwargs)
 
+    def detail_exclude_fields(self, obj) -> tuple[str, ...]:
+        """The fields left out of this record's table: `exclude_fields`, and whatever does not apply to it."""
+        return self.exclude_fields
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         obj = self.object
@@ -304,7 +308,7 @@ class ObjectDetailView(ScopedViewMixin, TemplateView):
         context.update(
             object=obj,
             tab=self.tab,
-            fields=display_fields(obj, exclude=("id", *self.exclude_fields)),
+            fields=display_fields(obj, exclude=("id", *self.detail_exclude_fields(obj))),
             lifecycle_state=lifecycle.state_label(obj) if lifecycle else None,
             transitions=self.transitions(obj, lifecycle),
             can_change=self.can(Action.CHANGE, agency_id) and not (lifecycle and lifecycle.is_frozen(obj)),

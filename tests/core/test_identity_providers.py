@@ -6,6 +6,8 @@ ETags, exports and query counts."""
 import io
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
@@ -300,9 +302,17 @@ def test_the_form_registers_a_saml_provider_and_shows_its_errors_again(agency, a
     provider = IdentityProvider.objects.get()
     assert (provider.saml_sso_url, provider.saml_certificate) == ("https://login.dqn.example.gov/saml/sso",
                                                                   idp_certificate)
-    detail = admin_client.get(f"/agency/identity-providers/{provider.pk}/").content.decode()
+    page = admin_client.get(f"/agency/identity-providers/{provider.pk}/")
+    detail = page.content.decode()
     assert f"http://testserver/login/sso/saml/{provider.pk}/metadata/" in detail
     assert f"http://testserver/login/sso/saml/{provider.pk}/acs/" in detail and "/callback/" not in detail
+    # The certificate by whom it names, until when and its fingerprint, not as PEM; no OpenID Connect rows.
+    certificate = x509.load_pem_x509_certificate(idp_certificate.encode())
+    fingerprint = certificate.fingerprint(hashes.SHA256()).hex().upper()
+    assert ":".join(fingerprint[i:i + 2] for i in range(0, 64, 2)) in detail
+    assert "CN=login.dqn.example.gov" in detail and "BEGIN CERTIFICATE" not in detail and "expired" not in detail
+    labels = {str(label).lower() for label, *_rest in page.context["fields"]}
+    assert {"issuer", "saml single sign-on url"} <= labels and not {"client id", "saml signing certificate"} & labels
 
 
 @pytest.mark.parametrize("role", [RoleChoices.EDITOR, RoleChoices.AUDITOR, RoleChoices.VIEWER])
@@ -423,7 +433,11 @@ def test_an_admin_adds_a_provider_through_the_form_and_never_sees_the_secret(age
         [{"claim_value": "qkd-editors", "role": "editor"},
          {"claim_value": "CN=QKD Auditors,OU=Groups", "role": "auditor"}],
         ["dqn.example.gov", "staff.dqn.example.gov"], SECRET)
-    detail = admin_client.get(f"/agency/identity-providers/{provider.pk}/").content.decode()
+    page = admin_client.get(f"/agency/identity-providers/{provider.pk}/")
+    detail = page.content.decode()
+    labels = {str(label).lower() for label, *_rest in page.context["fields"]}
+    assert "client id" in labels and not {"saml metadata", "saml single sign-on url", "saml signing certificate",
+                                          "saml subject attribute"} & labels
     assert "CN=QKD Auditors,OU=Groups" in detail and "/login/sso/DQN/callback/" in detail
     assert SECRET not in detail and raw_secret_column(provider) not in detail
     edit = admin_client.get(f"/agency/identity-providers/{provider.pk}/edit/").content.decode()

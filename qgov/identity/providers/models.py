@@ -92,6 +92,10 @@ def validate_email_domains(value) -> None:
                               % {"domains": ", ".join(bad)}, code="invalid_domain")
 
 
+OIDC_ONLY_FIELDS = ("client_id", "client_secret")
+SAML_ONLY_FIELDS = ("saml_metadata", "saml_sso_url", "saml_certificate", "saml_subject_attribute")
+
+
 class IdentityProvider(AgencyScopedModel):
     """An agency's identity provider: people it signs in get roles in this agency only, through the
     allow-list of `role_mappings`."""
@@ -111,9 +115,9 @@ class IdentityProvider(AgencyScopedModel):
                                                 "Name or FriendlyName) that lists the person's groups."))
     # SAML 2.0 (qgov.identity.saml): `issuer` is the IdP's entity ID. Pasted metadata, when given, is where
     # the single sign-on URL and the signing certificate are taken from (qgov.identity.saml.metadata).
-    # One entity's metadata is a few kilobytes; a federation's aggregate (megabytes) is not what is pasted here.
+    # One entity's metadata, not a federation's aggregate (qgov.identity.saml.metadata.MAX_METADATA_CHARS).
     saml_metadata = LongTextField(
-        _("SAML metadata"), blank=True, max_length=100_000,
+        _("SAML metadata"), blank=True, max_length=200_000,
         help_text=_("SAML 2.0: the identity provider's metadata XML, pasted; its single sign-on URL and signing "
                     "certificate replace those below."))
     saml_sso_url = models.URLField(
@@ -224,6 +228,12 @@ class IdentityProvider(AgencyScopedModel):
         wanted = {str(group) for group in groups}
         roles = {m["role"] for m in self.role_mappings if m.get("claim_value") in wanted}
         return next((role for role in reversed(PROVIDER_GRANTABLE_ROLES) if role in roles), None)
+
+    def fields_of_other_protocol(self) -> tuple[str, ...]:
+        """The fields of the protocol this registration does not use (left off its page)."""
+        if self.protocol == IdentityProviderProtocolChoices.SAML:
+            return OIDC_ONLY_FIELDS
+        return SAML_ONLY_FIELDS
 
     def clean(self):
         errors = {}

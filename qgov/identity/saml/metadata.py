@@ -4,11 +4,13 @@ and the IdP metadata qgov gives pysaml2, written from those fields only (so the 
 admin registered is the one signatures are checked with)."""
 
 import base64
+import datetime as dt
 import binascii
 import re
 from xml.etree.ElementTree import ParseError
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -35,6 +37,19 @@ def certificate_pem(text: str) -> str:
         raise MetadataError(_("Not an X.509 certificate (give it as PEM, -----BEGIN CERTIFICATE----- …).")) \
             from error
     return certificate.public_bytes(Encoding.PEM).decode("ascii")
+
+
+def certificate_summary(pem: str) -> dict | None:
+    """What the provider page shows of the registered certificate: whom it names, until when, and
+    its SHA-256 fingerprint (what an admin compares with the IdP's); None if it does not read."""
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except ValueError:
+        return None
+    fingerprint = certificate.fingerprint(hashes.SHA256()).hex().upper()
+    return {"subject": certificate.subject.rfc4514_string(), "not_after": certificate.not_valid_after_utc,
+            "expired": certificate.not_valid_after_utc <= dt.datetime.now(dt.UTC),
+            "sha256": ":".join(fingerprint[i:i + 2] for i in range(0, len(fingerprint), 2))}
 
 
 def certificate_body(pem: str) -> str:
