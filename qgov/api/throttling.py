@@ -15,7 +15,8 @@ class ApiTokenRateThrottle(BaseThrottle):
         if limit is None or not isinstance(request.auth, ApiToken):
             return True  # sessions are people at a browser; sign-ins have their own limit (qgov.identity.lockout)
         try:
-            ratelimit.hit("api-token", {"token": str(request.auth.pk)}, {"token": limit})
+            # By the key's hash, which no other token ever has (a deleted token's id may be reused).
+            ratelimit.hit("api-token", {"token": request.auth.key_hash}, {"token": limit})
         except ratelimit.RateLimited as limited:
             self.retry_after = limited.retry_after
             return False

@@ -58,6 +58,13 @@ schema.config.operations.operations.append(
 
 
 @pytest.fixture(autouse=True)
+def no_token_rate_limit(settings):
+    # The fuzzer sends thousands of requests with one token: what it checks is the schema, and a 429
+    # a minute into the run would be the rate limit's answer, not the operation's.
+    settings.QGOV_API_TOKEN_RATE_LIMIT = ""
+
+
+@pytest.fixture(autouse=True)
 def keep_the_test_database_connection(db):
     # Called straight through WSGI, Django would close the test's database connection at the end of
     # each request (close_old_connections); Django's own test client unhooks it the same way.
