@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 
+from qgov.prepared import count_rows_of
+
 DEFAULT_EXACT_COUNT_LIMIT = 10_000
 # The planner's estimates are off by a factor of two or so with selective filters (docs/api.md,
 # Counts): past twice the limit, a result is taken to be past it.
@@ -39,11 +41,11 @@ def count_rows(queryset, *, exact: bool = False, estimate_first: bool = False) -
     connection = connections[queryset.db]
     limit = exact_count_limit()
     if exact or connection.vendor != "postgresql" or limit <= 0:
-        return RowCount(queryset.count(), True)
+        return RowCount(count_rows_of(queryset), True)
     estimate = planner_estimate(queryset) if estimate_first else None
     if estimate is not None and estimate > ESTIMATE_TRUSTED_PAST * limit:
         return RowCount(estimate, False)
-    bounded = queryset.order_by()[: limit + 1].count()  # COUNT(*) of a LIMIT subquery
+    bounded = count_rows_of(queryset.order_by()[: limit + 1])  # COUNT(*) of a LIMIT subquery
     if bounded <= limit:
         return RowCount(bounded, True)
     # More than the limit for sure: the estimate, never below what was just seen.

@@ -1,4 +1,8 @@
-from django.urls import path
+import re
+
+from django.urls import URLResolver, path
+from django.urls.resolvers import RegexPattern
+from django.utils.functional import cached_property
 
 from qgov.lifecycle import lifecycle_of
 
@@ -38,3 +42,46 @@ def model_urls(prefix: str, model, views_module):
 
     return object_urls(prefix, model, list_view=view("List"), detail_view=view("Detail"), edit_view=view("Edit"),
                        delete_view=view("Delete"), history_view=view("History"))
+
+
+# The literal first segment of a route pattern such as DRF's routers write: ^risks/…, ^risks\.(?P<format>…
+_LITERAL_FIRST_SEGMENT = re.compile(r"\^([A-Za-z0-9_-]+)(?:/|\\\.|\$)")
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+
+
+class FirstSegmentResolver(URLResolver):
+    """A URLResolver of many patterns that begin with a literal segment (a DRF router's: ^risks/$,
+    ^risks/(?P<pk>[^/.]+)/$, …) that tries only the patterns a path can match: those of its first
+    segment and those with no literal one, in their order. A path's first segment, as the run of
+    [A-Za-z0-9_-] it starts with, must equal a pattern's literal for the pattern to match (the
+    literal is followed by /, . or the end, none of which the run holds), so the others are skipped
+    unread: /api/risks/ came after 300 other API patterns, 0.25–0.5 ms a request. Reversing, the
+    schema and everything else read url_patterns as they are."""
+
+    def resolve(self, path):
+        path = str(path)
+        match = self.pattern.match(path)
+        if not match:
+            return super().resolve(path)
+        by_segment, unindexed = self._narrowed
+        segment = _SEGMENT.match(match[0]).group()
+        return by_segment.get(segment, unindexed).resolve(path)
+
+    @cached_property
+    def _narrowed(self):
+        literals = []
+        for pattern in self.url_patterns:
+            found = (_LITERAL_FIRST_SEGMENT.match(pattern.pattern._regex)
+                     if isinstance(pattern.pattern, RegexPattern) else None)
+            literals.append(found.group(1) if found else None)
+
+        def resolver(patterns):
+            return URLResolver(self.pattern, patterns, self.default_kwargs, self.app_name, self.namespace)
+
+        by_segment = {
+            segment: resolver([pattern for pattern, literal in zip(self.url_patterns, literals, strict=True)
+                               if literal in (segment, None)])
+            for segment in set(literals) - {None}}
+        unindexed = resolver([pattern for pattern, literal in zip(self.url_patterns, literals, strict=True)
+                              if literal is None])
+        return by_segment, unindexed

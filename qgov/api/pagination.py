@@ -15,6 +15,7 @@ from rest_framework.utils.urls import replace_query_param
 
 from qgov.counting import RowCount, count_rows, exact_count_limit
 from qgov.permissions import load_scope_memberships
+from qgov.prepared import read_rows
 
 MAX_INT64 = 2**63 - 1
 # The columns a list's ETag reads per row of the page: together they change whenever the record does.
@@ -158,7 +159,7 @@ class QgovPagination(LimitOffsetPagination):
             if etag_listed(self.request.headers["If-None-Match"], self.etag):
                 self.not_modified = True
                 return []
-        rows = list(page)
+        rows = read_rows(page) if isinstance(page, QuerySet) else list(page)
         if position is not None:
             rows.sort(key=lambda row: position[row.pk])
         self.has_next = self.has_next or len(rows) > limit

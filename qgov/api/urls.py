@@ -1,4 +1,5 @@
-from django.urls import include, path, re_path
+from django.urls import path, re_path
+from django.urls.resolvers import RoutePattern
 from rest_framework.routers import DefaultRouter
 
 from qgov import registry
@@ -11,6 +12,7 @@ from qgov.imports.api import ImportRunViewSet
 from qgov.integrations.changes import ChangeFeedView
 from qgov.integrations.webhooks.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
 from qgov.reports.api import ReportRunViewSet, ReportScheduleViewSet
+from qgov.routing import FirstSegmentResolver
 
 app_name = "api"
 
@@ -38,7 +40,8 @@ for prefix, viewset, *basename in registry.api_routes():
 urlpatterns = [
     path("auth/token/", core.ObtainTokenView.as_view(), name="token_obtain"),
     path("changes/", ChangeFeedView.as_view(), name="changes"),
-    path("", include(router.urls)),
+    # The router's ~350 patterns, tried by the path's first segment only (qgov.routing).
+    FirstSegmentResolver(RoutePattern("", is_endpoint=False), router.urls),
     # Whatever else under /api/ (e.g. /api/<resource>/0.5/) is a 404 in the API's error shape, not the
     # site's HTML page. Only paths with the trailing slash: without it, APPEND_SLASH redirects first.
     # [\s\S], not `.`: a segment may hold an encoded newline (%0A), which `.` does not match.

@@ -22,6 +22,7 @@ from qgov.api.schema import ErrorSerializer
 from qgov.api.serializers import StrictFieldsMixin
 from qgov.integrations.idempotency.api import IdempotentWritesMixin
 from qgov.lifecycle import lifecycle_of
+from qgov.prepared import read_rows
 from qgov.roles import Action
 from qgov.services import object_delete, object_transition
 
@@ -383,7 +384,7 @@ class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
         # The relations read as values are attached to the page below, not prefetched.
         queryset = self.filter_queryset(self.without_value_loaded_prefetches(self.get_queryset()))
         if self.paginator is None:
-            rows = list(queryset)
+            rows = read_rows(queryset)
             attach_brief_values(rows, self.brief_value_loads(queryset.model))
             return Response(self.get_serializer(rows, many=True).data)
         page = self.paginate_queryset(queryset)

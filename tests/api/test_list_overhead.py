@@ -218,3 +218,35 @@ def test_the_filter_backend_builds_no_filterset_without_a_filter(editor, risks):
     assert QgovFilterBackend().filter_queryset(request, queryset, view) is queryset
     sent = Request(RequestFactory().get("/api/risks/", {"limit": 5, "q": "x", "status": "draft"}))
     assert QgovFilterBackend().filter_queryset(sent, queryset, view) is not queryset
+
+
+def test_the_api_router_resolves_every_path_as_a_plain_resolver_does():
+    """FirstSegmentResolver (qgov.routing) tries only the patterns of a path's first segment: the
+    same view, arguments, name and route as trying them all, for every route of the router and the
+    paths near them."""
+    from django.urls import Resolver404, URLResolver
+    from django.urls.resolvers import RoutePattern
+
+    from qgov.api import urls
+    from qgov.routing import FirstSegmentResolver
+
+    narrowed = next(pattern for pattern in urls.urlpatterns if isinstance(pattern, FirstSegmentResolver))
+    every = URLResolver(RoutePattern("", is_endpoint=False), urls.router.urls)
+    paths = ["", ".json", "risks", "riskss/", "risks-/", "x/", "../risks/", "risks/%0A/", "risks//", "RISKS/"]
+    for pattern in urls.router.urls:
+        route = str(pattern.pattern).lstrip("^").rstrip("$")
+        for pk in ("7", "abc"):
+            path = route.replace("(?P<pk>[^/.]+)", pk).replace(r"\.(?P<format>[a-z0-9]+)/?", ".json")
+            paths += [path, path + "x/", path.replace("/", ".", 1)]
+
+    def resolved(resolver, path):
+        try:
+            match = resolver.resolve(path)
+        except Resolver404:
+            return None
+        return (match.func, match.args, match.kwargs, match.url_name, match.route, match.app_names)
+
+    assert len(paths) > 1000
+    for path in paths:
+        assert resolved(narrowed, path) == resolved(every, path), path
+    assert resolved(narrowed, "risks/7/")[3] == "risk-detail"

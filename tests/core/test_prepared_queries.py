@@ -1,6 +1,7 @@
 """PreparedQuery (qgov.prepared): a queryset compiled once, run with new values, gives what the
 queryset itself gives — instances, related rows, annotations and converted values alike — and
-refuses a value that is not one parameter of the SQL."""
+refuses a value that is not one parameter of the SQL. read_rows and count_rows_of: a list's page and
+count compiled once per shape give each caller's own rows and count; what they do not know is Django's."""
 
 import datetime as dt
 
@@ -9,8 +10,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import F
 from django.utils import timezone
 
+from qgov import prepared
 from qgov.models import ApiToken, Membership
-from qgov.prepared import PreparedQuery
+from qgov.prepared import PreparedQuery, count_rows_of, read_rows, shape_key
+from qgov.roles import Action
+from risks.models import Risk
+from tests.risks.factories import RiskFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +72,66 @@ def test_a_value_that_is_not_one_parameter_is_refused(agency):
         twice(role="viewer")
     with pytest.raises(TypeError, match="expected the values"):
         token_rows(key="x")
+
+
+# read_rows and count_rows_of: any plain queryset, its SQL compiled once per shape.
+
+def risk_snapshot(rows):
+    return [(row.pk, row.title, row.created, row.review_date, row.agency.pk, str(row.agency),
+             row.owner_id, row.owner.username if row.owner else None, sorted(tv.pk for tv in row.threat_vectors.all()))
+            for row in rows]
+
+
+def scoped_page(user, start=0, stop=3):
+    # As an API list reads it: scoped, joined, deferring the joined record's other columns, sliced.
+    return (Risk.objects.restrict(user, Action.VIEW).select_related("agency", "owner")
+            .prefetch_related("threat_vectors").defer("agency__description").order_by("pk")[start:stop])
+
+
+def test_a_shape_read_again_gives_each_callers_own_rows_and_count(agency, other_agency, member_of,
+                                                                  django_assert_num_queries):
+    mine, theirs = member_of(agency), member_of(other_agency)
+    RiskFactory.create_batch(4, agency=agency)
+    RiskFactory.create_batch(2, agency=other_agency, owner=theirs)
+    for user in (mine, theirs, mine):  # the second and third reuse the first one's SQL
+        assert risk_snapshot(read_rows(scoped_page(user))) == risk_snapshot(scoped_page(user))
+        assert risk_snapshot(read_rows(scoped_page(user, 1, 9))) == risk_snapshot(scoped_page(user, 1, 9))
+        scoped = Risk.objects.restrict(user, Action.VIEW)
+        assert count_rows_of(scoped) == scoped.count()
+        assert count_rows_of(scoped.order_by()[:3]) == scoped.order_by()[:3].count()
+    # The scoped page and count were prepared, not left to Django.
+    prepared_shapes = {(key[0], key[1][0]) for key, value in prepared._shapes.compiled.items()
+                       if value is not prepared._UNPREPARABLE}
+    assert {("rows", Risk), ("count", Risk)} <= prepared_shapes
+    with django_assert_num_queries(2):  # the page and its prefetch: each call reads the database
+        read_rows(scoped_page(mine))
+    with django_assert_num_queries(1):
+        assert count_rows_of(Risk.objects.restrict(mine, Action.VIEW)) == 4
+    RiskFactory(agency=agency)
+    assert count_rows_of(Risk.objects.restrict(mine, Action.VIEW)) == 5
+
+
+def test_another_where_clause_or_shape_is_compiled_for_itself(agency, member_of):
+    user = member_of(agency)
+    RiskFactory(agency=agency, title="alpha")
+    RiskFactory(agency=agency, title="beta")
+    scoped = Risk.objects.restrict(user, Action.VIEW)
+    assert [row.title for row in read_rows(scoped.filter(title="alpha"))] == ["alpha"]
+    assert [row.title for row in read_rows(scoped.filter(title__in=["alpha", "beta"]).order_by("-title"))] == [
+        "beta", "alpha"]
+    assert [row.title for row in read_rows(scoped.filter(title="beta"))] == ["beta"]
+    assert read_rows(scoped.none()) == [] and count_rows_of(scoped.none()) == 0
+    assert count_rows_of(scoped.filter(title="beta")) == 1
+
+
+def test_what_the_shape_does_not_know_is_djangos(agency, member_of):
+    user = member_of(agency)
+    RiskFactory.create_batch(2, agency=agency)
+    scoped = Risk.objects.restrict(user, Action.VIEW).order_by("pk")
+    for queryset in (scoped.annotate(doubled=F("inherent_score") * 2), scoped.extra(select={"one": "1"}),
+                     scoped.values_list("pk", flat=True)):
+        assert shape_key(queryset) is None
+        assert list(read_rows(queryset)) == list(queryset)
+        assert count_rows_of(queryset) == queryset.count() == 2
+    annotated = read_rows(scoped.annotate(doubled=F("inherent_score") * 2))
+    assert [row.doubled for row in annotated] == [row.inherent_score * 2 for row in scoped]
