@@ -4,8 +4,8 @@ and the IdP metadata qgov gives pysaml2, written from those fields only (so the 
 admin registered is the one signatures are checked with)."""
 
 import base64
-import datetime as dt
 import binascii
+import datetime as dt
 import re
 from xml.etree.ElementTree import ParseError
 
