@@ -34,7 +34,7 @@ def test_sessions_page_lists_both_browsers_and_ends_the_other(page, browser, liv
         sign_in(phone)
         sign_in(page)
 
-        page.get_by_role("link", name="Ada Admin", exact=True).click()  # the account link in the navigation bar: the full name
+        page.get_by_role("link", name="Ada Admin", exact=True).click()  # the header's account link: full name
         page.wait_for_url("**/account/security/")
         page.get_by_role("link", name="Your sessions").click()
         page.wait_for_url("**/account/sessions/")
