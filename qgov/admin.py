@@ -199,6 +199,19 @@ class NotificationAdmin(QgovModelAdmin):
     readonly_fields = ("user", "agency", "title", "body", "url", "created", "read_at", "emailed_at")
 
 
+class ReadOnlyAdminMixin:
+    """Rows written by their services alone: the admin shows them and adds, changes or deletes none."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class CustodyEventInline(admin.TabularInline):
     model = CustodyEvent
     extra = 0
@@ -215,7 +228,7 @@ class CustodyEventInline(admin.TabularInline):
 
 
 @admin.register(EvidenceFile)
-class EvidenceFileAdmin(admin.ModelAdmin):
+class EvidenceFileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: evidence is added, handed over and withdrawn through its workflows, never edited."""
 
     list_display = ("file_name", "agency", "content_type", "object_id", "size", "uploader_name", "uploaded_at",
@@ -227,18 +240,9 @@ class EvidenceFileAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(LoginAttempt)
-class LoginAttemptAdmin(admin.ModelAdmin):
+class LoginAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: rows are written by sign-ins alone (qgov.identity.lockout). "Unlock" clears a row's
     failures for a person locked out by mistake, in the account's history like the lock."""
 
@@ -247,15 +251,6 @@ class LoginAttemptAdmin(admin.ModelAdmin):
     fields = readonly_fields = ("username", "address", "failures", "window_ends", "last_success")
     ordering = ("username", "address")
     actions = ["unlock"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_unlock_permission(self, request):
         # Unlocking changes the rows (through the service): Django's change permission of the model.
