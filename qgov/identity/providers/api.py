@@ -16,10 +16,12 @@ from qgov.identity.providers.models import (
     ISSUER_PATTERN,
     MAX_EMAIL_DOMAINS,
     MAX_ROLE_MAPPINGS,
+    SSO_URL_PATTERN,
     IdentityProvider,
     validate_email_domains,
     validate_issuer,
     validate_role_mappings,
+    validate_sso_url,
 )
 from qgov.identity.reauth import refuse_stale_browser_session
 from qgov.models import RECORD_FIELDS
@@ -53,6 +55,13 @@ class IssuerField(serializers.URLField):
     pass
 
 
+@extend_schema_field({"oneOf": [{"type": "string", "format": "uri", "maxLength": 500, "pattern": SSO_URL_PATTERN},
+                                {"type": "string", "maxLength": 0}]})
+class SsoUrlField(serializers.URLField):
+    """States what Django's URL check takes of a host name (a name over 253 characters is refused), as
+    the issuer does."""
+
+
 class IdentityProviderSerializer(QgovModelSerializer):
     protocol = serializers.ChoiceField(choices=IdentityProviderProtocolChoices.choices, required=False,
                                        default=IdentityProviderProtocolChoices.OIDC,
@@ -60,6 +69,8 @@ class IdentityProviderSerializer(QgovModelSerializer):
     issuer = IssuerField(max_length=500, validators=[validate_issuer],
                          help_text="The provider's issuer identifier, exactly as its ID tokens state it, or a SAML "
                                    "identity provider's entity ID: an https URL without query or fragment.")
+    saml_sso_url = SsoUrlField(max_length=500, required=False, allow_blank=True, validators=[validate_sso_url],
+                               help_text="SAML 2.0: where qgov sends the AuthnRequest (HTTP-Redirect binding).")
     client_secret = serializers.CharField(
         write_only=True, required=False, max_length=500, trim_whitespace=True, style={"input_type": "password"},
         help_text="OpenID Connect: the client secret the provider issued for qgov: required on create, sent again "

@@ -23,6 +23,8 @@ LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 # query or fragment (the loopback exception is for test set-ups only, and not stated).
 ISSUER_PATTERN = (r"^https://(?=[^/:]{1,253}(?:[:/]|$))(?:(?!-)[A-Za-z0-9-]{1,63}(?<!-)\.)+[A-Za-z]{2,63}"
                   r"(?::[0-9]{1,5})?(?:/[^\s?#]*)?$")
+# A SAML single sign-on URL: the same, and a query may follow (some IdPs name a tenant there).
+SSO_URL_PATTERN = ISSUER_PATTERN[:-len(r"(?:/[^\s?#]*)?$")] + r"(?:[/?][^\s#]*)?$"
 MAX_ROLE_MAPPINGS = 200
 MAX_EMAIL_DOMAINS = 50
 
