@@ -111,6 +111,7 @@ class SsoLookupView(View):
 
 UNVERIFIED = gettext_lazy("The answer from your agency's identity provider could not be verified, so you are not "
                           "signed in.")
+USED = gettext_lazy("This sign-in has expired or was already used.")
 
 
 def start_sign_in(request, provider, *, next_url: str, purpose: str = SIGN_IN):

@@ -13,7 +13,7 @@ from qgov.identity.oidc.client import ProviderError, discover, exchange_code, jw
 from qgov.identity.oidc.tokens import TokenRefused, verify_id_token
 from qgov.identity.providers.choices import IdentityProviderProtocolChoices
 from qgov.identity.providers.models import IdentityProvider
-from qgov.identity.sso import REAUTH, SIGN_IN, TRY_AGAIN, UNVERIFIED, reauthenticated, refusal, sign_in_verified
+from qgov.identity.sso import REAUTH, SIGN_IN, TRY_AGAIN, UNVERIFIED, USED, reauthenticated, refusal, sign_in_verified
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class SsoCallbackView(View):
     def get(self, request, agency_code):
         pending = flow.take(request, request.GET.get("state", ""))
         if pending is None or pending.agency_code != agency_code:
-            return refusal(request, _("This sign-in has expired or was already used."), reason="state",
+            return refusal(request, USED, reason="state",
                            advice=TRY_AGAIN, status=400)
         provider = IdentityProvider.objects.select_related("agency").filter(pk=pending.provider).first()
         if provider is None or not provider.is_active or provider.protocol != IdentityProviderProtocolChoices.OIDC:

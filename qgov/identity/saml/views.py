@@ -14,7 +14,6 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
@@ -29,13 +28,12 @@ from qgov.identity.saml.client import (
     verified_claims,
     xmlsec_available,
 )
-from qgov.identity.sso import REAUTH, SIGN_IN, TRY_AGAIN, UNVERIFIED, reauthenticated, refusal, sign_in_verified
+from qgov.identity.sso import REAUTH, SIGN_IN, TRY_AGAIN, UNVERIFIED, USED, reauthenticated, refusal, sign_in_verified
 
 PENDING_KEY = "qgov_saml_pending"
 POSTED_SECONDS = 120  # the posted response waits this long for the browser to come back for it
 MAX_RESPONSE_CHARS = 500_000
 POSTED_KEY = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
-USED = gettext_lazy("This sign-in has expired or was already used.")
 
 
 @dataclass
