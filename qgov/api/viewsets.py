@@ -1,12 +1,12 @@
 """The base viewset every qgov model viewset declares on."""
 
+import functools
 import re
 from types import SimpleNamespace
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections
 from django.db.models import Exists, OuterRef, Prefetch
-from django.db.models.base import ModelState
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
@@ -22,7 +22,7 @@ from qgov.api.schema import ErrorSerializer
 from qgov.api.serializers import StrictFieldsMixin
 from qgov.integrations.idempotency.api import IdempotentWritesMixin
 from qgov.lifecycle import lifecycle_of
-from qgov.prepared import read_rows
+from qgov.prepared import instance_from_db, read_rows
 from qgov.roles import Action
 from qgov.services import object_delete, object_transition
 
@@ -108,20 +108,23 @@ def parse_if_match(value: str | None) -> int | IfMatch | None:
     return IfMatch(value, strong)
 
 
-def brief_fields_of(model) -> set[str]:
+@functools.cache
+def brief_fields_of(model) -> frozenset[str]:
     """The fields a record needs to read as a brief reference: its id and what `__str__` reads,
     as the model declares them (`brief_fields = ("code", "title")`). A model that declares none is
     loaded whole: a serializer may read more of a related record than its `__str__` does (a
     questionnaire's questions), and only the model knows."""
     declared = getattr(model, "brief_fields", None)
     if declared is not None:
-        return {model._meta.pk.name, *declared}
-    return {field.name for field in model._meta.concrete_fields}
+        return frozenset({model._meta.pk.name, *declared})
+    return frozenset(field.name for field in model._meta.concrete_fields)
 
 
-def deferred_for_brief(model) -> list[str]:
+@functools.cache
+def deferred_for_brief(model) -> tuple[str, ...]:
     keep = brief_fields_of(model)
-    return [field.name for field in model._meta.concrete_fields if field.name not in keep and not field.primary_key]
+    return tuple(field.name for field in model._meta.concrete_fields
+                 if field.name not in keep and not field.primary_key)
 
 
 def brief_relations(serializer_class, model) -> list[tuple[str, type]]:
@@ -230,17 +233,6 @@ def brief_values_sql(load, connection, count: int) -> str:
             f"WHERE t.{source} IN ({placeholders}) ORDER BY {order}")
 
 
-def brief_record(model, db, attnames, values):
-    """A record of `model` holding only `values` (of `attnames`), for its `str()`: what from_db()
-    gives without running Model.__init__ (and its signals) for each related row of a page. A column
-    left out loads on access, as a deferred one does."""
-    record = model.__new__(model)
-    record.__dict__.update(zip(attnames, values, strict=True))
-    record._state = ModelState()
-    record._state.adding, record._state.db = False, db
-    return record
-
-
 def attach_brief_values(rows, loads) -> None:
     """Reads the many-to-many relations of a page's records as BriefValues: one query per relation,
     the link table joined to the related table's brief columns (prefetching built the same rows as
@@ -265,7 +257,7 @@ def attach_brief_values(rows, loads) -> None:
             value = built.get(pk)
             if value is None:
                 value = built[pk] = BriefValue(related_model, pk,
-                                               str(brief_record(related_model, db, attnames, values)))
+                                               str(instance_from_db(related_model, db, attnames, values)))
             by_row.setdefault(source_id, []).append(value)
         for row in rows:
             row.__dict__[BRIEF_VALUES_ATTRIBUTE][name] = by_row.get(row.pk, [])
@@ -321,6 +313,9 @@ class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
     def get_queryset(self):
         queryset = super().get_queryset().restrict(self.request.user, Action.VIEW)
         if self.request.method in ("GET", "HEAD"):
+            if self.action == "list":
+                # The relations read as values are attached to the page (list()), not prefetched.
+                queryset = self.without_value_loaded_prefetches(queryset)
             queryset = load_brief_relations(queryset, self.brief_relations(queryset.model))
         action = METHOD_ACTIONS.get(self.request.method) if self.detail else None
         if action is not None:
@@ -381,8 +376,7 @@ class QgovModelViewSet(IdempotentWritesMixin, viewsets.ModelViewSet):
         return context
 
     def list(self, request, *args, **kwargs):
-        # The relations read as values are attached to the page below, not prefetched.
-        queryset = self.filter_queryset(self.without_value_loaded_prefetches(self.get_queryset()))
+        queryset = self.filter_queryset(self.get_queryset())
         if self.paginator is None:
             rows = read_rows(queryset)
             attach_brief_values(rows, self.brief_value_loads(queryset.model))

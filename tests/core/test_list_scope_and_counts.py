@@ -6,15 +6,24 @@ per record. The query counts of small lists stay what they were."""
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from qgov.api import pagination
 from qgov.choices import RoleChoices
 from qgov.counting import count_rows
-from qgov.permissions import lazy_member_scopes, memberships_of, request_scope
+from qgov.permissions import (
+    TokenGrant,
+    activate_token_grant,
+    lazy_member_scopes,
+    memberships_of,
+    request_scope,
+    user_can,
+)
 from qgov.roles import Action
 from risks.filters import RiskFilterSet
 from risks.models import Risk
+from tests.factories import AgencyFactory, MembershipFactory
 from tests.risks.factories import RiskFactory, ThreatVectorFactory
 
 ON_POSTGRESQL = connection.vendor == "postgresql"
@@ -45,6 +54,39 @@ def test_a_read_names_the_agencies_once_the_request_has_read_the_memberships(ris
         assert list(listed) == risks
     # Outside a request the subquery stays: a task or a service reads the memberships as they are now.
     assert "qgov_membership" in sql_of(Risk.objects.restrict(viewer, Action.VIEW))
+
+
+@pytest.mark.parametrize("limited", [False, True], ids=["every agency", "a token limited to one agency"])
+def test_a_reads_own_membership_subquery_finds_what_the_roles_allow(agency, other_agency, member_of, limited):
+    third = AgencyFactory()
+    user = member_of(agency, RoleChoices.VIEWER)
+    MembershipFactory(user=user, agency=other_agency, role=RoleChoices.EDITOR)
+    RiskFactory.create_batch(2, agency=agency)
+    RiskFactory.create_batch(2, agency=other_agency)
+    RiskFactory.create_batch(2, agency=third)  # not a member: never read
+    grant = TokenGrant(user_id=user.pk, agency_ids=frozenset({other_agency.pk}), scopes=frozenset({"read"}))
+    actions = (Action.VIEW, Action.EXPORT)
+    with request_scope():  # what user_can allows, one risk at a time
+        if limited:
+            activate_token_grant(grant)
+        allowed = {action: sorted(risk.pk for risk in Risk.objects.all()
+                                  if user_can(user, risk.agency_id, action, Risk)) for action in actions}
+    assert allowed[Action.VIEW] == sorted(Risk.objects.filter(
+        agency__in=[other_agency] if limited else [agency, other_agency]).values_list("pk", flat=True))
+    in_third = list(Risk.objects.filter(agency=third).values_list("pk", flat=True))
+    with request_scope():  # a new request: its memberships not read yet
+        if limited:
+            activate_token_grant(grant)
+        for action in actions:
+            listed = Risk.objects.restrict(user, action)
+            assert "qgov_scope" in sql_of(listed)  # the subquery
+            assert sorted(listed.values_list("pk", flat=True)) == allowed[action]
+            assert listed.count() == len(allowed[action])
+            # Inside another query's subquery, and combined with another condition.
+            assert sorted(Risk.objects.filter(pk__in=listed.values("pk")).values_list("pk", flat=True)) == allowed[
+                action]
+            assert sorted(Risk.objects.filter(Q(pk__in=listed.values("pk")) | Q(agency=third))
+                          .values_list("pk", flat=True)) == sorted(allowed[action] + in_third)
 
 
 def test_writes_keep_the_membership_subquery_even_when_the_memberships_were_read(risks, agency, member_of):

@@ -1,18 +1,19 @@
 """PreparedQuery (qgov.prepared): a queryset compiled once, run with new values, gives what the
 queryset itself gives — instances, related rows, annotations and converted values alike — and
 refuses a value that is not one parameter of the SQL. read_rows and count_rows_of: a list's page and
-count compiled once per shape give each caller's own rows and count; what they do not know is Django's."""
+count compiled once per shape give each caller's own rows and count; what they do not know is Django's.
+instance_from_db builds the record from_db builds, without Model.__init__ unless something listens to it."""
 
 import datetime as dt
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import F
+from django.db.models import F, signals
 from django.utils import timezone
 
 from qgov import prepared
 from qgov.models import ApiToken, Membership
-from qgov.prepared import PreparedQuery, count_rows_of, read_rows, shape_key
+from qgov.prepared import PreparedQuery, count_rows_of, instance_from_db, read_rows, shape_key
 from qgov.roles import Action
 from risks.models import Risk
 from tests.risks.factories import RiskFactory
@@ -135,3 +136,44 @@ def test_what_the_shape_does_not_know_is_djangos(agency, member_of):
         assert count_rows_of(queryset) == queryset.count() == 2
     annotated = read_rows(scoped.annotate(doubled=F("inherent_score") * 2))
     assert [row.doubled for row in annotated] == [row.inherent_score * 2 for row in scoped]
+
+
+# instance_from_db: a record built from a row's columns without Model.__init__.
+
+def loaded(record) -> dict:
+    return {name: value for name, value in vars(record).items() if name != "_state"}
+
+
+def test_a_record_built_without_init_is_the_one_from_db_builds(agency, member_of):
+    owner = member_of(agency)
+    risk = RiskFactory(agency=agency, owner=owner, review_date="2027-03-01", description="Blinding.")
+    columns = [field.attname for field in Risk._meta.concrete_fields]
+    values = Risk.objects.filter(pk=risk.pk).values_list(*columns).get()
+    built, djangos = instance_from_db(Risk, "default", columns, values), Risk.from_db("default", columns, values)
+    assert type(built) is Risk and loaded(built) == loaded(djangos) != {}
+    assert (built._state.adding, built._state.db) == (djangos._state.adding, djangos._state.db) == (False, "default")
+    assert built.owner == owner and built.agency == agency
+    # A column left out is deferred, as from_db leaves it, and loads on access.
+    brief = ["id", "reference", "title"]
+    partial = instance_from_db(Risk, "default", brief, (risk.pk, risk.reference, risk.title))
+    assert partial.get_deferred_fields() == Risk.from_db("default", brief, (risk.pk, risk.reference, risk.title)
+                                                         ).get_deferred_fields() != set()
+    assert partial.description == "Blinding."
+
+
+def test_a_model_with_an_init_receiver_is_built_by_django(agency):
+    risk = RiskFactory(agency=agency)
+    built = []
+
+    def remember(sender, instance, **kwargs):
+        built.append(instance)
+
+    signals.post_init.connect(remember, sender=Risk)
+    try:
+        first = instance_from_db(Risk, "default", ["id", "title"], (risk.pk, risk.title))
+        rows = read_rows(Risk.objects.filter(pk=risk.pk).order_by("pk"))
+    finally:
+        signals.post_init.disconnect(remember, sender=Risk)
+    assert [id(record) for record in built] == [id(first), id(rows[0])]  # as Model.__init__ sends it
+    instance_from_db(Risk, "default", ["id", "title"], (risk.pk, risk.title))
+    assert len(built) == 2  # disconnected: built without __init__ again
