@@ -154,8 +154,8 @@ def instance_from_db(model, db, attnames, values):
     page's records) where that gives the same record: `_built_without_init`, and no pre_init or
     post_init receiver (asked each time: one may be connected at any moment). A column left out is
     deferred: it loads on access, as with from_db."""
-    if (not _built_without_init(model) or signals.pre_init.has_listeners(model)
-            or signals.post_init.has_listeners(model)):
+    if not _built_without_init(model) or ((signals.pre_init.receivers or signals.post_init.receivers) and (
+            signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model))):
         return model.from_db(db, attnames, values)
     record = model.__new__(model)
     record.__dict__.update(zip(attnames, values, strict=True))

@@ -4,6 +4,7 @@ import functools
 import re
 from types import SimpleNamespace
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections
 from django.db.models import Exists, OuterRef, Prefetch
@@ -108,13 +109,23 @@ def parse_if_match(value: str | None) -> int | IfMatch | None:
     return IfMatch(value, strong)
 
 
+def declared_brief_fields(model) -> tuple[str, ...] | None:
+    """What `str()` of a `model` record reads: the model's `brief_fields`, or for a user model whose
+    `str()` is AbstractBaseUser's (Django's User), its username field. None when nothing says."""
+    declared = getattr(model, "brief_fields", None)
+    if declared is None and issubclass(model, AbstractBaseUser) and model.__str__ is AbstractBaseUser.__str__ and (
+            model.get_username is AbstractBaseUser.get_username):
+        return (model.USERNAME_FIELD,)
+    return declared
+
+
 @functools.cache
 def brief_fields_of(model) -> frozenset[str]:
     """The fields a record needs to read as a brief reference: its id and what `__str__` reads,
     as the model declares them (`brief_fields = ("code", "title")`). A model that declares none is
     loaded whole: a serializer may read more of a related record than its `__str__` does (a
     questionnaire's questions), and only the model knows."""
-    declared = getattr(model, "brief_fields", None)
+    declared = declared_brief_fields(model)
     if declared is not None:
         return frozenset({model._meta.pk.name, *declared})
     return frozenset(field.name for field in model._meta.concrete_fields)
@@ -191,7 +202,7 @@ def values_loadable(model, name, related_model) -> dict | None:
     from django.db.models.manager import BaseManager
 
     model_field = model._meta.get_field(name)
-    if not model_field.many_to_many or model_field.auto_created or getattr(related_model, "brief_fields", None) is None:
+    if not model_field.many_to_many or model_field.auto_created or declared_brief_fields(related_model) is None:
         return None
     if type(related_model._default_manager).get_queryset is not BaseManager.get_queryset:
         return None

@@ -256,15 +256,15 @@ class ApiChecks(SuiteBase):
             assert len(ids) == len(set(ids)), name
 
     def test_brief_relations_read_their_display_without_more_queries(self, agency, member_of):
-        """Related records are loaded with only what {id, display, url} needs (`brief_fields`); their
-        `str()` must not fetch a deferred column, one query per row."""
-        from qgov.api.viewsets import brief_relations, deferred_for_brief
+        """Related records are loaded with only what {id, display, url} needs (`brief_fields`, a
+        user's username); their `str()` must not fetch a deferred column, one query per row."""
+        from qgov.api.viewsets import brief_relations, declared_brief_fields, deferred_for_brief
 
         self.make_record(agency)
         view = resolve(self.api_path).func.cls
         checked = 0
         for _name, related_model in brief_relations(view.serializer_class, self.model):
-            if getattr(related_model, "brief_fields", None) is None:
+            if declared_brief_fields(related_model) is None:
                 continue  # loaded whole
             related = related_model._default_manager.defer(*deferred_for_brief(related_model)).order_by("pk").first()
             if related is None:
