@@ -1,3 +1,5 @@
+from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -83,7 +85,7 @@ class ControlSerializer(QgovModelSerializer):
 
 
 class RiskSerializer(QgovModelSerializer):
-    is_overdue = serializers.BooleanField(read_only=True)
+    is_overdue = serializers.SerializerMethodField()
 
     class Meta:
         model = Risk
@@ -93,6 +95,13 @@ class RiskSerializer(QgovModelSerializer):
                   "rating_score", "rating", "treatment", "review_date", "status", "status_note", "is_overdue",
                   *RECORD_FIELDS)
         read_only_fields = ("status_note",)
+
+    @cached_property
+    def today(self):
+        return timezone.localdate()  # once per serializer, so once per page
+
+    def get_is_overdue(self, risk) -> bool:
+        return risk.overdue_on(self.today)
 
     def validate_review_date(self, value):
         error = Risk.past_review_error(value) if self.instance is None else None

@@ -337,8 +337,11 @@ class Risk(AgencyScopedModel):
 
     @property
     def is_overdue(self) -> bool:
-        return bool(self.review_date and self.review_date < timezone.localdate()
-                    and self.status != RiskStatusChoices.CLOSED)
+        return self.overdue_on(timezone.localdate())
+
+    def overdue_on(self, today) -> bool:
+        """is_overdue, for a list that looks up today's date once rather than once per risk."""
+        return bool(self.review_date and self.review_date < today and self.status != RiskStatusChoices.CLOSED)
 
     def pairs(self):
         return {

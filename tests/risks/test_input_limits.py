@@ -50,6 +50,20 @@ def test_an_overdue_risk_can_still_be_edited(agency, editor, api_as):
     risk = RiskFactory(agency=agency, review_date=timezone.localdate() - datetime.timedelta(days=3))
     response = api_as(editor).patch(f"/api/risks/{risk.pk}/", {"title": "Renamed"}, format="json")
     assert response.status_code == 200  # overdue is a state to list, not an error on every later edit
+    assert response.json()["is_overdue"] is True
+
+
+def test_the_api_says_which_risks_are_overdue_in_the_list_and_on_each(agency, editor, api_as):
+    today = timezone.localdate()
+    expected = {
+        RiskFactory(agency=agency, review_date=today - datetime.timedelta(days=1)).pk: True,
+        RiskFactory(agency=agency, review_date=today).pk: False,  # due today is not late
+        RiskFactory(agency=agency, review_date=today - datetime.timedelta(days=9), status="closed").pk: False,
+        RiskFactory(agency=agency, review_date=None).pk: False,
+    }
+    client = api_as(editor)
+    assert {row["id"]: row["is_overdue"] for row in client.get("/api/risks/").json()["results"]} == expected
+    assert {pk: client.get(f"/api/risks/{pk}/").json()["is_overdue"] for pk in expected} == expected
 
 
 @pytest.mark.parametrize(("length", "status"), [(10_000, 201), (10_001, 400), (1_000_000, 400)])
