@@ -171,7 +171,7 @@ COLUMNS = """\
 "As filed" is the issue's own figure for the code it was filed against. "Before" was measured on
 2026-12-01 by `make bench`, before the first round of fixes, while the shared machine was loaded (load average 5–11),
 "first pass" the same day after the first round of fixes (load 2–4), "second pass" on 2026-12-02
-after the second (load 0.8–2.3); "after" is the current code.
+after the second (load 0.8–2.3); "after" is the newest run of each profile (its date in its section below).
 Each run's load average is in its section below: compare columns knowing it."""
 
 
