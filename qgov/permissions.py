@@ -173,7 +173,6 @@ def require(user, agency_id, action: str, model=None) -> None:
 
 def restrict_queryset(queryset, user, action: str):
     """The records of `queryset` on which `user` may perform `action`: the queryset form of user_can."""
-    from qgov.models import Membership
 
     model = queryset.model
     requirement = _requirement(user, action, model)
@@ -190,11 +189,7 @@ def restrict_queryset(queryset, user, action: str):
         # subquery, read in their transaction.
         agencies = MemberAgencyIds(user.pk, frozenset(requirement), limit)
     else:
-        # order_by(): the model's ordering (agency name, username) would join both tables into the subquery.
-        agencies = Membership.objects.filter(user_id=user.pk, role__in=requirement).order_by()
-        if limit is not None:
-            agencies = agencies.filter(agency_id__in=limit)
-        agencies = agencies.values("agency_id")
+        agencies = _member_agencies(user, requirement, limit)
     if _reads_shared_rows(model, action):
         lookup = model.agency_lookup
         return queryset.filter(Q(**{f"{lookup}__in": agencies}) | Q(**{f"{lookup}__isnull": True}))
@@ -296,7 +291,7 @@ def load_scope_memberships(queryset, user) -> bool:
 def agency_ids_where(user, action: str, model=None):
     """The ids of the agencies where `user` may perform `action`, as a subquery (all agencies
     for platform admins)."""
-    from qgov.models import Agency, Membership
+    from qgov.models import Agency
 
     requirement = _requirement(user, action, model)
     limit = _agency_limit(user)
@@ -305,7 +300,15 @@ def agency_ids_where(user, action: str, model=None):
         return agencies.values("pk")
     if requirement == NOBODY:
         return Agency.objects.none().values("pk")
-    memberships = Membership.objects.filter(user_id=user.pk, role__in=requirement).order_by()
+    return _member_agencies(user, requirement, limit)
+
+
+def _member_agencies(user, roles, limit):
+    """The agency ids of `user`'s memberships with one of `roles` (within `limit`), as the ORM's subquery."""
+    from qgov.models import Membership
+
+    # order_by(): the model's ordering (agency name, username) would join both tables into the subquery.
+    memberships = Membership.objects.filter(user_id=user.pk, role__in=roles).order_by()
     if limit is not None:
         memberships = memberships.filter(agency_id__in=limit)
     return memberships.values("agency_id")
