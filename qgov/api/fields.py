@@ -61,22 +61,17 @@ def record_url(model, pk, request=None):
     return absolute_prefix(request) + path if request is not None else path
 
 
-def record_url_parts(model, request) -> tuple[str, str] | None:
-    """(before, after) the id in the absolute API URL of `model`'s records for this request, or None
-    when the model has none; worked out once per request, not once per record of a page."""
+def brief_url(model, pk, request):
+    """record_url(), with the model's absolute URL parts worked out once per request, not once
+    per record of a page."""
+    if request is None or not isinstance(pk, int) or isinstance(pk, bool):
+        return record_url(model, pk, request)
     http_request = getattr(request, "_request", request)
     parts = http_request.__dict__.setdefault("qgov_record_url_parts", {})
     if model not in parts:
         template = detail_path_template(model)
         parts[model] = None if template is None else (absolute_prefix(request) + template[0], template[1])
-    return parts[model]
-
-
-def brief_url(model, pk, request):
-    """record_url(), with the model's absolute URL parts worked out once per request."""
-    if request is None or not isinstance(pk, int) or isinstance(pk, bool):
-        return record_url(model, pk, request)
-    found = record_url_parts(model, request)
+    found = parts[model]
     return None if found is None else f"{found[0]}{pk}{found[1]}"
 
 
@@ -158,8 +153,13 @@ class BriefRelatedField(serializers.PrimaryKeyRelatedField):
     def to_representation(self, value):
         request = self.context.get("request")
         if type(value) is BriefValue:
-            return {"id": value.pk, "display": value.display, "url": brief_url(value.model, value.pk, request)}
-        return {"id": value.pk, "display": str(value), "url": brief_url(type(value), value.pk, request)}
+            return brief_representation(value.model, value.pk, value.display, request)
+        return brief_representation(type(value), value.pk, str(value), request)
+
+
+def brief_representation(model, pk, display: str, request) -> dict:
+    """{id, display, url}: how a related record reads in the API."""
+    return {"id": pk, "display": display, "url": brief_url(model, pk, request)}
 
 
 NOT_READ = object()  # what a field reader answers when the field's own path must answer
@@ -167,31 +167,23 @@ NOT_READ = object()  # what a field reader answers when the field's own path mus
 
 def brief_reader(field, request):
     """A function of a record giving what `field` (a BriefRelatedField, or the many form of one)
-    shows of it, as to_representation gives it, with the URL parts looked up once per model: for a
-    serializer's read plan (qgov.api.serializers), which calls it once per row. NOT_READ for what
-    it does not know (a dotted source, a relation not attached to a listed record), which the field
-    itself then answers. None when `field` is not such a field."""
+    shows of it, as to_representation gives it, without DRF's per-field dispatch: for a serializer's
+    read plan (qgov.api.serializers), which calls it once per row. NOT_READ for what it does not
+    know (a relation not attached to a listed record, a missing attribute), which the field itself
+    then answers. None when `field` is not such a field or reads a dotted source."""
     many = isinstance(field, BriefManyRelatedField)
     child = field.child_relation if many else field
     if type(child) is not BriefRelatedField or len(field.source_attrs) != 1 or request is None:
         return None
     attribute = field.source_attrs[0]
-    urls = {}
-
-    def brief(model, pk, display) -> dict:
-        if model not in urls:
-            urls[model] = record_url_parts(model, request)
-        parts = urls[model]
-        if parts is None or not isinstance(pk, int) or isinstance(pk, bool):
-            return {"id": pk, "display": display, "url": brief_url(model, pk, request)}
-        return {"id": pk, "display": display, "url": f"{parts[0]}{pk}{parts[1]}"}
 
     if many:
         def read_many(record):
             attached = record.__dict__.get(BRIEF_VALUES_ATTRIBUTE)
             if attached is None or attribute not in attached:
                 return NOT_READ  # not a listed record: the relation is queried, as DRF does
-            return [brief(value.model, value.pk, value.display) for value in attached[attribute]]
+            return [brief_representation(value.model, value.pk, value.display, request)
+                    for value in attached[attribute]]
         return read_many
 
     def read_one(record):
@@ -201,7 +193,7 @@ def brief_reader(field, request):
             return None
         except (AttributeError, KeyError):
             return NOT_READ  # the field's own rules (default, allow_null, required) answer
-        return None if related is None else brief(type(related), related.pk, str(related))
+        return None if related is None else brief_representation(type(related), related.pk, str(related), request)
     return read_one
 
 

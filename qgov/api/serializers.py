@@ -129,8 +129,10 @@ def date_time_reader(field, model):
 
     def read(record):
         value = getattr(record, attname)
-        if not value or value.utcoffset() is None:
-            return NOT_READ if value else None  # a naive value: DRF's path makes it aware or fails
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            return NOT_READ  # naive: DRF's path makes it aware, or says why it cannot
         try:
             text = value.astimezone(zone).isoformat()
         except OverflowError:

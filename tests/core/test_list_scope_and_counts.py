@@ -57,7 +57,7 @@ def test_a_read_names_the_agencies_once_the_request_has_read_the_memberships(ris
 
 
 @pytest.mark.parametrize("limited", [False, True], ids=["every agency", "a token limited to one agency"])
-def test_a_reads_own_membership_subquery_finds_what_the_roles_allow(agency, other_agency, member_of, limited):
+def test_a_reads_membership_subquery_finds_what_user_can_allows(agency, other_agency, member_of, limited):
     third = AgencyFactory()
     user = member_of(agency, RoleChoices.VIEWER)
     MembershipFactory(user=user, agency=other_agency, role=RoleChoices.EDITOR)
