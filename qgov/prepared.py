@@ -175,7 +175,8 @@ _EMPTY_ATTRIBUTES = frozenset({
     "annotations", "extra", "extra_order_by", "_filtered_relations", "_annotation_select_cache",
     "_extra_select_cache", "filter_is_sticky", "external_aliases"})
 _BOOKKEEPING_ATTRIBUTES = frozenset({
-    "where", "table_map", "used_aliases", "subq_aliases", "alias_prefix", "_lookup_joins"})
+    "where", "table_map", "used_aliases", "subq_aliases", "alias_prefix", "_lookup_joins",
+    "base_table"})  # base_table: a cached_property, the first alias of alias_map
 SHAPES_PER_THREAD = 512  # a process keeps at most this many lists' SQL per thread; past it, starts again
 
 
@@ -271,8 +272,10 @@ def read_rows(queryset) -> list:
     return rows
 
 
-def count_rows_of(queryset) -> int:
-    """queryset.count(), its SQL compiled once per shape as read_rows does."""
+def count_rows_of(queryset, counts=None) -> int:
+    """queryset.count(), its SQL compiled once per shape as read_rows does. `counts`, if given,
+    remembers counts while the database is unchanged (qgov.counting.SQLiteCounts): a count it
+    recalls runs no query."""
     key = shape_key(queryset)
     if key is None:
         return queryset.count()
@@ -282,6 +285,10 @@ def count_rows_of(queryset) -> int:
         return queryset.count()
     key = ("count", key, where[0], connection)
     sql = _shapes.compiled.get(key)
+    if sql is _UNPREPARABLE:
+        return queryset.count()
+    # Read before counting: a change committed meanwhile makes the count's state an older one.
+    state = counts.state() if counts is not None else None
     if sql is None:
         # Django's count, its one query seen on its way to the database.
         seen = []
@@ -294,9 +301,14 @@ def count_rows_of(queryset) -> int:
             count = queryset.count()
         preparable = len(seen) == 1 and list(seen[0][1] or ()) == where[1] and where[0] in seen[0][0]
         _shapes.remember(key, seen[0][0] if preparable else _UNPREPARABLE)
-        return count
-    if sql is _UNPREPARABLE:
-        return queryset.count()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, where[1])
-        return int(cursor.fetchone()[0])
+    else:
+        count = counts.recall(sql, where[1], state) if counts is not None else None
+        if count is not None:
+            return count
+        with connection.cursor() as cursor:
+            cursor.execute(sql, where[1])
+            count = int(cursor.fetchone()[0])
+        preparable = True
+    if counts is not None and preparable:
+        counts.remember(_shapes.compiled[key], where[1], state, count)
+    return count

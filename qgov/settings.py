@@ -116,6 +116,8 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Django's backend, its placeholder rewrite done once per SQL text (qgov/backends/sqlite3).
+    DATABASES["default"]["ENGINE"] = "qgov.backends.sqlite3"
     # A file, not memory, so that a Celery worker started by the tests sees the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test.sqlite3")}
     # Transactions take SQLite's write lock at BEGIN, where waiting (up to `timeout` s) is safe: begun
