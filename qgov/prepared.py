@@ -300,7 +300,8 @@ def count_rows_of(queryset, counts=None) -> int:
         with connection.execute_wrapper(record):
             count = queryset.count()
         preparable = len(seen) == 1 and list(seen[0][1] or ()) == where[1] and where[0] in seen[0][0]
-        _shapes.remember(key, seen[0][0] if preparable else _UNPREPARABLE)
+        sql = seen[0][0] if preparable else _UNPREPARABLE
+        _shapes.remember(key, sql)
     else:
         count = counts.recall(sql, where[1], state) if counts is not None else None
         if count is not None:
@@ -308,7 +309,6 @@ def count_rows_of(queryset, counts=None) -> int:
         with connection.cursor() as cursor:
             cursor.execute(sql, where[1])
             count = int(cursor.fetchone()[0])
-        preparable = True
-    if counts is not None and preparable:
-        counts.remember(_shapes.compiled[key], where[1], state, count)
+    if counts is not None and sql is not _UNPREPARABLE:
+        counts.remember(sql, where[1], state, count)
     return count

@@ -51,7 +51,6 @@ def test_this_connections_writes_count_again_rolled_back_or_not(risks, agency):
     assert [counted(mine), counted(mine)] == [(4, 1), (4, 0)]
     Risk.objects.filter(pk=risks[0].pk).update(title="Renamed")  # no row more or less: counted anyway
     assert counted(mine) == (4, 1)
-    counted(mine)
     with transaction.atomic():
         assert counted(mine) == (4, 0)  # remembered before the transaction, nothing written since
         RiskFactory(agency=agency)

@@ -11,9 +11,8 @@ from django.conf import settings
 
 
 def test_the_wsgi_module_loads_the_urlconf_and_freezes_start_up():
-    probe = ("import gc, json, sys; import qgov.wsgi; "
-             "print(json.dumps({'urlconf': settings_urlconf in sys.modules, 'frozen': gc.get_freeze_count()}))")
-    probe = probe.replace("settings_urlconf", repr(settings.ROOT_URLCONF))
+    probe = ("import gc, json, sys; import qgov.wsgi; print(json.dumps({"
+             f"'urlconf': {settings.ROOT_URLCONF!r} in sys.modules, 'frozen': gc.get_freeze_count()}}))")
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "qgov.settings", "DJANGO_DEBUG": "1"}
     output = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], cwd=Path(settings.BASE_DIR),
                             env=environment, capture_output=True, text=True, check=True).stdout
