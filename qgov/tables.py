@@ -137,8 +137,10 @@ class QgovTable(tables.Table):
         rows = list(self.paginated_rows)  # once: each pass over BoundRows alternates the rows' classes anew
         attach_related_values([row.record for row in rows], self.related_values)
         writers = [(column, self._cell_writer(column)) for column in self.columns]
+        plain_rows = not self.row_attrs  # a row's attributes are then its even/odd class alone
         for row in rows:
-            parts.append(f"<tr {row.attrs.as_html()}>")
+            parts.append(f'<tr class="{row.get_even_odd_css_class()}">' if plain_rows
+                         else f"<tr {row.attrs.as_html()}>")
             record = row.record
             for column, writer in writers:
                 html = writer(record) if writer is not None else None
@@ -193,6 +195,9 @@ class QgovTable(tables.Table):
         labels_of = {}  # model -> {stored value: label} of the column's field, or None
         url_of = self._url_writer()
         table = self
+        # A render that takes the record only, in a column with no empty values and no link, never
+        # sees the value: it is not read (for a many-to-many column, a related manager per row).
+        reads_value = plain or wanted is None or "value" in wanted or bool(empty_values) or link is not None
 
         def write(record):
             model = type(record)
@@ -200,30 +205,34 @@ class QgovTable(tables.Table):
                 if not isinstance(record, Model):
                     return None  # dicts, tuples: the library's accessor reads them
                 labels_of[model] = _choice_labels(model, name)
-            labels = labels_of[model]
-            try:
-                raw = getattr(record, name)
-            except Exception:  # as the library's accessor: a missing value is the column's default
-                raw = None
-            if callable(raw) and not getattr(raw, "do_not_call_in_templates", False):
-                return None  # the accessor would call it: rare, this cell is left to the library
-            try:
-                value = labels.get(raw, raw) if labels is not None else raw
-            except TypeError:  # an unhashable value is no choice
-                value = raw
-            if value in empty_values:
-                content = default
+            if not reads_value:
+                given = {"record": record, "column": column, "bound_column": bound_column, "table": table}
+                content = render(**{key: given[key] for key in wanted})
             else:
-                if plain:
-                    content = value
+                try:
+                    raw = getattr(record, name)
+                except Exception:  # as the library's accessor: a missing value is the column's default
+                    raw = None
+                if callable(raw) and not getattr(raw, "do_not_call_in_templates", False):
+                    return None  # the accessor would call it: rare, this cell is left to the library
+                labels = labels_of[model]
+                try:
+                    value = labels.get(raw, raw) if labels is not None else raw
+                except TypeError:  # an unhashable value is no choice
+                    value = raw
+                if value in empty_values:
+                    content = default
                 else:
-                    given = {"value": value, "record": record, "column": column, "bound_column": bound_column,
-                             "table": table}
-                    content = render(**(given if wanted is None else {key: given[key] for key in wanted}))
-                if link is not None:
-                    url = url_of(raw if hasattr(raw, "get_absolute_url") else record)
-                    if url is not None:
-                        content = format_html('<a href="{}">{}</a>', url, content)
+                    if plain:
+                        content = value
+                    else:
+                        given = {"value": value, "record": record, "column": column, "bound_column": bound_column,
+                                 "table": table}
+                        content = render(**(given if wanted is None else {key: given[key] for key in wanted}))
+                    if link is not None:
+                        url = url_of(raw if hasattr(raw, "get_absolute_url") else record)
+                        if url is not None:
+                            content = format_html('<a href="{}">{}</a>', url, content)
             content = localize(content) if localized is None else localize(content, use_l10n=localized)
             return f"{td}{conditional_escape(content)}</td>"
 

@@ -1,9 +1,10 @@
-"""Choice widgets whose stock Django templates are written in Python: the same HTML, without a
-template include per option (a list sidebar of 40 threat vectors, statuses and people took a
-fifth of a list page's time). The list views give them to their filter forms (write_in_python);
-tests pin the HTML against Django's own templates."""
+"""Choice and input widgets whose stock Django templates are written in Python: the same HTML,
+without a template include per option or attribute list (a list sidebar of 40 threat vectors,
+statuses and people took a fifth of a list page's time). The list views give them to their filter
+forms (write_in_python); tests pin the HTML against Django's own templates."""
 
 from django import forms
+from django.forms.widgets import Input
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
@@ -67,6 +68,14 @@ def _checkboxes_html(widget) -> str:
     return "".join(parts)
 
 
+def _input_html(widget) -> str:
+    """django/forms/widgets/input.html (which text.html, number.html, date.html… include)."""
+    value = widget["value"]
+    value_html = f' value="{_formatted(value)}"' if value is not None else ""
+    return (f'<input type="{_html(widget["type"])}" name="{_html(widget["name"])}"{value_html}'
+            f'{_attrs_html(widget["attrs"])}>')
+
+
 class _WrittenInPython:
     """A choice widget whose stock template is written in Python: the same HTML, without a template
     include per option (a sidebar of 40 threat vectors, statuses and people took a fifth of a list
@@ -94,9 +103,32 @@ STOCK_TEMPLATES = {forms.Select: ("django/forms/widgets/select.html", "django/fo
                                                   "django/forms/widgets/checkbox_option.html")}
 
 
+# The stock input templates that are input.html and nothing else.
+INPUT_TEMPLATES = frozenset(f"django/forms/widgets/{name}.html" for name in (
+    "input", "text", "number", "date", "datetime", "time", "email", "url", "password", "hidden", "search", "tel",
+    "color"))
+_fast_inputs = {}
+
+
+def _fast_input_class(kind):
+    """The Python-written twin of an input widget class (the autocomplete picker's too: its context
+    differs, not its template), made once per class; None for one that renders otherwise."""
+    if kind not in _fast_inputs:
+        stock = issubclass(kind, Input) and kind.render is forms.Widget.render and not issubclass(
+            kind, _WrittenInPython)
+        _fast_inputs[kind] = _written_in_python(kind, _input_html) if stock else None
+    return _fast_inputs[kind]
+
+
 def write_in_python(field) -> None:
-    """Gives a form field's choice widget its Python-written twin when it renders the stock templates."""
+    """Gives a form field's widget its Python-written twin when it renders the stock templates: choice
+    widgets (FAST_WIDGETS) and inputs (INPUT_TEMPLATES)."""
     widget = field.widget
     kind = type(widget)
-    if kind in FAST_WIDGETS and (widget.template_name, widget.option_template_name) == STOCK_TEMPLATES[kind]:
-        widget.__class__ = FAST_WIDGETS[kind]
+    if kind in FAST_WIDGETS:
+        if (widget.template_name, widget.option_template_name) == STOCK_TEMPLATES[kind]:
+            widget.__class__ = FAST_WIDGETS[kind]
+    elif widget.template_name in INPUT_TEMPLATES:
+        fast = _fast_input_class(kind)
+        if fast is not None:
+            widget.__class__ = fast

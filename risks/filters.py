@@ -14,7 +14,7 @@ from risks.choices import (
     ThreatVectorCategoryChoices,
 )
 from risks.models import Asset, Control, Risk, RiskAcceptance, RiskMatrix, ThreatVector
-from risks.selectors import with_current_rating
+from risks.selectors import matrix_of, with_current_rating
 
 ACCEPTANCE_EXPIRY_DAYS = 30
 
@@ -83,12 +83,14 @@ class RiskFilterSet(QgovFilterSet):
         fields = ["agency", "status", "treatment", "rating", "owner", "inherent_likelihood", "inherent_impact",
                   "residual_likelihood", "residual_impact"]
 
-    def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
+    def __init__(self, data=None, queryset=None, *, request=None, matrix=None, **kwargs):
+        """`matrix`: the active agency's, when the caller has read it already (the register)."""
         super().__init__(data, queryset, request=request, **kwargs)
         # In the browser, the rating bands are the active agency's matrix's.
         agency = getattr(request, "agency", None) if isinstance(request, HttpRequest) else None
         if agency is not None:
-            matrix = RiskMatrix.objects.filter(agency=agency).first()
+            if matrix is None:
+                matrix = matrix_of(agency)
             if matrix is not None:  # the bands of the agency's own matrix, highest first
                 self.filters["rating"] = django_filters.ChoiceFilter(
                     field_name="rating", label=_("Rating band"),

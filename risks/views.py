@@ -178,6 +178,9 @@ class RiskListView(MatrixContextMixin, ObjectListView):
             return None
         return heatmap_groups(self.object_list)
 
+    def get_filterset_kwargs(self, filterset_class):
+        return {**super().get_filterset_kwargs(filterset_class), "matrix": self.matrix}  # read once
+
     def known_row_count(self):
         groups = self.heatmap_groups
         return RowCount(groups.total, True) if groups is not None and groups.total is not None else None

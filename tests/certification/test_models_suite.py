@@ -82,7 +82,7 @@ class TestRecognition(ModelTestSuite):
     model = Recognition
     api_path = "/api/recognitions/"
     list_queries = 2
-    ui_list_queries = 9
+    ui_list_queries = 11
     scoped = False
 
     def make_record(self, agency):
@@ -103,7 +103,7 @@ class TestDevice(ModelTestSuite):
     model = Device
     api_path = "/api/devices/"
     list_queries = 3
-    ui_list_queries = 9
+    ui_list_queries = 10
 
     def make_record(self, agency):
         return DeviceFactory(agency=agency, status="planned")
@@ -125,7 +125,7 @@ class TestDeviceCertification(ModelTestSuite):
     model = DeviceCertification
     api_path = "/api/device-certifications/"
     list_queries = 2
-    ui_list_queries = 9
+    ui_list_queries = 11
 
     def make_record(self, agency):
         return DeviceCertificationFactory(agency=agency, status="pending")
@@ -148,7 +148,7 @@ class TestPerson(ModelTestSuite):
     model = Person
     api_path = "/api/personnel/"
     list_queries = 2
-    ui_list_queries = 9
+    ui_list_queries = 10
 
     def make_record(self, agency):
         return PersonFactory(agency=agency)
@@ -167,7 +167,7 @@ class TestPersonnelAccreditation(ModelTestSuite):
     model = PersonnelAccreditation
     api_path = "/api/personnel-accreditations/"
     list_queries = 2
-    ui_list_queries = 9
+    ui_list_queries = 11
 
     def make_record(self, agency):
         return PersonnelAccreditationFactory(agency=agency, status="pending")
@@ -189,7 +189,7 @@ class TestRequiredScheme(ModelTestSuite):
     model = RequiredScheme
     api_path = "/api/required-schemes/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 9
 
     def make_record(self, agency):
         return RequiredSchemeFactory(agency=agency)

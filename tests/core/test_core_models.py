@@ -10,7 +10,7 @@ class TestAgency(ModelTestSuite):
     model = Agency
     api_path = "/api/agencies/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 9
     api_delete = False
     ui_delete = False
 

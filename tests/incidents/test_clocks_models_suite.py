@@ -40,7 +40,7 @@ class TestRegulatorClock(ModelTestSuite):
     model = RegulatorClock
     api_path = "/api/regulator-clocks/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 9
     scoped = False
 
     def make_record(self, agency):
@@ -63,7 +63,7 @@ class TestAgencyRegime(ModelTestSuite):
     model = AgencyRegime
     api_path = "/api/agency-regimes/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 9
 
     def make_record(self, agency):
         return AgencyRegime.objects.create(agency=agency, regime=regime())

@@ -12,7 +12,7 @@ class TestPlaybook(ModelTestSuite):
     model = Playbook
     api_path = "/api/playbooks/"
     list_queries = 3
-    ui_list_queries = 9
+    ui_list_queries = 11
 
     def make_record(self, agency):
         return PlaybookFactory(agency=agency)
@@ -33,7 +33,7 @@ class TestPlaybookStep(ModelTestSuite):
     model = PlaybookStep
     api_path = "/api/playbook-steps/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 9
 
     def make_record(self, agency):
         return PlaybookStepFactory(playbook=PlaybookFactory(agency=agency))
@@ -77,7 +77,7 @@ class TestIncidentStep(ModelTestSuite):
     model = IncidentStep
     api_path = "/api/incident-steps/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 9
 
     def make_record(self, agency):
         return IncidentStepFactory(incident=IncidentFactory(agency=agency))

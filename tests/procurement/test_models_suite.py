@@ -114,7 +114,7 @@ class TestSupplier(ModelTestSuite):
     model = Supplier
     api_path = "/api/suppliers/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 9
 
     def make_record(self, agency):
         return SupplierFactory(agency=agency)
@@ -133,7 +133,7 @@ class TestDueDiligenceReview(ModelTestSuite):
     model = DueDiligenceReview
     api_path = "/api/due-diligence-reviews/"
     list_queries = 3  # the page, its count, and the answers shown nested (one prefetch)
-    ui_list_queries = 10
+    ui_list_queries = 13
 
     def make_record(self, agency):
         return DueDiligenceReviewFactory(agency=agency)
@@ -155,7 +155,7 @@ class TestDueDiligenceAnswer(ModelTestSuite):
     model = DueDiligenceAnswer
     api_path = "/api/due-diligence-answers/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 9
 
     def make_record(self, agency):
         return DueDiligenceAnswerFactory(agency=agency)
@@ -176,7 +176,7 @@ class TestComponent(ModelTestSuite):
     model = Component
     api_path = "/api/components/"
     list_queries = 4  # count, page, depends_on, risks
-    ui_list_queries = 10
+    ui_list_queries = 11
 
     def make_record(self, agency):
         return ComponentFactory(agency=agency)
@@ -197,7 +197,7 @@ class TestContract(ModelTestSuite):
     model = Contract
     api_path = "/api/contracts/"
     list_queries = 4
-    ui_list_queries = 9
+    ui_list_queries = 11
 
     def make_record(self, agency):
         return ContractFactory(agency=agency)

@@ -68,7 +68,7 @@ class TestAsset(ModelTestSuite):
     model = Asset
     api_path = "/api/assets/"
     list_queries = 3
-    ui_list_queries = 9
+    ui_list_queries = 10
 
     def make_record(self, agency):
         risk_matrix_ensure(agency)
@@ -90,7 +90,7 @@ class TestControl(ModelTestSuite):
     model = Control
     api_path = "/api/controls/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 9
 
     def make_record(self, agency):
         return ControlFactory(agency=agency)
@@ -133,7 +133,7 @@ class TestRiskAcceptance(ModelTestSuite):
     model = RiskAcceptance
     api_path = "/api/risk-acceptances/"
     list_queries = 2
-    ui_list_queries = 8
+    ui_list_queries = 9
 
     def make_record(self, agency):
         requester = MembershipFactory(agency=agency, role=RoleChoices.EDITOR).user

@@ -177,32 +177,56 @@ def test_the_page_reads_its_rows_through_indexes(client, agency, member_of):
             assert "SCAN risks_risk" not in plan and "TEMP B-TREE FOR ORDER BY" not in plan, (query["sql"], plan)
 
 
+def test_autocomplete_pickers_write_the_stock_input_html(client, agency, member_of, monkeypatch):
+    """A record picker (a text input with the chosen labels as JSON) written in Python is the HTML
+    Django's input template writes, quotes and ampersands of a chosen label included."""
+    from qgov.autocomplete import AutocompleteInput
+    from qgov.views.generic import ObjectListView
+    from qgov.widgets import _WrittenInPython
+    from tests.risks.factories import AssetFactory
+
+    monkeypatch.setattr(ObjectListView, "filter_choices_limit", 0)  # every record filter a picker
+    asset = AssetFactory(agency=agency, name='Link "B" & <c>')
+    client.force_login(member_of(agency))
+    form = client.get("/risks/register/", {"asset": asset.pk}).context["filter"].form
+    bound = form["asset"]
+    widget = bound.field.widget
+    assert isinstance(widget, AutocompleteInput) and isinstance(widget, _WrittenInPython)
+    fast = str(bound)
+    assert "Link \\&quot;B\\&quot; &amp; &lt;c&gt;" in fast  # JSON's escapes, then the attribute's
+    widget.__class__ = AutocompleteInput
+    assert fast == str(bound)
+
+
 def test_sidebar_choice_widgets_write_the_stock_templates_html(client, agency, member_of):
-    """The sidebar's selects and checkboxes are written in Python (qgov.widgets.write_in_python):
+    """The sidebar's selects, checkboxes and inputs are written in Python (qgov.widgets.write_in_python):
     the same HTML as Django's templates, chosen values and odd characters included."""
     from django import forms
 
-    from qgov.widgets import FAST_WIDGETS
+    from qgov.widgets import _WrittenInPython
 
     ThreatVector.objects.create(code="Q&A", title='Vector "<quoted>"', category="qkd_operational",
                                 default_likelihood=2, default_impact=2)
     member_of(agency, RoleChoices.EDITOR, username="owner & <co>")
     client.force_login(member_of(agency))
-    page = client.get("/risks/register/", {"status": ["draft", "closed"], "treatment": "avoid"})
+    page = client.get("/risks/register/", {"status": ["draft", "closed"], "treatment": "avoid",
+                                            "q": 'link "A" & <b>', "inherent_likelihood": "3",
+                                            "overdue": "true"})
     form = page.context["filter"].form
-    fast_classes = set(FAST_WIDGETS.values())
-    checked = 0
+    checked = []
     for bound in form:
         widget = bound.field.widget
-        if type(widget) not in fast_classes:
+        if not isinstance(widget, _WrittenInPython):
             continue
+        fast_class = type(widget)
         fast = str(bound)
-        stock = next(base for base in FAST_WIDGETS if FAST_WIDGETS[base] is type(widget))
-        widget.__class__ = stock
+        widget.__class__ = fast_class.__bases__[1]  # the stock class, rendering its templates
         assert fast == str(bound), bound.name
-        widget.__class__ = FAST_WIDGETS[stock]
-        checked += 1
-    assert checked >= 5  # status, treatment, category, rating band, owner, threat vector
+        widget.__class__ = fast_class
+        checked.append(type(widget).__bases__[1])
+    # status, treatment, category, rating band, owner, threat vector; the search box and numbers
+    assert {forms.CheckboxSelectMultiple, forms.Select, forms.TextInput, forms.NumberInput} <= set(checked)
+    assert len(checked) >= 10, checked
     html = page.content.decode()
     assert '<input type="checkbox" name="status" value="draft" id="id_status_0" checked>' in html
     assert '<input type="checkbox" name="status" value="assessed" id="id_status_1">' in html
