@@ -371,6 +371,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "qgov.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["qgov.api.renderers.QgovJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["qgov.api.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "qgov.api.negotiation.QgovContentNegotiation",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_VERSIONING_CLASS": None,
 }

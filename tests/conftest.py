@@ -85,6 +85,13 @@ def celery_tasks_run_in_process(request):
     points at a real broker (CI's PostgreSQL + Redis run); without this, `.delay().get()` would
     wait for a worker that is not there. Tests marked `integration` start a worker and talk to
     the broker themselves."""
+    from celery._state import _set_task_join_will_block
+
+    # Celery keeps "inside a task: .get() would block" in one process-wide flag, set and restored
+    # around each eager run. Two live-server threads running tasks at once can restore it in the
+    # wrong order and leave it set, and every later `.get()` of this test process then raises
+    # "Never call result.get() within a task!". No test starts inside a task.
+    _set_task_join_will_block(False)
     if request.node.get_closest_marker("integration"):
         yield
         return

@@ -13,11 +13,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from qgov.api.exceptions import etag
 from qgov.api.fields import BRIEF_VALUES_ATTRIBUTE, BriefRelatedField, BriefValue
+from qgov.api.negotiation import QgovContentNegotiation
 from qgov.api.permissions import METHOD_ACTIONS
 from qgov.api.schema import ErrorSerializer
 from qgov.api.serializers import StrictFieldsMixin
@@ -274,7 +274,7 @@ def attach_brief_values(rows, loads) -> None:
             row.__dict__[BRIEF_VALUES_ATTRIBUTE][name] = by_row.get(row.pk, [])
 
 
-class RecordContentNegotiation(DefaultContentNegotiation):
+class RecordContentNegotiation(QgovContentNegotiation):
     """Records are JSON: `?format=` is left to the filters (the import runs' own `format` filter
     answered 404, read as a renderer name). The schema view keeps `?format=json`."""
 

@@ -60,7 +60,7 @@ class TestRecognitionArrangement(ModelTestSuite):
     model = RecognitionArrangement
     api_path = "/api/recognition-arrangements/"
     list_queries = 3
-    ui_list_queries = 8
+    ui_list_queries = 9
     scoped = False
 
     def make_record(self, agency):
@@ -103,7 +103,7 @@ class TestDevice(ModelTestSuite):
     model = Device
     api_path = "/api/devices/"
     list_queries = 3
-    ui_list_queries = 10
+    ui_list_queries = 11
 
     def make_record(self, agency):
         return DeviceFactory(agency=agency, status="planned")
@@ -148,7 +148,7 @@ class TestPerson(ModelTestSuite):
     model = Person
     api_path = "/api/personnel/"
     list_queries = 2
-    ui_list_queries = 10
+    ui_list_queries = 11
 
     def make_record(self, agency):
         return PersonFactory(agency=agency)

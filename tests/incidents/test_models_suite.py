@@ -55,7 +55,7 @@ class TestIncident(ModelTestSuite):
     model = Incident
     api_path = "/api/incidents/"
     list_queries = 9  # the page, its count, and the prefetched relations (regimes too) and checklist
-    ui_list_queries = 12  # five related-record filters in the sidebar read their choices
+    ui_list_queries = 17  # five related-record filters in the sidebar: ids, then choices
 
     def make_record(self, agency):
         return IncidentFactory(agency=agency)

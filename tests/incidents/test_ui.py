@@ -120,8 +120,9 @@ def test_the_detail_page_costs_a_fixed_number_of_queries(client, agency, editor,
     incident.follow_up_risks.add(RiskFactory(agency=agency))
     IncidentStep.objects.filter(incident=incident, position__lte=3).update(completed_by=editor)
     second, response = count_queries(client, incident.get_absolute_url())
-    # 14, the incident's regimes (prefetched) and the deadlines, key actions and timeline panels (one each).
-    assert first == second == 18
+    # 14, the incident's regimes (prefetched), the deadlines, key actions and timeline panels (one
+    # each), and the ids of a form's record field before its choices.
+    assert first == second == 19
     page = response.content.decode()
     assert page.count('data-testid="step"') == 6
     assert 'data-testid="complete-1"' in page

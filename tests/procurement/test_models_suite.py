@@ -176,7 +176,7 @@ class TestComponent(ModelTestSuite):
     model = Component
     api_path = "/api/components/"
     list_queries = 4  # count, page, depends_on, risks
-    ui_list_queries = 11
+    ui_list_queries = 13
 
     def make_record(self, agency):
         return ComponentFactory(agency=agency)

@@ -185,7 +185,7 @@ def test_run_list_query_count_does_not_grow_with_runs(client, agency, member_of)
         with CaptureQueriesContext(connection) as queries:
             assert client.get("/reports/").status_code == 200
         counts.append(len(queries))
-    assert counts == [9, 9], [q["sql"][:120] for q in queries.captured_queries]
+    assert counts == [10, 10], [q["sql"][:120] for q in queries.captured_queries]
 
 
 def test_schedule_page_shows_its_parameters_and_latest_runs(client, agency, member_of):

@@ -110,7 +110,7 @@ class TestRisk(ModelTestSuite):
     model = Risk
     api_path = "/api/risks/"
     list_queries = 5
-    ui_list_queries = 13  # the three heat maps in one grouped query, which also gives the count
+    ui_list_queries = 15  # the three heat maps in one grouped query, which also gives the count
 
     def make_record(self, agency):
         return RiskFactory(agency=agency)

@@ -85,10 +85,10 @@ def test_register_query_count_does_not_grow_with_risks_or_assets(client, agency,
             response = client.get("/risks/register/")
         assert response.status_code == 200
         counts.append(len(queries))
-    # 13: the number of risks comes from the heat maps' grouped query, not a COUNT of its own; the
-    # matrix is read once; each record filter reads up to 101 ids, and a short, non-empty one (the
-    # owners) then reads its records for the select.
-    assert counts[0] == counts[1] == 13, [q["sql"][:100] for q in queries.captured_queries]
+    # 14: the number of risks comes from the heat maps' grouped query, not a COUNT of its own; the
+    # matrix is read once; each record filter reads up to 101 ids, and a short one (owners, threat
+    # vectors) then reads its records for the select.
+    assert counts[0] == counts[1] == 14, [q["sql"][:100] for q in queries.captured_queries]
     asset_reads = [q["sql"] for q in queries.captured_queries if 'FROM "risks_asset"' in q["sql"]]
     # The asset filter, 300 assets: one query of ids past the limit, no asset record built.
     assert len(asset_reads) == 1 and '"risks_asset"."name"' not in asset_reads[0], asset_reads
