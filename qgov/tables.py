@@ -205,34 +205,33 @@ class QgovTable(tables.Table):
                 if not isinstance(record, Model):
                     return None  # dicts, tuples: the library's accessor reads them
                 labels_of[model] = _choice_labels(model, name)
-            if not reads_value:
-                given = {"record": record, "column": column, "bound_column": bound_column, "table": table}
-                content = render(**{key: given[key] for key in wanted})
-            else:
+            labels = labels_of[model]
+            if reads_value:
                 try:
                     raw = getattr(record, name)
                 except Exception:  # as the library's accessor: a missing value is the column's default
                     raw = None
                 if callable(raw) and not getattr(raw, "do_not_call_in_templates", False):
                     return None  # the accessor would call it: rare, this cell is left to the library
-                labels = labels_of[model]
                 try:
                     value = labels.get(raw, raw) if labels is not None else raw
                 except TypeError:  # an unhashable value is no choice
                     value = raw
-                if value in empty_values:
-                    content = default
+            else:
+                raw = value = None  # never seen: no empty values to test, no link, a render without it
+            if value in empty_values:
+                content = default
+            else:
+                if plain:
+                    content = value
                 else:
-                    if plain:
-                        content = value
-                    else:
-                        given = {"value": value, "record": record, "column": column, "bound_column": bound_column,
-                                 "table": table}
-                        content = render(**(given if wanted is None else {key: given[key] for key in wanted}))
-                    if link is not None:
-                        url = url_of(raw if hasattr(raw, "get_absolute_url") else record)
-                        if url is not None:
-                            content = format_html('<a href="{}">{}</a>', url, content)
+                    given = {"value": value, "record": record, "column": column, "bound_column": bound_column,
+                             "table": table}
+                    content = render(**(given if wanted is None else {key: given[key] for key in wanted}))
+                if link is not None:
+                    url = url_of(raw if hasattr(raw, "get_absolute_url") else record)
+                    if url is not None:
+                        content = format_html('<a href="{}">{}</a>', url, content)
             content = localize(content) if localized is None else localize(content, use_l10n=localized)
             return f"{td}{conditional_escape(content)}</td>"
 

@@ -77,9 +77,9 @@ def _input_html(widget) -> str:
 
 
 class _WrittenInPython:
-    """A choice widget whose stock template is written in Python: the same HTML, without a template
-    include per option (a sidebar of 40 threat vectors, statuses and people took a fifth of a list
-    page's time)."""
+    """A widget whose stock template is written in Python: the same HTML, without a template include
+    per option or attribute list (a sidebar of 40 threat vectors, statuses and people took a fifth
+    of a list page's time). Its second base is the stock class it stands in for."""
 
     write = None
 

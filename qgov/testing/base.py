@@ -39,7 +39,7 @@ class SuiteBase:
     api_path: str = None  # "/api/memberships/"
     list_queries: int = None  # queries of one API list request, pinned
     # Queries of one UI list page, pinned. A record filter of the sidebar reads up to 101 ids, and a
-    # short, non-empty one then its records (qgov.autocomplete.short_choices).
+    # short one then its records (qgov.autocomplete.short_choices).
     ui_list_queries: int = None
     filter_values: dict = {}  # a valid API value for filters the suite cannot make one for
     api_delete = True

@@ -125,7 +125,7 @@ def _requirements(agency, n):
 
 @pytest.mark.parametrize(("url", "make", "queries"), [
     # session, user, active agency, memberships, notifications, count, the page; the sidebar's record
-    # filters: each one's ids, then the choices of those with records
+    # filters: each one's ids, then its choices
     ("/certification/devices/", _certifications, 11),
     ("/certification/certifications/", _certifications, 11),
     ("/certification/personnel/", _accreditations, 11),

@@ -15,7 +15,7 @@ from qgov import prepared
 from qgov.models import ApiToken, Membership
 from qgov.prepared import PreparedQuery, count_rows_of, instance_from_db, read_rows, shape_key
 from qgov.roles import Action
-from risks.models import Risk
+from risks.models import Asset, Risk
 from tests.risks.factories import RiskFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +110,23 @@ def test_a_shape_read_again_gives_each_callers_own_rows_and_count(agency, other_
         assert count_rows_of(Risk.objects.restrict(mine, Action.VIEW)) == 4
     RiskFactory(agency=agency)
     assert count_rows_of(Risk.objects.restrict(mine, Action.VIEW)) == 5
+
+
+def test_a_list_page_reads_its_rows_through_the_prepared_shape(client, agency, member_of):
+    """CountingPaginator.page: a browser list's 50 rows are read as the API's are, the SQL of the
+    list's shape compiled once, each request's own filter values in it."""
+    from tests.risks.factories import AssetFactory
+
+    prepared._shapes.compiled.clear()
+    AssetFactory(agency=agency, name="Alpha", criticality="high")
+    AssetFactory(agency=agency, name="Beta", criticality="low")
+    client.force_login(member_of(agency))
+    for criticality, names in (("high", ["Alpha"]), ("low", ["Beta"]), ("high", ["Alpha"])):
+        rows = client.get("/risks/assets/", {"criticality": criticality}).context["table"].page.object_list.data
+        assert isinstance(rows, list) and [row.name for row in rows] == names
+    prepared_rows = [key for key, value in prepared._shapes.compiled.items()
+                     if key[0] == "rows" and value is not prepared._UNPREPARABLE]
+    assert [key[1][0] for key in prepared_rows] == [Asset]  # one shape, reused by the three pages
 
 
 def test_another_where_clause_or_shape_is_compiled_for_itself(agency, member_of):

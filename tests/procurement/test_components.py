@@ -150,8 +150,8 @@ def test_the_supplier_filter(api_as, agency, member_of, listed):
     assert names == {"rsa", "fw"}
 
 
-# Session, user, agency, memberships, notifications, count, page; the three record filters' ids and
-# then, as each has a record, their choices.
+# Session, user, agency, memberships, notifications, count, page; the three record filters' ids,
+# then their choices.
 QUERIES = 13
 
 
